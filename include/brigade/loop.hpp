@@ -1,0 +1,3 @@
+#pragma once
+#include "brigade/loop/loop.hpp"
+#include "brigade/loop/signal.hpp"

@@ -1,0 +1,219 @@
+#pragma once
+// Loop: one thread's event loop, in libuv's phase order —
+//   timers → pending → idle/prepare → poll (epoll) → check (immediates) → close callbacks —
+// with Node's queues: after every callback the next-tick queue, then the microtask queue
+// (coroutine continuations, queue_microtask), drain to empty.
+// Only post() may be called from another thread; everything else belongs to the loop's thread.
+#include <atomic>
+#include <cstdint>
+#include <mutex>
+#include <vector>
+
+#include "brigade/loop/callback_queue.hpp"
+#include "brigade/loop/function.hpp"
+#include "brigade/loop/metrics.hpp"
+#include "brigade/loop/poller.hpp"
+#include "brigade/loop/timer_heap.hpp"
+
+namespace brigade {
+
+class Loop;
+
+// An fd watched by the loop. The owner keeps it alive until io_stop(); the handler is a plain
+// function pointer so dispatch has no allocation and no virtual call.
+struct IoWatch {
+  using Handler = void (*)(IoWatch& watch, uint32_t events);
+  int fd = -1;
+  Handler handler = nullptr;
+  void* data = nullptr;  // the owner's object, for the handler
+  uint32_t events = 0;   // what is registered (io::kReadable | ...)
+  bool active = false;
+  bool ref = true;  // keeps the loop alive while active
+};
+
+enum class Phase : uint8_t { kIdle, kPrepare, kCheck };
+
+class Loop {
+ public:
+  Loop();
+  ~Loop();
+  Loop(const Loop&) = delete;
+  Loop& operator=(const Loop&) = delete;
+
+  // The loop of this thread: the one running, else the latest created here (nullptr if none).
+  static Loop* current() noexcept;
+
+  // Runs until nothing keeps the loop alive or stop() is called.
+  void run();
+  // One iteration; waits for I/O only when `may_block` and nothing else is runnable.
+  // Returns whether the loop is still alive.
+  bool run_once(bool may_block = true);
+  void stop() noexcept { stop_ = true; }
+  bool alive() const noexcept;
+  bool running() const noexcept { return running_; }
+
+  // Loop time: milliseconds and nanoseconds on the monotonic clock, cached once per iteration.
+  uint64_t now() const noexcept { return now_ms_; }
+  uint64_t now_ns() const noexcept { return now_ns_; }
+  void update_time() noexcept;
+  static uint64_t hrtime() noexcept;
+
+  // Timers. A timeout below 1 ms is 1 ms, as in Node.
+  TimerId set_timeout(uint64_t ms, Callback cb);
+  TimerId set_interval(uint64_t ms, Callback cb);
+  bool clear_timer(TimerId id) { return timers_.cancel(id); }
+  bool refresh_timer(TimerId id) { return timers_.refresh(id, now_ms_); }
+  bool unref_timer(TimerId id) { return timers_.set_ref(id, false); }
+  bool ref_timer(TimerId id) { return timers_.set_ref(id, true); }
+  bool timer_active(TimerId id) const { return timers_.active(id); }
+  std::size_t timer_count() const noexcept { return timers_.size(); }
+
+  // Queues.
+  void set_immediate(Callback cb) { immediates_.push(std::move(cb)); }
+  void next_tick(Callback cb) { ticks_.push(std::move(cb)); }
+  void queue_microtask(Callback cb) { microtasks_.push(std::move(cb)); }
+  void defer(Callback cb) { pending_.push(std::move(cb)); }     // pending phase, next iteration
+  void on_close(Callback cb) { closing_.push(std::move(cb)); }  // close phase of this iteration
+  // Thread-safe: runs cb on the loop thread. Posts are batched: one eventfd write per wakeup.
+  void post(Callback cb);
+
+  // Persistent phase hooks (libuv's idle, prepare and check handles). Returns an id.
+  uint64_t add_hook(Phase phase, UniqueFunction<void()> fn);
+  void remove_hook(uint64_t id);
+
+  // I/O watchers.
+  int io_start(IoWatch& w, uint32_t events);  // add or modify; returns 0 or errno
+  void io_stop(IoWatch& w);
+  void io_set_ref(IoWatch& w, bool ref);
+
+  // Anything else that keeps the loop alive: a request in flight on the pool, a server.
+  void ref() noexcept { ++refs_; }
+  void unref() noexcept { --refs_; }
+
+  // What the loop is doing, for the blocked-loop report (a string that outlives the callback).
+  void set_activity(const char* what) noexcept { activity_.store(what, std::memory_order_relaxed); }
+  const char* activity() const noexcept { return activity_.load(std::memory_order_relaxed); }
+
+  // Blocked-loop detector: a loop busy longer than this is reported (0 turns it off; default 100).
+  void set_blocked_threshold_ms(uint64_t ms) noexcept { blocked_threshold_ms_.store(ms); }
+  uint64_t blocked_threshold_ms() const noexcept { return blocked_threshold_ms_.load(); }
+
+  LoopMetrics& metrics() noexcept { return metrics_; }
+  const LoopMetrics& metrics() const noexcept { return metrics_; }
+  uint64_t iteration() const noexcept { return iteration_; }
+
+  // Runs the next-tick and microtask queues to empty (the loop calls it after every callback).
+  void drain_microtasks();
+
+ private:
+  friend class BlockedLoopWatchdog;
+  struct Hook {
+    uint64_t id;
+    Phase phase;
+    UniqueFunction<void()> fn;
+  };
+
+  int poll_timeout(bool may_block) const noexcept;
+  void poll(int timeout_ms);
+  void run_posted();
+  void run_hooks(Phase phase);
+  void run_queue(CallbackQueue& q, const char* activity);
+  void finish_busy_period(uint64_t busy_end_ns);
+  static void on_wakeup(IoWatch& w, uint32_t events);
+
+  Poller poller_;
+  TimerHeap timers_;
+  CallbackQueue ticks_, microtasks_, immediates_, pending_, closing_;
+  std::vector<Hook> hooks_;
+  uint64_t next_hook_id_ = 1;
+
+  std::mutex post_mu_;
+  std::vector<Callback> posted_;
+  std::vector<Callback> posted_batch_;
+  std::atomic<bool> wake_pending_{false};
+  IoWatch wakeup_;
+
+  PollEvent* batch_ = nullptr;  // the epoll batch being dispatched, for io_stop to scrub
+  int batch_size_ = 0;
+  int batch_index_ = 0;
+  int watches_ = 0;  // active watches besides the wakeup eventfd
+
+  long refs_ = 0;
+  long io_refs_ = 0;
+  uint64_t now_ms_ = 0;
+  uint64_t now_ns_ = 0;
+  uint64_t start_ns_ = 0;
+  uint64_t iteration_ = 0;
+  bool stop_ = false;
+  bool running_ = false;
+  bool draining_ = false;
+
+  LoopMetrics metrics_;
+  std::atomic<uint64_t> busy_since_ns_{0};  // 0 while waiting in poll
+  std::atomic<const char*> activity_{"idle"};
+  std::atomic<uint64_t> blocked_flagged_{0};  // busy_since_ns_ of the period the watchdog flagged
+  std::atomic<const char*> blocked_activity_{nullptr};
+  std::atomic<uint64_t> blocked_threshold_ms_{100};
+  Loop* previous_current_ = nullptr;
+};
+
+// Keeps a loop alive while it exists (a request in flight, an open server).
+class KeepAlive {
+ public:
+  KeepAlive() noexcept = default;
+  explicit KeepAlive(Loop& loop) noexcept : loop_(&loop) { loop.ref(); }
+  KeepAlive(KeepAlive&& o) noexcept : loop_(o.loop_) { o.loop_ = nullptr; }
+  KeepAlive& operator=(KeepAlive&& o) noexcept {
+    if (this != &o) {
+      reset();
+      loop_ = o.loop_;
+      o.loop_ = nullptr;
+    }
+    return *this;
+  }
+  ~KeepAlive() { reset(); }
+  void reset() noexcept {
+    if (loop_) loop_->unref();
+    loop_ = nullptr;
+  }
+
+ private:
+  Loop* loop_ = nullptr;
+};
+
+// A timer owned by its maker: destroying it clears it (setTimeout's Timeout object).
+class Timer {
+ public:
+  Timer() = default;
+  explicit Timer(Loop& loop) : loop_(&loop) {}
+  Timer(Timer&& o) noexcept : loop_(o.loop_), id_(o.id_) { o.id_ = {}; }
+  Timer& operator=(Timer&& o) noexcept {
+    if (this != &o) {
+      clear();
+      loop_ = o.loop_;
+      id_ = o.id_;
+      o.id_ = {};
+    }
+    return *this;
+  }
+  ~Timer() { clear(); }
+
+  void start(uint64_t ms, Callback cb, bool repeat = false) {
+    clear();
+    id_ = repeat ? loop_->set_interval(ms, std::move(cb)) : loop_->set_timeout(ms, std::move(cb));
+  }
+  void clear() {
+    if (id_ && loop_) loop_->clear_timer(id_);
+    id_ = {};
+  }
+  bool refresh() { return loop_->refresh_timer(id_); }
+  void unref() { loop_->unref_timer(id_); }
+  void ref() { loop_->ref_timer(id_); }
+  bool active() const { return loop_ && loop_->timer_active(id_); }
+
+ private:
+  Loop* loop_ = nullptr;
+  TimerId id_;
+};
+
+}  // namespace brigade

@@ -1,0 +1,199 @@
+#pragma once
+// when_all, when_any and with_timeout over Tasks, and AsyncLocal (task-local storage).
+#include <cstddef>
+#include <memory>
+#include <stop_token>
+#include <tuple>
+#include <variant>
+#include <vector>
+
+#include "brigade/error.hpp"
+#include "brigade/loop/loop.hpp"
+#include "brigade/task/sleep.hpp"
+#include "brigade/task/spawn.hpp"
+#include "brigade/task/task.hpp"
+
+namespace brigade {
+
+namespace detail {
+
+struct AllCounter {
+  std::size_t left;
+  std::coroutine_handle<> waiter;
+  void done_one() {
+    if (--left == 0) waiter.resume();
+  }
+};
+
+template <typename T>
+Detached run_counted(Task<T>& task, AllCounter& counter) {
+  try {
+    co_await task;
+  } catch (...) {  // kept in the task's promise; when_all rethrows it
+  }
+  counter.done_one();
+}
+
+// Starts every task and resumes the awaiter when the last one completes.
+template <typename... Tasks>
+struct StartAll {
+  std::tuple<Tasks&...> tasks;
+  AllCounter counter{sizeof...(Tasks) + 1, {}};
+  bool await_ready() const noexcept { return sizeof...(Tasks) == 0; }
+  bool await_suspend(std::coroutine_handle<> h) {
+    counter.waiter = h;
+    std::apply([this](auto&... t) { (run_counted(t, counter), ...); }, tasks);
+    return --counter.left != 0;
+  }
+  void await_resume() const noexcept {}
+};
+
+template <typename T>
+struct StartAllVec {
+  std::vector<Task<T>>& tasks;
+  AllCounter counter{0, {}};
+  bool await_ready() const noexcept { return tasks.empty(); }
+  bool await_suspend(std::coroutine_handle<> h) {
+    counter.left = tasks.size() + 1;
+    counter.waiter = h;
+    for (auto& t : tasks) run_counted(t, counter);
+    return --counter.left != 0;
+  }
+  void await_resume() const noexcept {}
+};
+
+template <typename T>
+using NonVoid = std::conditional_t<std::is_void_v<T>, std::monostate, T>;
+
+template <typename T>
+NonVoid<T> take_result(Task<T>& t) {
+  if constexpr (std::is_void_v<T>) {
+    t.handle().promise().take();
+    return {};
+  } else {
+    return t.handle().promise().take();
+  }
+}
+
+}  // namespace detail
+
+// Runs all tasks concurrently and waits for every one (structured: none outlives the call).
+// Returns their values in order (std::monostate for void); rethrows the first failure in order.
+template <typename... T>
+Task<std::tuple<detail::NonVoid<T>...>> when_all(Task<T>... tasks) {
+  co_await detail::StartAll<Task<T>...>{std::tie(tasks...)};
+  co_return std::tuple<detail::NonVoid<T>...>{detail::take_result(tasks)...};
+}
+
+template <typename T>
+Task<std::vector<detail::NonVoid<T>>> when_all(std::vector<Task<T>> tasks) {
+  co_await detail::StartAllVec<T>{tasks};
+  std::vector<detail::NonVoid<T>> out;
+  out.reserve(tasks.size());
+  for (auto& t : tasks) out.push_back(detail::take_result(t));
+  co_return out;
+}
+
+template <typename T>
+struct AnyResult {
+  std::size_t index;
+  detail::NonVoid<T> value;
+};
+
+// Resumes with the first task to complete (its index and value, or its exception), as
+// Promise.race does. The others keep running to completion and are then freed; `cancel`, if
+// given, is stopped when the first completes so that cancellable losers end early.
+template <typename T>
+Task<AnyResult<T>> when_any(std::vector<Task<T>> tasks, std::stop_source* cancel = nullptr) {
+  if (tasks.empty()) throw std::invalid_argument("when_any: no tasks");
+  struct State {
+    std::vector<Task<T>> tasks;
+    std::size_t winner = SIZE_MAX;
+    std::coroutine_handle<> waiter;
+    std::stop_source* cancel;
+  };
+  auto st = std::make_shared<State>(State{std::move(tasks), SIZE_MAX, {}, cancel});
+  struct Race {
+    std::shared_ptr<State> st;
+    static detail::Detached run_one(std::shared_ptr<State> st, std::size_t i) {
+      try {
+        co_await st->tasks[i];
+      } catch (...) {
+      }
+      if (st->winner == SIZE_MAX) {
+        st->winner = i;
+        if (st->cancel) st->cancel->request_stop();
+        if (st->waiter) std::exchange(st->waiter, {}).resume();
+      }
+    }
+    bool await_ready() const noexcept { return false; }
+    bool await_suspend(std::coroutine_handle<> h) {
+      for (std::size_t i = 0; i < st->tasks.size() && st->winner == SIZE_MAX; ++i) run_one(st, i);
+      if (st->winner != SIZE_MAX) return false;
+      st->waiter = h;
+      return true;
+    }
+    void await_resume() const noexcept {}
+  };
+  co_await Race{st};
+  std::size_t i = st->winner;
+  co_return AnyResult<T>{i, detail::take_result(st->tasks[i])};
+}
+
+// Runs make(token) with a deadline: when `ms` pass first, the token is stopped, the task is
+// awaited to its end (brigade's awaitables throw CancelledError when stopped), and
+// TimeoutError is thrown. Nothing is left running behind the caller's back.
+template <typename F>
+auto with_timeout(uint64_t ms, F make)
+    -> Task<typename decltype(make(std::declval<std::stop_token>()))::value_type> {
+  using T = typename decltype(make(std::declval<std::stop_token>()))::value_type;
+  Loop& loop = detail::loop_or_current(nullptr);
+  std::stop_source source;
+  bool timed_out = false;
+  Timer timer(loop);
+  timer.start(ms, [&] {
+    timed_out = true;
+    source.request_stop();
+  });
+  std::exception_ptr error;
+  if constexpr (std::is_void_v<T>) {
+    try {
+      co_await make(source.get_token());
+    } catch (...) {
+      error = std::current_exception();
+    }
+    timer.clear();
+    if (timed_out) throw TimeoutError("with_timeout");
+    if (error) std::rethrow_exception(error);
+  } else {
+    std::optional<T> value;
+    try {
+      value.emplace(co_await make(source.get_token()));
+    } catch (...) {
+      error = std::current_exception();
+    }
+    timer.clear();
+    if (timed_out) throw TimeoutError("with_timeout");
+    if (error) std::rethrow_exception(error);
+    co_return std::move(*value);
+  }
+}
+
+// Task-local storage, Node's AsyncLocalStorage: run(value, task) binds a value that every
+// co_await and spawn inside that task sees through get().
+template <typename T>
+class AsyncLocal {
+ public:
+  T* get() const noexcept {
+    const ContextNode* n = current_context();
+    return n ? static_cast<T*>(n->find(this)) : nullptr;
+  }
+  template <typename U>
+  Task<U> run(T value, Task<U> task) const {
+    auto* node = new ContextNode(this, std::make_shared<T>(std::move(value)), current_context());
+    task.set_context(ContextRef::adopt(node));
+    return task;
+  }
+};
+
+}  // namespace brigade

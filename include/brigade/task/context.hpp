@@ -1,0 +1,74 @@
+#pragma once
+// Task-local context: values that flow through co_await and spawn, as Node's AsyncLocalStorage
+// carries a request id through every await of that request.
+#include <atomic>
+#include <memory>
+#include <utility>
+
+namespace brigade {
+
+// An immutable link of the context chain: one key bound to one value, then the outer context.
+class ContextNode {
+ public:
+  ContextNode(const void* key, std::shared_ptr<void> value, const ContextNode* parent)
+      : key_(key), value_(std::move(value)), parent_(parent) {
+    if (parent_) parent_->acquire();
+  }
+  ~ContextNode() {
+    if (parent_) parent_->release();
+  }
+  void acquire() const noexcept { refs_.fetch_add(1, std::memory_order_relaxed); }
+  void release() const noexcept {
+    if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+  }
+  void* find(const void* key) const noexcept {
+    for (const ContextNode* n = this; n; n = n->parent_)
+      if (n->key_ == key) return n->value_.get();
+    return nullptr;
+  }
+
+ private:
+  const void* key_;
+  std::shared_ptr<void> value_;
+  const ContextNode* parent_;
+  mutable std::atomic<long> refs_{1};
+};
+
+// A counted reference to a context (null: the empty context).
+class ContextRef {
+ public:
+  ContextRef() noexcept = default;
+  static ContextRef adopt(const ContextNode* n) noexcept {
+    ContextRef r;
+    r.node_ = n;
+    return r;
+  }
+  static ContextRef share(const ContextNode* n) noexcept {
+    if (n) n->acquire();
+    return adopt(n);
+  }
+  ContextRef(const ContextRef& o) noexcept : node_(o.node_) {
+    if (node_) node_->acquire();
+  }
+  ContextRef(ContextRef&& o) noexcept : node_(std::exchange(o.node_, nullptr)) {}
+  ContextRef& operator=(ContextRef o) noexcept {
+    std::swap(node_, o.node_);
+    return *this;
+  }
+  ~ContextRef() {
+    if (node_) node_->release();
+  }
+  const ContextNode* get() const noexcept { return node_; }
+
+ private:
+  const ContextNode* node_ = nullptr;
+};
+
+namespace detail {
+// The context of the code running now on this thread; a Task sets it each time it resumes.
+inline thread_local const ContextNode* t_context = nullptr;
+}  // namespace detail
+
+inline const ContextNode* current_context() noexcept { return detail::t_context; }
+
+}  // namespace brigade

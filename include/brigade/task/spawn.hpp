@@ -1,0 +1,76 @@
+#pragma once
+// spawn: start a task now and let it run on its own (calling an async function without await).
+// run: drive a loop until one task completes, and return its value.
+#include <exception>
+#include <functional>
+#include <string>
+
+#include "brigade/loop/loop.hpp"
+#include "brigade/task/task.hpp"
+
+namespace brigade {
+
+// Called with the task's name and the exception that escaped a spawned task (an unhandled
+// rejection). The default prints "brigade: unhandled rejection in task '<name>': <what>" and
+// ends the process with exit code 1, as Node does.
+using UnhandledRejectionHandler = std::function<void(const std::string& name, std::exception_ptr)>;
+void set_unhandled_rejection_handler(UnhandledRejectionHandler handler);
+void report_unhandled_rejection(const std::string& name, std::exception_ptr error);
+std::string describe_exception(std::exception_ptr error);
+
+namespace detail {
+// A coroutine that starts at once and frees itself at the end: the owner of a spawned task.
+struct Detached {
+  struct promise_type {
+    Detached get_return_object() noexcept { return {}; }
+    std::suspend_never initial_suspend() noexcept { return {}; }
+    std::suspend_never final_suspend() noexcept { return {}; }
+    void return_void() noexcept {}
+    void unhandled_exception() noexcept { std::terminate(); }
+  };
+};
+
+inline Detached run_detached(Task<void> task, std::string name) {
+  try {
+    co_await task;
+  } catch (...) {
+    report_unhandled_rejection(name, std::current_exception());
+  }
+  t_context = nullptr;
+}
+}  // namespace detail
+
+// Starts `task` at once; it runs until its first suspension before spawn returns.
+inline void spawn(Task<void> task, std::string name = "task") {
+  detail::run_detached(std::move(task), std::move(name));
+}
+
+// Runs `loop` until `task` completes; returns its value or rethrows its exception.
+// Throws std::logic_error if the loop runs out of work while the task is still waiting.
+template <typename T>
+T run(Loop& loop, Task<T> task) {
+  bool finished = false;
+  auto watcher = [](Task<T>& t, bool& done) -> Task<void> {
+    try {
+      co_await t;
+    } catch (...) {
+    }
+    done = true;
+  }(task, finished);
+  // Start it: the watcher awaits the task; its result stays in the task's promise.
+  spawn(std::move(watcher), "run");
+  while (!finished) {
+    if (!loop.run_once(true) && !finished) {
+      throw std::logic_error("brigade::run: the loop ran out of work before the task completed");
+    }
+  }
+  return task.handle().promise().take();
+}
+
+// Runs the loop until it has nothing left to do (Node's process lifetime) after starting `task`.
+inline void run_main(Loop& loop, Task<void> task, std::string name = "main") {
+  spawn(std::move(task), std::move(name));
+  loop.run();
+}
+
+}  // namespace brigade

@@ -1,0 +1,269 @@
+#include "brigade/loop/loop.hpp"
+
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+
+#include "brigade/error.hpp"
+#include "watchdog.hpp"
+
+namespace brigade {
+
+namespace {
+thread_local Loop* t_current = nullptr;
+}
+
+Loop* Loop::current() noexcept { return t_current; }
+
+uint64_t Loop::hrtime() noexcept {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return uint64_t(ts.tv_sec) * 1'000'000'000u + uint64_t(ts.tv_nsec);
+}
+
+Loop::Loop() {
+  int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (fd < 0) throw_errno("eventfd");
+  wakeup_.fd = fd;
+  wakeup_.handler = &Loop::on_wakeup;
+  wakeup_.data = this;
+  wakeup_.ref = false;
+  if (int err = poller_.add(fd, io::kReadable, &wakeup_)) {
+    ::close(fd);
+    throw Error(err, "epoll_ctl");
+  }
+  wakeup_.active = true;
+  metrics_.on_blocked = [](const BlockedReport& r) {
+    std::fprintf(stderr, "brigade: event loop blocked for %llu ms in '%s'\n",
+                 static_cast<unsigned long long>(r.duration_ns / 1'000'000u), r.activity.c_str());
+  };
+  update_time();
+  start_ns_ = now_ns_;
+  previous_current_ = t_current;
+  t_current = this;
+  BlockedLoopWatchdog::instance().add(this);
+}
+
+Loop::~Loop() {
+  BlockedLoopWatchdog::instance().remove(this);
+  ::close(wakeup_.fd);
+  if (t_current == this) t_current = previous_current_;
+}
+
+void Loop::update_time() noexcept {
+  now_ns_ = hrtime();
+  now_ms_ = now_ns_ / 1'000'000u;
+}
+
+TimerId Loop::set_timeout(uint64_t ms, Callback cb) {
+  return timers_.add(now_ms_, ms ? ms : 1, false, std::move(cb));
+}
+
+TimerId Loop::set_interval(uint64_t ms, Callback cb) {
+  return timers_.add(now_ms_, ms ? ms : 1, true, std::move(cb));
+}
+
+void Loop::post(Callback cb) {
+  {
+    std::lock_guard lock(post_mu_);
+    posted_.push_back(std::move(cb));
+  }
+  if (!wake_pending_.exchange(true, std::memory_order_acq_rel)) {
+    uint64_t one = 1;
+    ssize_t r = ::write(wakeup_.fd, &one, sizeof one);
+    (void)r;  // EAGAIN means the counter is already non-zero: the loop will wake anyway
+  }
+}
+
+void Loop::on_wakeup(IoWatch& w, uint32_t) {
+  uint64_t value;
+  ssize_t r = ::read(w.fd, &value, sizeof value);
+  (void)r;
+  static_cast<Loop*>(w.data)->run_posted();
+}
+
+void Loop::run_posted() {
+  wake_pending_.store(false, std::memory_order_release);
+  {
+    std::lock_guard lock(post_mu_);
+    posted_batch_.swap(posted_);
+  }
+  set_activity("posted callback");
+  for (Callback& cb : posted_batch_) {
+    cb();
+    drain_microtasks();
+  }
+  posted_batch_.clear();
+}
+
+uint64_t Loop::add_hook(Phase phase, UniqueFunction<void()> fn) {
+  hooks_.push_back(Hook{next_hook_id_, phase, std::move(fn)});
+  return next_hook_id_++;
+}
+
+void Loop::remove_hook(uint64_t id) {
+  for (Hook& h : hooks_)
+    if (h.id == id) h.fn.reset();  // erased after the phase runs, so a hook may remove itself
+}
+
+void Loop::run_hooks(Phase phase) {
+  if (hooks_.empty()) return;
+  for (std::size_t i = 0; i < hooks_.size(); ++i) {
+    if (hooks_[i].phase != phase || !hooks_[i].fn) continue;
+    hooks_[i].fn();
+    drain_microtasks();
+  }
+  std::erase_if(hooks_, [](const Hook& h) { return !h.fn; });
+}
+
+int Loop::io_start(IoWatch& w, uint32_t events) {
+  int err = w.active ? poller_.modify(w.fd, events, &w) : poller_.add(w.fd, events, &w);
+  if (err) return err;
+  if (!w.active) {
+    w.active = true;
+    ++watches_;
+    if (w.ref) ++io_refs_;
+  }
+  w.events = events;
+  return 0;
+}
+
+void Loop::io_stop(IoWatch& w) {
+  if (!w.active) return;
+  poller_.remove(w.fd);
+  w.active = false;
+  --watches_;
+  if (w.ref) --io_refs_;
+  // Events for this watch later in the batch being dispatched must not reach it.
+  for (int i = batch_index_; i < batch_size_; ++i)
+    if (batch_[i].data == &w) batch_[i].data = nullptr;
+}
+
+void Loop::io_set_ref(IoWatch& w, bool ref) {
+  if (w.ref == ref) return;
+  w.ref = ref;
+  if (w.active) ref ? ++io_refs_ : --io_refs_;
+}
+
+bool Loop::alive() const noexcept {
+  return refs_ > 0 || io_refs_ > 0 || timers_.ref_count() > 0 || !immediates_.empty() ||
+         !pending_.empty() || !closing_.empty() || !ticks_.empty() || !microtasks_.empty();
+}
+
+void Loop::drain_microtasks() {
+  if (draining_) return;
+  draining_ = true;
+  do {
+    while (!ticks_.empty()) ticks_.pop()();
+    while (!microtasks_.empty()) microtasks_.pop()();
+  } while (!ticks_.empty());
+  draining_ = false;
+}
+
+void Loop::run_queue(CallbackQueue& q, const char* activity) {
+  if (q.empty()) return;
+  set_activity(activity);
+  q.run_batch([this] { drain_microtasks(); });
+}
+
+int Loop::poll_timeout(bool may_block) const noexcept {
+  if (!may_block || stop_ || !immediates_.empty() || !pending_.empty() || !closing_.empty())
+    return 0;
+  for (const Hook& h : hooks_)
+    if (h.phase == Phase::kIdle && h.fn) return 0;
+  if (!alive()) return 0;
+  int64_t t = timers_.next_timeout(now_ms_);
+  return t < 0 ? -1 : static_cast<int>(std::min<int64_t>(t, INT32_MAX));
+}
+
+void Loop::poll(int timeout_ms) {
+  // With nothing watched but our own eventfd and nothing to wait for, skip the syscall.
+  if (timeout_ms == 0 && watches_ == 0) {
+    uint64_t t = hrtime();
+    finish_busy_period(t);
+    busy_since_ns_.store(t, std::memory_order_relaxed);
+    if (wake_pending_.load(std::memory_order_acquire)) {
+      uint64_t value;
+      ssize_t r = ::read(wakeup_.fd, &value, sizeof value);
+      (void)r;
+      run_posted();
+    }
+    return;
+  }
+  PollEvent events[256];
+  uint64_t before = hrtime();
+  finish_busy_period(before);
+  int n = poller_.wait(events, 256, timeout_ms);
+  update_time();
+  metrics_.elu.idle_ns += now_ns_ - before;
+  busy_since_ns_.store(now_ns_, std::memory_order_relaxed);
+  batch_ = events;
+  batch_size_ = n;
+  set_activity("io callback");
+  for (batch_index_ = 0; batch_index_ < n;) {
+    PollEvent ev = events[batch_index_++];
+    if (!ev.data) continue;
+    IoWatch& w = *static_cast<IoWatch*>(ev.data);
+    w.handler(w, ev.events);
+    drain_microtasks();
+  }
+  batch_ = nullptr;
+  batch_size_ = batch_index_ = 0;
+}
+
+// Closes the busy period that ends now: records it, and reports it if the watchdog flagged it.
+void Loop::finish_busy_period(uint64_t busy_end_ns) {
+  uint64_t since = busy_since_ns_.load(std::memory_order_relaxed);
+  if (since == 0) return;
+  uint64_t busy = busy_end_ns > since ? busy_end_ns - since : 0;
+  metrics_.delay.record(busy);
+  metrics_.elu.active_ns += busy;
+  busy_since_ns_.store(0, std::memory_order_relaxed);
+  if (blocked_flagged_.load(std::memory_order_acquire) == since) {
+    const char* what = blocked_activity_.load(std::memory_order_relaxed);
+    BlockedReport report{what ? what : "unknown", busy};
+    ++metrics_.blocked_count;
+    if (metrics_.blocked_recent.size() == 16) metrics_.blocked_recent.erase(metrics_.blocked_recent.begin());
+    metrics_.blocked_recent.push_back(report);
+    if (metrics_.on_blocked) metrics_.on_blocked(report);
+  }
+}
+
+bool Loop::run_once(bool may_block) {
+  ++iteration_;
+  update_time();
+  if (busy_since_ns_.load(std::memory_order_relaxed) == 0)
+    busy_since_ns_.store(now_ns_, std::memory_order_relaxed);
+  drain_microtasks();  // work queued before the loop started, or between run() calls
+  if (timers_.size()) {
+    set_activity("timer");
+    timers_.run_due(now_ms_, [this] { drain_microtasks(); });
+  }
+  run_queue(pending_, "pending callback");
+  run_hooks(Phase::kIdle);
+  run_hooks(Phase::kPrepare);
+  poll(poll_timeout(may_block));
+  run_hooks(Phase::kCheck);
+  run_queue(immediates_, "immediate");
+  run_queue(closing_, "close callback");
+  set_activity("idle");
+  return alive();
+}
+
+void Loop::run() {
+  Loop* outer = t_current;
+  t_current = this;
+  running_ = true;
+  stop_ = false;
+  drain_microtasks();
+  while (!stop_ && run_once(true)) {
+  }
+  finish_busy_period(hrtime());
+  running_ = false;
+  t_current = outer ? outer : this;
+}
+
+}  // namespace brigade
