@@ -1,0 +1,317 @@
+#!/usr/bin/env bash
+# Side-by-side benchmarks: each runs the same workload on brigade, Node.js and (for servers) a
+# minimal libuv program, in one run, and prints the medians and brigade/node as a table.
+#
+# Usage: bench/run.sh [NAME...]      (no NAME: all of them)
+#   names: timers chains fs_read echo http_c50 http_c1000 http_pipeline  (http = the three http_*)
+# Environment: RUNS=3 (runs per figure, the median is quoted), LOAD_SECONDS=5 (per server load),
+#   NO_BUILD=1 (skip the build step).
+#
+# Servers run pinned on core 0 (taskset -c 0), load generators on core 1; everything on 127.0.0.1,
+# on a free port found at run time; every server started here is killed on exit.
+# Contract for brigade programs this script runs (so they can be added later without editing it):
+#   servers take `--port N` and print "listening on 127.0.0.1:PORT" once ready;
+#   loop benches print "key value" lines with the same keys as their bench/node/*.js twin.
+set -uo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD=$ROOT/build/bench
+BIN=$BUILD/bench
+NODE_DIR=$ROOT/bench/node
+LOGS=$BUILD/logs
+RUNS=${RUNS:-3}
+LOAD_SECONDS=${LOAD_SECONDS:-5}
+CLK_TCK=$(getconf CLK_TCK)
+ALL_NAMES=(timers chains fs_read echo http_c50 http_c1000 http_pipeline)
+
+declare -A VALUES=()      # "row|impl" -> space-separated measurements
+declare -a ROWS=()        # rows in the order first recorded
+declare -A ROW_SEEN=()
+declare -a SKIPPED=()     # "skipped: ..." lines for the report
+declare -A SERVER_PID=()  # impl -> pid of the server of the benchmark running now
+declare -A SERVER_PORT=()
+TMP=$(mktemp -d /tmp/brigade-bench.XXXXXX)
+
+log() { echo "bench: $*" >&2; }
+
+cleanup() {
+  stop_servers
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# ---------------------------------------------------------------------------------------------
+# Recording and reporting.
+
+record() {  # ROW IMPL VALUE
+  [[ -n ${ROW_SEEN[$1]:-} ]] || { ROW_SEEN[$1]=1; ROWS+=("$1"); }
+  VALUES["$1|$2"]="${VALUES["$1|$2"]:-} $3"
+}
+
+skip() {  # BINARY: a brigade program another layer has not delivered yet
+  local line="skipped: ${1#"$ROOT"/} not built"
+  printf '%s\n' "${SKIPPED[@]}" | grep -qxF -- "$line" || SKIPPED+=("$line")
+  log "$line"
+}
+
+median() {  # VALUES... -> median, or "-" when there are none
+  [[ $# -eq 0 ]] && { echo -; return; }
+  printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END {
+    m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; print m }'
+}
+
+fmt() {  # NUMBER -> short human form
+  [[ $1 == - ]] && { echo -; return; }
+  awk -v x="$1" 'BEGIN { if (x >= 1000) printf "%.0f", x; else if (x >= 10) printf "%.1f", x;
+                          else printf "%.2f", x }'
+}
+
+# shellcheck disable=SC2086  # the stored measurement lists are meant to split into arguments
+print_table() {
+  local sep="--------------------------------+--------------+--------------+--------------+-------------"
+  echo "# brigade bench: $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?'), node $(node --version)"
+  echo "# $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), load average $(cut -d' ' -f1-3 /proc/loadavg), median of $RUNS runs, ${LOAD_SECONDS}s per server load"
+  echo "# *_ms, *_mb and cpu_us_* rows: lower is better; the others: higher is better"
+  printf '%-31s | %12s | %12s | %12s | %s\n' name brigade node libuv brigade/node
+  echo "$sep"
+  local row b n u ratio
+  for row in "${ROWS[@]}"; do
+    b=$(median ${VALUES["$row|brigade"]:-})
+    n=$(median ${VALUES["$row|node"]:-})
+    u=$(median ${VALUES["$row|libuv"]:-})
+    ratio=-
+    [[ $b != - && $n != - ]] && ratio=$(awk -v b="$b" -v n="$n" 'BEGIN { if (n > 0) printf "%.2f", b / n; else print "-" }')
+    printf '%-31s | %12s | %12s | %12s | %s\n' "$row" "$(fmt "$b")" "$(fmt "$n")" "$(fmt "$u")" "$ratio"
+  done
+  for row in "${SKIPPED[@]}"; do echo "$row"; done
+}
+
+# ---------------------------------------------------------------------------------------------
+# Processes.
+
+free_port() {
+  node -e "const s = require('net').createServer().listen(0, '127.0.0.1', () => {
+    console.log(s.address().port); s.close(); })"
+}
+
+cpu_ticks() {  # PID -> utime + stime in clock ticks (fields 14 and 15 of /proc/PID/stat)
+  local stat
+  stat=$(cat "/proc/$1/stat" 2>/dev/null) || { echo 0; return; }
+  stat=${stat##*) }  # the command name may hold spaces; fields resume after its ')'
+  awk '{ print $12 + $13 }' <<<"$stat"
+}
+
+start_server() {  # IMPL COMMAND... (the port is the last argument): starts pinned on core 0
+  local impl=$1 port=${!#} logf=$LOGS/server-$1-$BENCH_NAME.log
+  shift
+  taskset -c 0 "$@" >"$logf" 2>&1 &
+  local pid=$!
+  SERVER_PID[$impl]=$pid
+  SERVER_PORT[$impl]=$port
+  local i
+  for ((i = 0; i < 100; i++)); do
+    grep -q "listening on 127.0.0.1:$port" "$logf" && return 0
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.05
+  done
+  log "$impl server did not start (log: $logf):"
+  sed 's/^/  /' "$logf" >&2
+  stop_server "$impl"
+  return 1
+}
+
+stop_server() {  # IMPL
+  local pid=${SERVER_PID[$1]:-}
+  unset "SERVER_PID[$1]" "SERVER_PORT[$1]"
+  [[ -z $pid ]] && return
+  kill "$pid" 2>/dev/null
+  local i
+  for ((i = 0; i < 40; i++)); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.05
+  done
+  kill -9 "$pid" 2>/dev/null
+  wait "$pid" 2>/dev/null
+}
+
+stop_servers() {
+  local impl
+  for impl in "${!SERVER_PID[@]}"; do stop_server "$impl"; done
+}
+
+# Starts the servers of one benchmark: brigade (if built), node and libuv.
+start_servers() {  # BRIGADE_BINARY NODE_SCRIPT LIBUV_BINARY
+  if [[ -x $1 ]]; then
+    start_server brigade "$1" --port "$(free_port)"
+  else
+    skip "$1"
+  fi
+  start_server node node "$2" "$(free_port)"
+  start_server libuv "$3" "$(free_port)"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Loop benchmarks: one process each, brigade and node alternating run by run.
+
+run_loop_bench() {  # NAME IMPL TIMEOUT COMMAND...: records NAME.key for each "key value" line
+  local name=$1 impl=$2 limit=$3 out=$LOGS/$1-$2.out
+  shift 3
+  if ! timeout "$limit" "$@" >"$out" 2>"$out.err"; then
+    log "$name on $impl failed (see $out.err)"
+    return 1
+  fi
+  local key value
+  while read -r key value; do
+    [[ $key =~ ^[a-z_]+$ && $value =~ ^[0-9.]+$ ]] && record "$name.$key" "$impl" "$value"
+  done <"$out"
+}
+
+bench_timers() {
+  local r
+  for ((r = 1; r <= RUNS; r++)); do
+    log "timers run $r/$RUNS"
+    run_loop_bench timers brigade 60 taskset -c 0 "$BIN/timers"
+    run_loop_bench timers node 60 taskset -c 0 node "$NODE_DIR/timers.js"
+  done
+}
+
+bench_chains() {
+  local r
+  for ((r = 1; r <= RUNS; r++)); do
+    log "chains run $r/$RUNS"
+    run_loop_bench chains brigade 60 taskset -c 0 "$BIN/chains"
+    run_loop_bench chains node 60 taskset -c 0 node "$NODE_DIR/chains.js"
+  done
+}
+
+# Thread pool: both read the same 4 KiB file 100,000 times, 64 in flight, 4 pool threads, not
+# pinned (the pool is meant to use every core).
+bench_fs_read() {
+  local file=$TMP/4k.bin r
+  head -c 4096 /dev/urandom >"$file"
+  local have_brigade=1
+  [[ -x $BIN/fs_read ]] || { skip "$BIN/fs_read"; have_brigade=0; }
+  for ((r = 1; r <= RUNS; r++)); do
+    log "fs_read run $r/$RUNS"
+    ((have_brigade)) && run_loop_bench fs_read brigade 120 \
+      env BRIGADE_THREADPOOL_SIZE=4 "$BIN/fs_read" "$file" 100000 64
+    run_loop_bench fs_read node 120 env UV_THREADPOOL_SIZE=4 node "$NODE_DIR/fs_read.js" "$file" 100000 64
+  done
+}
+
+# ---------------------------------------------------------------------------------------------
+# Server benchmarks: all servers up at once (idle ones cost nothing), loads alternate between
+# them run by run; server CPU per operation from /proc/PID/stat around each load.
+
+# Runs one load against IMPL's server; records ROW.<rate> and ROW.cpu_us_per_<unit>.
+measure_load() {  # ROW IMPL UNIT LOAD_FUNCTION
+  local row=$1 impl=$2 unit=$3 load=$4
+  local pid=${SERVER_PID[$impl]} port=${SERVER_PORT[$impl]}
+  local before after ops
+  before=$(cpu_ticks "$pid")
+  ops=$("$load" "$port" "$LOAD_SECONDS" "$LOGS/$row-$impl.out")
+  after=$(cpu_ticks "$pid")
+  if ! kill -0 "$pid" 2>/dev/null; then
+    log "$impl server died during $row (log: $LOGS/server-$impl-$BENCH_NAME.log)"
+    unset "SERVER_PID[$impl]"
+    return 1
+  fi
+  [[ -z $ops || $ops == 0 ]] && { log "$row on $impl: no operations completed"; return 1; }
+  record "$row.${unit}_per_s" "$impl" "$(awk -v n="$ops" -v s="$LOAD_SECONDS" 'BEGIN { printf "%.0f", n / s }')"
+  record "$row.cpu_us_per_$unit" "$impl" \
+    "$(awk -v t=$((after - before)) -v hz="$CLK_TCK" -v n="$ops" 'BEGIN { printf "%.2f", t * 1e6 / hz / n }')"
+}
+
+run_server_bench() {  # ROW UNIT LOAD_FUNCTION
+  local row=$1 unit=$2 load=$3 impl r
+  for impl in brigade node libuv; do  # warm-up (JIT, caches), not measured
+    [[ -n ${SERVER_PID[$impl]:-} ]] && "$load" "${SERVER_PORT[$impl]}" 1 "$LOGS/$row-$impl.warmup" >/dev/null
+  done
+  for ((r = 1; r <= RUNS; r++)); do
+    for impl in brigade node libuv; do
+      [[ -z ${SERVER_PID[$impl]:-} ]] && continue
+      log "$row run $r/$RUNS: $impl"
+      measure_load "$row" "$impl" "$unit" "$load"
+    done
+  done
+}
+
+echo_load() {  # PORT SECONDS OUTFILE -> prints round trips completed
+  timeout $(($2 + 20)) taskset -c 1 "$BIN/echo_client" "$1" 50 "$2" 64 >"$3" 2>&1
+  awk '/^round_trips / { print $2 }' "$3"
+}
+
+# wrk prints "N requests in 5.00s"; non-2xx answers and socket errors are left in the log.
+wrk_load() {  # PORT SECONDS OUTFILE WRK_ARGS...
+  local port=$1 secs=$2 out=$3
+  shift 3
+  timeout $((secs + 30)) taskset -c 1 wrk -t1 "$@" -d"${secs}s" "http://127.0.0.1:$port/" >"$out" 2>&1
+  grep -q 'Non-2xx' "$out" && log "non-2xx responses: see $out"
+  awk '/ requests in / { print $1 }' "$out"
+}
+wrk_c50() { wrk_load "$1" "$2" "$3" -c50; }
+wrk_c1000() { wrk_load "$1" "$2" "$3" -c1000 --timeout 10s; }
+wrk_pipeline() { wrk_load "$1" "$2" "$3" -c50 -s "$ROOT/bench/wrk/pipeline.lua" -- 16; }
+
+bench_echo() {
+  start_servers "$BUILD/examples/tcp_echo" "$NODE_DIR/echo_server.js" "$BIN/libuv/echo_server"
+  run_server_bench echo rt echo_load
+  stop_servers
+}
+
+brigade_http_binary() {
+  local b
+  for b in "$BUILD/examples/http_hello" "$BIN/http_hello"; do
+    [[ -x $b ]] && { echo "$b"; return; }
+  done
+  echo "$BUILD/examples/http_hello"  # what the skip line names
+}
+
+bench_http() {  # ROW LOAD_FUNCTION
+  start_servers "$(brigade_http_binary)" "$NODE_DIR/http_hello.js" "$BIN/libuv/http_responder"
+  run_server_bench "$1" req "$2"
+  stop_servers
+}
+bench_http_c50() { bench_http http_c50 wrk_c50; }
+bench_http_c1000() { bench_http http_c1000 wrk_c1000; }
+bench_http_pipeline() { bench_http http_pipeline wrk_pipeline; }
+
+# ---------------------------------------------------------------------------------------------
+
+build() {
+  log "building (preset bench)"
+  cmake --preset bench >"$LOGS/configure.log" 2>&1 || { cat "$LOGS/configure.log" >&2; exit 1; }
+  # Only what the benches run, so a broken unrelated example does not stop the benchmarks.
+  local targets=() t
+  for t in $(cmake --build "$BUILD" --target help | awk -F: '/^[a-z_0-9]+: / { print $1 }'); do
+    [[ $t == bench_* || $t == tcp_echo || $t == http_hello ]] && targets+=("$t")
+  done
+  cmake --build "$BUILD" -j2 --target "${targets[@]}" >"$LOGS/build.log" 2>&1 ||
+    { tail -40 "$LOGS/build.log" >&2; exit 1; }
+}
+
+main() {
+  local names=("$@") name
+  ((${#names[@]})) || names=("${ALL_NAMES[@]}")
+  local expanded=()
+  for name in "${names[@]}"; do
+    case $name in
+      http) expanded+=(http_c50 http_c1000 http_pipeline) ;;
+      timers | chains | fs_read | echo | http_c50 | http_c1000 | http_pipeline) expanded+=("$name") ;;
+      *) echo "unknown benchmark '$name'; known: ${ALL_NAMES[*]} http" >&2; exit 2 ;;
+    esac
+  done
+  for tool in node wrk taskset cmake; do
+    command -v "$tool" >/dev/null || { echo "bench: $tool not found (make deps)" >&2; exit 1; }
+  done
+  mkdir -p "$LOGS"
+  [[ -n ${NO_BUILD:-} ]] || build
+  for name in "${expanded[@]}"; do
+    BENCH_NAME=$name
+    "bench_$name"
+  done
+  print_table | tee "$LOGS/results.txt"
+}
+
+main "$@"
