@@ -169,6 +169,7 @@ TEST(HttpParserMalformed, EveryCaseStopsWithItsStatus) {
     testing::Run whole = run_whole(c.raw);
     EXPECT_EQ(whole.error_status, c.status) << whole.transcript;
     EXPECT_EQ(whole.messages, 0) << whole.transcript;
+    EXPECT_EQ(whole.bug, "") << whole.transcript;
     testing::Run bytewise = run_bytewise(c.raw);
     EXPECT_EQ(bytewise.transcript, whole.transcript);
   }

@@ -26,10 +26,25 @@ inline std::string describe(const Request& r) {
   return s;
 }
 
+// True when `part` lies inside `whole` (an empty view anywhere counts).
+inline bool inside(std::string_view whole, std::string_view part) {
+  if (part.empty()) return true;
+  return part.data() >= whole.data() && part.data() + part.size() <= whole.data() + whole.size();
+}
+
+// True when every view of the request points into the given bytes.
+inline bool views_inside(std::string_view bytes, const Request& r) {
+  bool ok = inside(bytes, r.method_name) && inside(bytes, r.target) && inside(bytes, r.path) &&
+            inside(bytes, r.query);
+  for (const Header& h : r.headers) ok = ok && inside(bytes, h.name) && inside(bytes, h.value);
+  return ok;
+}
+
 struct Run {
   std::string transcript;
   int messages = 0;
   int error_status = 0;  // 0 when no error
+  std::string bug;       // set when a result broke the contract (views, consumed)
   std::string last_body;
 };
 
@@ -50,17 +65,19 @@ inline Run run_reads(const std::vector<std::string_view>& reads, ParserLimits li
     while (!stopped) {
       ParseResult r = parser.parse(buffer.data() + off, buffer.size() - off);
       if (r.consumed > buffer.size() - off) {
-        run.transcript += "BUG: consumed past the end\n";
+        run.bug = "consumed past the end";
         return run;
       }
+      std::string_view given(buffer.data() + off, r.consumed);
       off += r.consumed;
       if (r.status == ParseStatus::kNeedMore) break;
       switch (r.status) {
         case ParseStatus::kHeadersComplete:
           run.transcript += describe(parser.request());
+          if (!views_inside(given, parser.request())) run.bug = "view outside the head";
           break;
         case ParseStatus::kBodyChunk:
-          if (r.body.empty()) run.transcript += "BUG: empty body chunk\n";
+          if (r.body.empty() || !inside(given, r.body)) run.bug = "bad body view";
           body += r.body;
           break;
         case ParseStatus::kMessageComplete:

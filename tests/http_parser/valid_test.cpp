@@ -253,6 +253,7 @@ TEST(HttpParserValid, EverySplitGivesTheSameTranscript) {
     SCOPED_TRACE(raw);
     testing::Run whole = run_whole(raw);
     EXPECT_EQ(whole.error_status, 0) << whole.transcript;
+    EXPECT_EQ(whole.bug, "") << whole.transcript;
     EXPECT_EQ(run_bytewise(raw).transcript, whole.transcript);
     for (size_t cut = 0; cut <= raw.size(); ++cut) {
       ASSERT_EQ(run_split(raw, cut).transcript, whole.transcript) << "cut at " << cut;
