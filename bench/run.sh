@@ -208,17 +208,17 @@ bench_fs_read() {
 measure_load() {  # ROW IMPL UNIT LOAD_FUNCTION
   local row=$1 impl=$2 unit=$3 load=$4
   local pid=${SERVER_PID[$impl]} port=${SERVER_PORT[$impl]}
-  local before after ops
+  local before after ops secs
   before=$(cpu_ticks "$pid")
-  ops=$("$load" "$port" "$LOAD_SECONDS" "$LOGS/$row-$impl.out")
+  read -r ops secs < <("$load" "$port" "$LOAD_SECONDS" "$LOGS/$row-$impl.out")
   after=$(cpu_ticks "$pid")
   if ! kill -0 "$pid" 2>/dev/null; then
     log "$impl server died during $row (log: $LOGS/server-$impl-$BENCH_NAME.log)"
     unset "SERVER_PID[$impl]"
     return 1
   fi
-  [[ -z $ops || $ops == 0 ]] && { log "$row on $impl: no operations completed"; return 1; }
-  record "$row.${unit}_per_s" "$impl" "$(awk -v n="$ops" -v s="$LOAD_SECONDS" 'BEGIN { printf "%.0f", n / s }')"
+  [[ -z ${ops:-} || $ops == 0 ]] && { log "$row on $impl: no operations completed"; return 1; }
+  record "$row.${unit}_per_s" "$impl" "$(awk -v n="$ops" -v s="$secs" 'BEGIN { printf "%.0f", n / s }')"
   record "$row.cpu_us_per_$unit" "$impl" \
     "$(awk -v t=$((after - before)) -v hz="$CLK_TCK" -v n="$ops" 'BEGIN { printf "%.2f", t * 1e6 / hz / n }')"
 }
@@ -237,18 +237,21 @@ run_server_bench() {  # ROW UNIT LOAD_FUNCTION
   done
 }
 
-echo_load() {  # PORT SECONDS OUTFILE -> prints round trips completed
+# A load function: PORT SECONDS OUTFILE -> prints "OPERATIONS ELAPSED_SECONDS".
+echo_load() {
   timeout $(($2 + 20)) taskset -c 1 "$BIN/echo_client" "$1" 50 "$2" 64 >"$3" 2>&1
-  awk '/^round_trips / { print $2 }' "$3"
+  awk '/^round_trips / { n = $2 } /^seconds / { s = $2 } END { if (n) print n, s }' "$3"
 }
 
 # wrk prints "N requests in 5.00s"; non-2xx answers and socket errors are left in the log.
-wrk_load() {  # PORT SECONDS OUTFILE WRK_ARGS...
-  local port=$1 secs=$2 out=$3
+wrk_load() {  # PORT SECONDS OUTFILE WRK_OPTIONS... [-- SCRIPT_ARGS...]
+  local port=$1 secs=$2 out=$3 options=()
   shift 3
-  timeout $((secs + 30)) taskset -c 1 wrk -t1 "$@" -d"${secs}s" "http://127.0.0.1:$port/" >"$out" 2>&1
+  while (($#)) && [[ $1 != -- ]]; do options+=("$1"); shift; done
+  timeout $((secs + 30)) taskset -c 1 wrk -t1 "${options[@]}" -d"${secs}s" \
+    "http://127.0.0.1:$port/" "$@" >"$out" 2>&1
   grep -q 'Non-2xx' "$out" && log "non-2xx responses: see $out"
-  awk '/ requests in / { print $1 }' "$out"
+  awk '/ requests in / { s = $4; sub(/s,$/, "", s); print $1, s }' "$out"
 }
 wrk_c50() { wrk_load "$1" "$2" "$3" -c50; }
 wrk_c1000() { wrk_load "$1" "$2" "$3" -c1000 --timeout 10s; }
