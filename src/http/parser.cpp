@@ -51,7 +51,7 @@ ParseResult RequestParser::parse(const char* data, size_t len) {
     case State::kError:
       return {ParseStatus::kError, 0, {}, error_status_, error_reason_};
     case State::kUpgraded:
-      return {ParseStatus::kUpgraded, 0};
+      return event(ParseStatus::kUpgraded, 0);
     default:
       break;
   }
@@ -106,7 +106,7 @@ ParseResult RequestParser::message_complete(size_t consumed) {
   state_ = switched ? State::kUpgraded : State::kHead;
   message_fresh_ = true;
   scan_ = 0;
-  return {ParseStatus::kMessageComplete, consumed};
+  return event(ParseStatus::kMessageComplete, consumed);
 }
 
 ParseResult RequestParser::fail(uint16_t status, std::string_view reason) {
@@ -127,7 +127,7 @@ bool RequestParser::body_length(const char* data, size_t len, size_t& pos, Parse
   }
   size_t take = static_cast<size_t>(std::min<uint64_t>(len - pos, body_remaining_));
   body_remaining_ -= take;
-  out = {ParseStatus::kBodyChunk, pos + take, std::string_view(data + pos, take)};
+  out = event(ParseStatus::kBodyChunk, pos + take, std::string_view(data + pos, take));
   return true;
 }
 
@@ -177,7 +177,7 @@ bool RequestParser::chunk_data(const char* data, size_t len, size_t& pos, ParseR
   size_t take = static_cast<size_t>(std::min<uint64_t>(len - pos, body_remaining_));
   body_remaining_ -= take;
   if (body_remaining_ == 0) state_ = State::kChunkDataCr;
-  out = {ParseStatus::kBodyChunk, pos + take, std::string_view(data + pos, take)};
+  out = event(ParseStatus::kBodyChunk, pos + take, std::string_view(data + pos, take));
   return true;
 }
 

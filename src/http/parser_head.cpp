@@ -164,7 +164,7 @@ ParseResult RequestParser::finish_head(const char* head, size_t head_end, size_t
     state_ = State::kBodyLength;
     body_remaining_ = f.has_content_length ? f.content_length : 0;
   }
-  return {ParseStatus::kHeadersComplete, consumed_before + head_end};
+  return event(ParseStatus::kHeadersComplete, consumed_before + head_end);
 }
 
 // Turns the remembered offsets into views of this call's bytes.

@@ -209,7 +209,10 @@ class RequestParser {
   void begin_message();
   ParseResult message_complete(size_t consumed);
   ParseResult fail(uint16_t status, std::string_view reason);
-  static ParseResult need_more(size_t consumed) { return {ParseStatus::kNeedMore, consumed}; }
+  static ParseResult event(ParseStatus status, size_t consumed, std::string_view body = {}) {
+    return {status, consumed, body, 0, {}};
+  }
+  static ParseResult need_more(size_t consumed) { return event(ParseStatus::kNeedMore, consumed); }
 
   ParserLimits limits_;
   std::unique_ptr<FieldSpan[]> spans_;  // max_headers entries, allocated once
