@@ -1,0 +1,111 @@
+#include "brigade/worker/mailbox.hpp"
+
+#include <algorithm>
+
+namespace brigade {
+
+namespace {
+thread_local Mailbox* t_running = nullptr;
+// The mailboxes of this thread's loops that have endpoints.
+thread_local std::vector<std::shared_ptr<Mailbox>> t_boxes;
+
+constexpr uint64_t kRecentNs = 1'000'000;  // spin only if a batch came in this recently
+
+inline void cpu_relax() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+}  // namespace
+
+Mailbox* Mailbox::current() noexcept { return t_running; }
+
+Mailbox::Mailbox(Loop& loop) : loop_(&loop) {}
+
+bool Mailbox::post(Callback cb) {
+  std::lock_guard lock(mu_);
+  if (!loop_) return false;
+  queue_.push_back(std::move(cb));
+  // Only the post that finds the loop neither notified nor spinning pays for a wakeup.
+  if (state_.exchange(kNotified, std::memory_order_acq_rel) == kIdle)
+    loop_->post([self = shared_from_this()] { self->drain(); });
+  return true;
+}
+
+void Mailbox::attach_endpoint() {
+  if (endpoints_++ == 0) hook_id_ = loop_->add_hook(Phase::kPrepare, [this] { spin(); });
+}
+
+void Mailbox::detach_endpoint() {
+  if (--endpoints_ > 0) return;
+  Loop* loop = loop_;
+  {
+    std::lock_guard lock(mu_);
+    loop_ = nullptr;
+    queue_.clear();
+  }
+  loop->remove_hook(hook_id_);
+  std::erase_if(t_boxes, [this](const std::shared_ptr<Mailbox>& b) { return b.get() == this; });
+}
+
+void Mailbox::drain() {
+  if (!loop_) return;  // closed: a wakeup posted before the last endpoint left
+  auto keep = shared_from_this();
+  Loop* loop = loop_;
+  state_.store(kIdle, std::memory_order_seq_cst);  // before taking the queue: later posts wake us
+  {
+    std::lock_guard lock(mu_);
+    batch_.swap(queue_);
+  }
+  last_batch_ns_ = Loop::hrtime();
+  Mailbox* outer = t_running;
+  t_running = this;
+  struct Restore {
+    Mailbox* self;
+    Mailbox* outer;
+    ~Restore() {
+      self->batch_.clear();
+      t_running = outer;
+    }
+  } restore{this, outer};
+  for (std::size_t i = 0; i < batch_.size() && loop_; ++i) {
+    batch_[i]();
+    loop->drain_microtasks();
+  }
+}
+
+void Mailbox::spin() {
+  uint64_t budget = spin_ns_.load(std::memory_order_relaxed);
+  if (budget == 0 || !loop_) return;
+  uint64_t start = Loop::hrtime();
+  if (start - last_batch_ns_ > kRecentNs) return;  // idle: sleep in epoll at once
+  int expected = kIdle;
+  if (!state_.compare_exchange_strong(expected, kSpinning)) return;  // a wakeup is on its way
+  for (;;) {
+    for (int i = 0; i < 64; ++i) {
+      if (state_.load(std::memory_order_acquire) == kNotified) return drain();
+      cpu_relax();
+    }
+    if (Loop::hrtime() - start > budget) break;
+  }
+  expected = kSpinning;
+  if (!state_.compare_exchange_strong(expected, kIdle)) drain();  // a post came as we gave up
+}
+
+MailboxRef::MailboxRef(Loop& loop) {
+  for (auto& b : t_boxes)
+    if (b->loop_ == &loop) box_ = b;
+  if (!box_) {
+    box_ = std::make_shared<Mailbox>(loop);
+    t_boxes.push_back(box_);
+  }
+  box_->attach_endpoint();
+}
+
+void MailboxRef::reset() {
+  if (!box_) return;
+  box_->detach_endpoint();
+  box_.reset();
+}
+
+}  // namespace brigade

@@ -1,0 +1,177 @@
+#include "brigade/worker/message_port.hpp"
+
+namespace brigade {
+
+bool detail::deliver(const std::shared_ptr<PortCore>& to, Message m) {
+  std::lock_guard lock(to->mu);
+  if (to->closed) return false;
+  to->queue.push_back(std::move(m));
+  MessagePort::schedule_locked(to);
+  return true;
+}
+
+void MessagePort::schedule_locked(const std::shared_ptr<detail::PortCore>& c) {
+  if (!c->mailbox || c->scheduled) return;
+  c->scheduled = true;
+  c->mailbox->post([c] { deliver_batch(c); });
+}
+
+// The port that receives c on this thread now, or nullptr (moved away, closed, not started).
+MessagePort* MessagePort::receiver(detail::PortCore& c) {
+  std::lock_guard lock(c.mu);
+  return c.mailbox.get() == Mailbox::current() ? c.owner : nullptr;
+}
+
+void MessagePort::deliver_batch(const std::shared_ptr<detail::PortCore>& c) {
+  bool closed;
+  {
+    std::lock_guard lock(c->mu);
+    if (c->mailbox.get() != Mailbox::current()) return;  // stale: the port moved on
+    c->scheduled = false;
+    c->batch.swap(c->queue);
+    closed = c->closed;
+  }
+  std::size_t i = 0;
+  for (; i < c->batch.size(); ++i) {
+    MessagePort* port = receiver(*c);
+    if (!port) break;
+    if (!port->handler_) continue;
+    // Call a moved-out handler: the handler may replace itself, move or destroy the port.
+    Handler h = std::move(port->handler_);
+    h(std::move(c->batch[i]));
+    if (MessagePort* now = receiver(*c); now && !now->handler_) now->handler_ = std::move(h);
+  }
+  bool all = i == c->batch.size();
+  if (!all) {  // the port left mid-batch: the rest waits for its next home
+    std::lock_guard lock(c->mu);
+    c->queue.insert(c->queue.begin(), std::make_move_iterator(c->batch.begin() + long(i)),
+                    std::make_move_iterator(c->batch.end()));
+    schedule_locked(c);
+  }
+  c->batch.clear();
+  if (closed && all) {
+    if (MessagePort* port = receiver(*c)) port->fire_close();
+  }
+}
+
+MessagePort::MessagePort(MessagePort&& o) noexcept
+    : core_(std::move(o.core_)),
+      peer_(std::move(o.peer_)),
+      handler_(std::move(o.handler_)),
+      close_handler_(std::move(o.close_handler_)),
+      mailbox_(std::move(o.mailbox_)),
+      keep_(std::move(o.keep_)),
+      loop_(std::exchange(o.loop_, nullptr)),
+      ref_(o.ref_) {
+  if (mailbox_) {
+    std::lock_guard lock(core_->mu);
+    core_->owner = this;
+  }
+}
+
+MessagePort& MessagePort::operator=(MessagePort&& o) noexcept {
+  if (this != &o) {
+    close();
+    core_ = std::move(o.core_);
+    peer_ = std::move(o.peer_);
+    handler_ = std::move(o.handler_);
+    close_handler_ = std::move(o.close_handler_);
+    mailbox_ = std::move(o.mailbox_);
+    keep_ = std::move(o.keep_);
+    loop_ = std::exchange(o.loop_, nullptr);
+    ref_ = o.ref_;
+    if (mailbox_) {
+      std::lock_guard lock(core_->mu);
+      core_->owner = this;
+    }
+  }
+  return *this;
+}
+
+bool MessagePort::post_message(Message m) const {
+  return peer_ && detail::deliver(peer_, std::move(m));
+}
+
+void MessagePort::on_message(Handler handler, Loop* loop) {
+  if (!core_) throw std::logic_error("MessagePort::on_message: the port is closed");
+  handler_ = std::move(handler);
+  Loop* target = loop ? loop : Loop::current();
+  if (!target) throw std::logic_error("MessagePort::on_message: no loop on this thread");
+  if (loop_ && loop_ != target) detach();
+  attach(*target);
+}
+
+void MessagePort::attach(Loop& loop) {
+  if (mailbox_) return;
+  mailbox_ = MailboxRef(loop);
+  loop_ = &loop;
+  if (ref_) keep_ = KeepAlive(loop);
+  std::lock_guard lock(core_->mu);
+  core_->mailbox = mailbox_.shared();
+  core_->owner = this;
+  if (!core_->queue.empty() || core_->closed) schedule_locked(core_);
+}
+
+void MessagePort::detach() {
+  if (!mailbox_) return;
+  {
+    std::lock_guard lock(core_->mu);
+    core_->mailbox.reset();
+    core_->owner = nullptr;
+    core_->scheduled = false;
+  }
+  keep_.reset();
+  mailbox_.reset();
+  loop_ = nullptr;
+}
+
+void MessagePort::detach_for_transfer() {
+  if (!core_) return;
+  detach();
+  handler_.reset();
+  close_handler_.reset();
+}
+
+void MessagePort::ref() {
+  ref_ = true;
+  if (mailbox_) keep_ = KeepAlive(*loop_);
+}
+
+void MessagePort::unref() {
+  ref_ = false;
+  keep_.reset();
+}
+
+void MessagePort::close() {
+  if (!core_) return;
+  detach();
+  {
+    std::lock_guard lock(core_->mu);
+    core_->closed = true;
+    core_->queue.clear();
+  }
+  if (peer_) {
+    std::lock_guard lock(peer_->mu);
+    peer_->closed = true;
+    schedule_locked(peer_);
+  }
+  core_.reset();
+  peer_.reset();
+  handler_.reset();
+  close_handler_.reset();
+}
+
+void MessagePort::fire_close() {
+  UniqueFunction<void()> h = std::move(close_handler_);
+  close();
+  if (h) h();
+}
+
+MessageChannel::MessageChannel() {
+  auto a = std::make_shared<detail::PortCore>();
+  auto b = std::make_shared<detail::PortCore>();
+  port1 = MessagePort(a, b);
+  port2 = MessagePort(b, a);
+}
+
+}  // namespace brigade

@@ -1,0 +1,188 @@
+// MessagePort / MessageChannel / BroadcastChannel: order, transfer, cross-thread delivery, close.
+#include "brigade/worker/message_port.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "brigade/loop/loop.hpp"
+#include "brigade/worker/broadcast_channel.hpp"
+#include "brigade/worker/worker.hpp"
+
+using namespace brigade;
+
+TEST(Message, HoldsAnyMovableValueAndMovesBuffers) {
+  std::vector<int> v(1000, 7);
+  const int* data = v.data();
+  Message m(std::move(v));
+  EXPECT_TRUE(v.empty());  // the sender no longer has it
+  EXPECT_TRUE(m.is<std::vector<int>>());
+  EXPECT_FALSE(m.is<int>());
+  EXPECT_THROW(m.get<int>(), std::bad_cast);
+  auto back = m.take<std::vector<int>>();
+  EXPECT_EQ(back.data(), data);  // no copy: the same buffer
+  Message u(std::make_unique<int>(5));
+  EXPECT_EQ(*u.get<std::unique_ptr<int>>(), 5);
+}
+
+TEST(MessagePort, SameThreadDeliveryIsInOrderOnTheLoop) {
+  Loop loop;
+  MessageChannel ch;
+  std::vector<int> got;
+  ch.port2.on_message([&](Message m) {
+    got.push_back(m.get<int>());
+    if (got.size() == 100) ch.port2.close();
+  });
+  for (int i = 0; i < 100; ++i) EXPECT_TRUE(ch.port1.post_message(i));
+  EXPECT_TRUE(got.empty());  // delivered by the loop, never inside post_message
+  loop.run();
+  ASSERT_EQ(got.size(), 100u);
+  for (int i = 0; i < 100; ++i) EXPECT_EQ(got[i], i);
+  EXPECT_FALSE(ch.port1.post_message(1));  // the other end closed
+}
+
+TEST(MessagePort, MessagesSentBeforeStartWait) {
+  Loop loop;
+  MessageChannel ch;
+  ch.port1.post_message(std::string("early"));
+  std::string got;
+  ch.port2.on_message([&](Message m) {
+    got = m.take<std::string>();
+    ch.port2.close();
+  });
+  loop.run();
+  EXPECT_EQ(got, "early");
+}
+
+TEST(MessagePort, CloseEventAfterLastMessage) {
+  Loop loop;
+  MessageChannel ch;
+  std::vector<std::string> events;
+  ch.port2.on_message([&](Message m) { events.push_back(std::to_string(m.get<int>())); });
+  ch.port2.on_close([&] { events.push_back("close"); });
+  ch.port1.post_message(1);
+  ch.port1.post_message(2);
+  ch.port1.close();
+  loop.run();  // ends: the closed port no longer keeps the loop alive
+  EXPECT_EQ(events, (std::vector<std::string>{"1", "2", "close"}));
+}
+
+TEST(MessagePort, UnrefLetsTheLoopEnd) {
+  Loop loop;
+  MessageChannel ch;
+  ch.port2.on_message([](Message) {});
+  ch.port2.unref();
+  loop.run();  // returns at once
+  SUCCEED();
+}
+
+TEST(MessagePort, ManyThreadsManyMessagesKeepPerSenderOrder) {
+  Loop loop;
+  loop.set_blocked_threshold_ms(0);  // big batches are the point here
+  constexpr int kSenders = 4, kEach = 20000;
+  std::vector<MessageChannel> chans(kSenders);
+  std::vector<int> next(kSenders, 0);
+  int total = 0;
+  bool ordered = true;
+  for (int s = 0; s < kSenders; ++s) {
+    chans[s].port2.on_message([&, s](Message m) {
+      ordered &= m.get<int>() == next[s]++;
+      if (++total == kSenders * kEach)
+        for (auto& c : chans) c.port2.close();
+    });
+  }
+  std::vector<std::thread> threads;
+  for (int s = 0; s < kSenders; ++s)
+    threads.emplace_back([&, s] {
+      for (int i = 0; i < kEach; ++i) chans[s].port1.post_message(i);
+    });
+  loop.run();
+  for (auto& t : threads) t.join();
+  EXPECT_TRUE(ordered);
+  EXPECT_EQ(total, kSenders * kEach);
+}
+
+TEST(MessagePort, PortTransferredToAWorkerAnswersThere) {
+  Loop loop;
+  MessageChannel ch;
+  // The worker gets port2 through its workerData and answers every message on it.
+  Worker w(
+      loop,
+      [](WorkerContext& ctx) {
+        auto port = std::make_shared<MessagePort>(ctx.worker_data.take<MessagePort>());
+        port->on_message([port, id = ctx.thread_id](Message m) {
+          if (m.is<std::string>()) return port->close();
+          port->post_message(std::make_pair(m.get<int>() * 2, id));
+        });
+      },
+      Message(std::move(ch.port2)));
+  std::vector<int> got;
+  int replier = 0;
+  ch.port1.on_message([&](Message m) {
+    auto [v, id] = m.get<std::pair<int, int>>();
+    got.push_back(v);
+    replier = id;
+    if (got.size() == 3) ch.port1.post_message(std::string("bye"));
+  });
+  ch.port1.on_close([&] {});
+  for (int i = 1; i <= 3; ++i) ch.port1.post_message(i);
+  loop.run();
+  EXPECT_EQ(got, (std::vector<int>{2, 4, 6}));
+  EXPECT_EQ(replier, w.thread_id());
+  EXPECT_EQ(w.exit_code(), 0);
+}
+
+TEST(MessagePort, PortPassedOnWhileMessagesAreQueuedLosesNone) {
+  Loop loop;
+  MessageChannel ch;
+  // 1000 messages are queued for port2 before it moves to the worker: all arrive, in order.
+  for (int i = 0; i < 1000; ++i) ch.port1.post_message(i);
+  int count = 0;
+  bool ordered = true;
+  Worker w(
+      loop,
+      [](WorkerContext& ctx) {
+        auto port = std::make_shared<MessagePort>(ctx.worker_data.take<MessagePort>());
+        auto n = std::make_shared<int>(0);
+        port->on_message([port, n](Message m) {
+          if (m.get<int>() != (*n)++) port->post_message(-1);
+          if (*n == 1000) port->close();
+        });
+      },
+      Message(std::move(ch.port2)));
+  ch.port1.on_message([&](Message) { ordered = false; });
+  ch.port1.on_close([&] { count = 1000; });
+  loop.run();
+  EXPECT_TRUE(ordered);
+  EXPECT_EQ(count, 1000);
+}
+
+TEST(BroadcastChannel, EveryOtherChannelOfTheNameReceives) {
+  Loop loop;
+  BroadcastChannel a("news"), b("news"), c("other");
+  std::vector<std::string> got_b;
+  int got_a = 0, got_c = 0;
+  a.on_message([&](Message) { ++got_a; });
+  c.on_message([&](Message) { ++got_c; });
+  std::string from_worker;
+  Worker w(loop, [](WorkerContext&) {
+    BroadcastChannel mine("news");
+    mine.post_message(std::string("from worker"));
+  });
+  b.on_message([&](Message m) {
+    got_b.push_back(m.take<std::string>());
+    if (got_b.size() == 2) {
+      a.close();
+      b.close();
+      c.close();
+    }
+  });
+  EXPECT_EQ(a.post_message(std::string("hello")), 1u);  // b only (the worker's may be gone)
+  loop.run();
+  ASSERT_EQ(got_b.size(), 2u);
+  EXPECT_NE(std::find(got_b.begin(), got_b.end(), "hello"), got_b.end());
+  EXPECT_NE(std::find(got_b.begin(), got_b.end(), "from worker"), got_b.end());
+  EXPECT_EQ(got_c, 0);
+}
