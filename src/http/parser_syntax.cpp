@@ -1,6 +1,8 @@
 // Grammar checks on complete lines: request line, field line, chunk line, field values.
 #include "brigade/http/parser_syntax.hpp"
 
+#include <cstring>
+
 namespace brigade::http::syntax {
 
 namespace {
@@ -47,6 +49,33 @@ size_t skip_quoted_string(std::string_view s, size_t i) {
 }
 
 Verdict bad(std::string_view reason) { return {400, reason}; }
+
+// True when no byte of the 8 in `word` is a control byte (< 0x20) or DEL; obs-text passes.
+bool word_is_visible(uint64_t word) {
+  constexpr uint64_t kOnes = ~uint64_t{0} / 255;
+  constexpr uint64_t kHigh = kOnes * 0x80;
+  uint64_t below_space = (word - kOnes * 0x20) & ~word & kHigh;
+  uint64_t del = word ^ (kOnes * 0x7f);
+  uint64_t is_del = (del - kOnes) & ~del & kHigh;
+  return (below_space | is_del) == 0;
+}
+
+// field-content check, eight bytes at a time where there is no HTAB or control byte.
+bool all_field_chars(const char* p, size_t n) {
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t word;
+    std::memcpy(&word, p + i, 8);
+    if (word_is_visible(word)) continue;
+    for (size_t j = i; j < i + 8; ++j) {
+      if (!is_field_char(p[j])) return false;
+    }
+  }
+  for (; i < n; ++i) {
+    if (!is_field_char(p[i])) return false;
+  }
+  return true;
+}
 
 // "HTTP/" DIGIT "." DIGIT.
 Verdict parse_version(std::string_view v, RequestLine& out) {
@@ -152,9 +181,7 @@ Verdict parse_field_line(std::string_view line, Header& out) {
   if (colon == 0) return bad("empty field name");
   size_t v = skip_ows(line, colon + 1);
   size_t end = line.size();
-  for (size_t i = v; i < end; ++i) {
-    if (!is_field_char(line[i])) return bad("invalid byte in field value");
-  }
+  if (!all_field_chars(line.data() + v, end - v)) return bad("invalid byte in field value");
   while (end > v && is_ows(line[end - 1])) --end;
   out.name = line.substr(0, colon);
   out.value = line.substr(v, end - v);

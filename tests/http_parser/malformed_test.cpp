@@ -201,3 +201,29 @@ TEST(HttpParserMalformed, BodyErrorAfterHeadersStopsMidStream) {
 
 }  // namespace
 }  // namespace brigade::http
+
+namespace brigade::http {
+namespace {
+
+// Field values are checked eight bytes at a time: every bad byte at every position is caught,
+// and HTAB and obs-text at every position pass.
+TEST(HttpParserMalformed, ControlBytesAnywhereInALongValue) {
+  std::vector<char> bad_bytes = {0x00, 0x01, 0x08, 0x0a, 0x0b, 0x0d, 0x1f, 0x7f};
+  for (size_t at = 0; at < 24; ++at) {
+    for (char c : bad_bytes) {
+      std::string value(24, 'v');
+      value[at] = c;
+      testing::Run run = run_whole("GET / HTTP/1.1\r\nHost: a\r\nX: " + value + "\r\n\r\n");
+      EXPECT_EQ(run.error_status, 400) << "byte " << int(c) << " at " << at;
+    }
+    for (char c : {'\t', '\x80', '\xff', ' ', '~'}) {
+      std::string value(24, 'v');
+      value[at] = c;
+      testing::Run run = run_whole("GET / HTTP/1.1\r\nHost: a\r\nX: " + value + "\r\n\r\n");
+      EXPECT_EQ(run.error_status, 0) << "byte " << int(c) << " at " << at;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace brigade::http
