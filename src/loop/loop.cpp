@@ -8,6 +8,7 @@
 #include <cstdio>
 
 #include "brigade/error.hpp"
+#include "brigade/loop/loop_handle.hpp"
 #include "watchdog.hpp"
 
 namespace brigade {
@@ -48,10 +49,18 @@ Loop::Loop() {
 }
 
 Loop::~Loop() {
+  if (handle_) handle_->close();
   BlockedLoopWatchdog::instance().remove(this);
   ::close(wakeup_.fd);
   if (t_current == this) t_current = previous_current_;
 }
+
+const std::shared_ptr<LoopHandle>& Loop::handle() {
+  if (!handle_) handle_ = std::make_shared<LoopHandle>(*this);
+  return handle_;
+}
+
+std::shared_ptr<LoopHandle> handle_of(Loop& loop) { return loop.handle(); }
 
 void Loop::update_time() noexcept {
   now_ns_ = hrtime();

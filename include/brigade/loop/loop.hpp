@@ -6,6 +6,7 @@
 // Only post() may be called from another thread; everything else belongs to the loop's thread.
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <vector>
 
@@ -98,6 +99,9 @@ class Loop {
   void set_blocked_threshold_ms(uint64_t ms) noexcept { blocked_threshold_ms_.store(ms); }
   uint64_t blocked_threshold_ms() const noexcept { return blocked_threshold_ms_.load(); }
 
+  // The loop's thread-safe weak handle (see loop_handle.hpp); made on first use.
+  const std::shared_ptr<class LoopHandle>& handle();
+
   LoopMetrics& metrics() noexcept { return metrics_; }
   const LoopMetrics& metrics() const noexcept { return metrics_; }
   uint64_t iteration() const noexcept { return iteration_; }
@@ -155,6 +159,7 @@ class Loop {
   std::atomic<const char*> blocked_activity_{nullptr};
   std::atomic<uint64_t> blocked_threshold_ms_{100};
   Loop* previous_current_ = nullptr;
+  std::shared_ptr<LoopHandle> handle_;
 };
 
 // Keeps a loop alive while it exists (a request in flight, an open server).

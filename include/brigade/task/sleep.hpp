@@ -65,6 +65,12 @@ class SleepAwaiter {
  public:
   SleepAwaiter(Loop& loop, uint64_t ms, std::stop_token token)
       : loop_(loop), ms_(ms), token_(std::move(token)) {}
+  // Movable until await_suspend (the timer and stop watch are made there).
+  SleepAwaiter(SleepAwaiter&& o) noexcept : loop_(o.loop_), ms_(o.ms_), token_(std::move(o.token_)) {}
+  ~SleepAwaiter() {
+    stop_.reset();
+    if (timer_) loop_.clear_timer(timer_);  // the awaiting frame was destroyed while asleep
+  }
   bool await_ready() const noexcept { return token_.stop_requested(); }
   void await_suspend(std::coroutine_handle<> h) {
     h_ = h;

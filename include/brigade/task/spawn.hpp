@@ -3,6 +3,7 @@
 // run: drive a loop until one task completes, and return its value.
 #include <exception>
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "brigade/loop/loop.hpp"
@@ -42,7 +43,9 @@ inline Detached run_detached(Task<void> task, std::string name) {
 
 // Starts `task` at once; it runs until its first suspension before spawn returns.
 inline void spawn(Task<void> task, std::string name = "task") {
+  const ContextNode* mine = detail::t_context;  // the spawner keeps its own context
   detail::run_detached(std::move(task), std::move(name));
+  detail::t_context = mine;
 }
 
 // Runs `loop` until `task` completes; returns its value or rethrows its exception.
@@ -50,21 +53,29 @@ inline void spawn(Task<void> task, std::string name = "task") {
 template <typename T>
 T run(Loop& loop, Task<T> task) {
   bool finished = false;
-  auto watcher = [](Task<T>& t, bool& done) -> Task<void> {
+  std::exception_ptr error;
+  std::optional<std::conditional_t<std::is_void_v<T>, bool, T>> result;
+  auto watcher = [](Task<T>& t, bool& done, std::exception_ptr& err, auto& out) -> Task<void> {
     try {
-      co_await t;
+      if constexpr (std::is_void_v<T>) {
+        co_await t;
+        out.emplace(true);
+      } else {
+        out.emplace(co_await t);
+      }
     } catch (...) {
+      err = std::current_exception();
     }
     done = true;
-  }(task, finished);
-  // Start it: the watcher awaits the task; its result stays in the task's promise.
+  }(task, finished, error, result);
   spawn(std::move(watcher), "run");
   while (!finished) {
     if (!loop.run_once(true) && !finished) {
       throw std::logic_error("brigade::run: the loop ran out of work before the task completed");
     }
   }
-  return task.handle().promise().take();
+  if (error) std::rethrow_exception(error);
+  if constexpr (!std::is_void_v<T>) return std::move(*result);
 }
 
 // Runs the loop until it has nothing left to do (Node's process lifetime) after starting `task`.

@@ -23,8 +23,10 @@ decltype(auto) get_awaiter(A&& a) {
     return std::forward<A>(a).operator co_await();
   else if constexpr (requires { operator co_await(std::forward<A>(a)); })
     return operator co_await(std::forward<A>(a));
+  else if constexpr (std::is_lvalue_reference_v<A>)
+    return static_cast<A>(a);  // a named awaitable outlives the co_await
   else
-    return std::forward<A>(a);
+    return std::remove_cvref_t<A>(std::move(a));  // a temporary is moved into the awaiting frame
 }
 
 // Wraps an awaiter so that the awaiting task's context is current again when it resumes.
@@ -35,8 +37,17 @@ struct ContextRestoring {
   bool await_ready() { return inner.await_ready(); }
   template <typename P>
   auto await_suspend(std::coroutine_handle<P> h) {
-    t_context = nullptr;  // while suspended, code that runs is not this task's
-    return inner.await_suspend(h);
+    using R = decltype(inner.await_suspend(h));
+    if constexpr (std::is_void_v<R>) {
+      inner.await_suspend(h);
+      t_context = nullptr;  // while suspended, what runs on this thread is not this task
+    } else if constexpr (std::is_same_v<R, bool>) {
+      bool suspended = inner.await_suspend(h);
+      if (suspended) t_context = nullptr;
+      return suspended;
+    } else {
+      return inner.await_suspend(h);  // a transfer: the awaiter set the next task's context
+    }
   }
   decltype(auto) await_resume() {
     t_context = ctx;
@@ -63,11 +74,12 @@ struct PromiseBase {
   FinalAwaiter final_suspend() noexcept { return {}; }
   void unhandled_exception() noexcept { error = std::current_exception(); }
 
+  // Awaiters are kept by value in the awaiting frame (a named awaitable by reference): awaiters
+  // must be movable until await_suspend.
   template <typename A>
   auto await_transform(A&& a) {
-    using Aw = std::remove_cvref_t<decltype(get_awaiter(std::forward<A>(a)))>;
-    using Stored = std::conditional_t<std::is_lvalue_reference_v<decltype(get_awaiter(std::forward<A>(a)))>,
-                                      Aw&, Aw>;
+    using Got = decltype(get_awaiter(std::forward<A>(a)));
+    using Stored = std::conditional_t<std::is_reference_v<Got>, std::remove_reference_t<Got>&, Got>;
     return ContextRestoring<Stored>{get_awaiter(std::forward<A>(a)), ctx.get()};
   }
 };

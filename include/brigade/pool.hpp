@@ -1,0 +1,2 @@
+#pragma once
+#include "brigade/pool/thread_pool.hpp"
