@@ -1,0 +1,28 @@
+#pragma once
+// ByteQueue: the unsent bytes of a stream, one contiguous buffer consumed from the front.
+// It keeps its capacity, so a steady request/response cycle allocates nothing.
+#include <cstddef>
+#include <memory>
+#include <span>
+
+namespace brigade::net::detail {
+
+class ByteQueue {
+ public:
+  std::size_t size() const noexcept { return end_ - begin_; }
+  bool empty() const noexcept { return begin_ == end_; }
+  std::span<const char> front() const noexcept { return {buf_.get() + begin_, size()}; }
+
+  void append(std::span<const char> bytes);
+  void consume(std::size_t n) noexcept;
+  void clear() noexcept;
+
+ private:
+  static constexpr std::size_t kMinCapacity = 4096;
+  static constexpr std::size_t kKeepCapacity = 1 << 20;  // a bigger buffer is freed once empty
+
+  std::unique_ptr<char[]> buf_;
+  std::size_t cap_ = 0, begin_ = 0, end_ = 0;
+};
+
+}  // namespace brigade::net::detail

@@ -1,0 +1,314 @@
+// Listener: bind/listen, batched accept4 until EAGAIN, the EMFILE reserve-fd trick.
+#include "brigade/net/listener.hpp"
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <optional>
+#include <string>
+
+#include "brigade/error.hpp"
+#include "sockaddr.hpp"
+#include "stream_core.hpp"
+
+namespace brigade::net {
+
+namespace detail {
+
+struct AcceptOp {
+  std::coroutine_handle<> waiter;
+  int error = 0;
+  bool linked = false;
+};
+
+struct ListenerCore {
+  Loop* loop = nullptr;
+  IoWatch watch;
+  ListenOptions options;
+  std::string unix_path;  // the socket file to unlink on close ("" if none)
+  int reserve_fd = -1;    // spent when fds run out (see drop_pending)
+  bool readable = true;
+  bool closed = false;
+  AcceptOp* waiter = nullptr;
+  UniqueFunction<void(Stream)> on_connection;
+  bool* alive = nullptr;  // set while on_connection runs: it may destroy the core
+  uint64_t accepted = 0;
+  uint64_t dropped = 0;
+};
+
+namespace {
+
+int open_reserve() noexcept { return ::open("/dev/null", O_RDONLY | O_CLOEXEC); }
+
+// Out of fds: free the reserve, accept and close everything pending, take the reserve back.
+bool drop_pending(ListenerCore& c) noexcept {
+  if (c.reserve_fd < 0) return false;
+  ::close(c.reserve_fd);
+  for (;;) {
+    int fd = ::accept4(c.watch.fd, nullptr, nullptr, SOCK_CLOEXEC);
+    if (fd >= 0) {
+      ::close(fd);
+      ++c.dropped;
+      continue;
+    }
+    if (errno == EINTR || errno == ECONNABORTED) continue;
+    break;
+  }
+  c.reserve_fd = open_reserve();
+  return true;
+}
+
+// One accepted fd, or -EAGAIN (nothing pending; readable cleared), or -errno.
+int accept_one(ListenerCore& c) noexcept {
+  for (;;) {
+    int fd = ::accept4(c.watch.fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd >= 0) return fd;
+    int err = errno;
+    if (err == EINTR || err == ECONNABORTED) continue;
+    if ((err == EMFILE || err == ENFILE) && drop_pending(c)) err = EAGAIN;
+    if (err == EAGAIN || err == EWOULDBLOCK) {
+      c.readable = false;
+      return -EAGAIN;
+    }
+    return -err;
+  }
+}
+
+Stream make_stream(ListenerCore& c, int fd) {
+  try {
+    Stream s = StreamAccess::make(*c.loop, fd, true);
+    if (c.options.no_delay) s.set_no_delay(true);
+    ++c.accepted;
+    return s;
+  } catch (...) {
+    ::close(fd);
+    throw;
+  }
+}
+
+// serve(): accept until EAGAIN (edge-triggered: the next edge comes only after that).
+void accept_all(ListenerCore& c) {
+  bool alive = true;
+  c.alive = &alive;
+  while (!c.closed && c.on_connection) {
+    int fd = accept_one(c);
+    if (fd < 0) break;  // EAGAIN; or a hard error (ENOBUFS...): the next edge retries
+    // The handler is moved out while it runs, so that it survives close() or the
+    // listener's destruction from inside itself.
+    auto fn = std::move(c.on_connection);
+    try {
+      fn(make_stream(c, fd));
+    } catch (...) {
+      report_unhandled_rejection("listener", std::current_exception());
+    }
+    if (!alive) return;
+    if (!c.closed && !c.on_connection) c.on_connection = std::move(fn);
+  }
+  c.alive = nullptr;
+}
+
+void on_listener_io(IoWatch& w, uint32_t) {
+  ListenerCore& c = *static_cast<ListenerCore*>(w.data);
+  c.readable = true;
+  if (c.on_connection) {
+    accept_all(c);
+  } else if (AcceptOp* op = std::exchange(c.waiter, nullptr)) {
+    op->linked = false;
+    op->waiter.resume();
+  }
+}
+
+void close_listener(ListenerCore& c) noexcept {
+  if (c.closed) return;
+  c.closed = true;
+  c.loop->io_stop(c.watch);
+  ::close(c.watch.fd);
+  c.watch.fd = -1;
+  if (c.reserve_fd >= 0) ::close(c.reserve_fd);
+  c.reserve_fd = -1;
+  if (!c.unix_path.empty()) ::unlink(c.unix_path.c_str());
+  if (!c.alive) c.on_connection = nullptr;  // else accept_all holds it and drops it
+  if (AcceptOp* op = std::exchange(c.waiter, nullptr)) {
+    op->linked = false;
+    op->error = ECANCELED;
+    c.loop->queue_microtask([h = op->waiter] { h.resume(); });
+  }
+}
+
+// Waits for the next readable edge of the listening socket.
+class AcceptAwaiter {
+ public:
+  AcceptAwaiter(ListenerCore& c, std::stop_token token) noexcept
+      : c_(&c), token_(std::move(token)) {}
+  AcceptAwaiter(AcceptAwaiter&& o) noexcept : c_(o.c_), token_(std::move(o.token_)) {}
+  ~AcceptAwaiter() {
+    stop_.reset();
+    if (op_.linked) c_->waiter = nullptr;
+  }
+  bool await_ready() const noexcept { return token_.stop_requested(); }
+  void await_suspend(std::coroutine_handle<> h) {
+    op_.waiter = h;
+    op_.linked = true;
+    c_->waiter = &op_;
+    if (token_.stop_possible()) stop_.emplace(*c_->loop, token_, OnStop{this});
+  }
+  void await_resume() {
+    stop_.reset();
+    if (op_.error || token_.stop_requested()) throw CancelledError("accept");
+  }
+
+ private:
+  struct OnStop {
+    AcceptAwaiter* self;
+    void operator()() const {
+      if (!self->op_.linked) return;
+      self->op_.linked = false;
+      self->op_.error = ECANCELED;
+      self->c_->waiter = nullptr;
+      self->op_.waiter.resume();
+    }
+  };
+  ListenerCore* c_;
+  AcceptOp op_;
+  std::stop_token token_;
+  std::optional<brigade::detail::StopWatch<OnStop>> stop_;
+};
+
+std::unique_ptr<ListenerCore> make_core(Loop& loop, int fd, ListenOptions options) {
+  auto c = std::make_unique<ListenerCore>();
+  c->loop = &loop;
+  c->options = options;
+  c->reserve_fd = open_reserve();
+  c->watch.fd = fd;
+  c->watch.handler = on_listener_io;
+  c->watch.data = c.get();
+  if (int err = loop.io_start(c->watch, EPOLLIN | EPOLLET)) {
+    if (c->reserve_fd >= 0) ::close(c->reserve_fd);
+    throw Error(err, "listen");
+  }
+  return c;
+}
+
+// socket + options + bind + listen; returns the fd or throws Error(errno, "listen").
+int bind_listen(const SockAddr& addr, ListenOptions options) {
+  int fd = ::socket(addr.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) throw_errno("listen");
+  int on = 1;
+  bool ok = true;
+  if (addr.family() != AF_UNIX) {
+    ok = ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) == 0;
+    if (ok && options.reuse_port)
+      ok = ::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof on) == 0;
+  }
+  ok = ok && ::bind(fd, addr.get(), addr.len) == 0 && ::listen(fd, options.backlog) == 0;
+  if (!ok) {
+    int err = errno;
+    ::close(fd);
+    throw Error(err, "listen");
+  }
+  return fd;
+}
+
+}  // namespace
+}  // namespace detail
+
+using detail::ListenerCore;
+
+Listener::Listener() noexcept = default;
+Listener::Listener(std::unique_ptr<ListenerCore> core) noexcept : core_(std::move(core)) {}
+Listener::Listener(Listener&&) noexcept = default;
+
+Listener& Listener::operator=(Listener&& o) noexcept {
+  if (this != &o) {
+    close();
+    if (core_ && core_->alive) *core_->alive = false;
+    core_ = std::move(o.core_);
+  }
+  return *this;
+}
+
+Listener::~Listener() {
+  if (!core_) return;
+  detail::close_listener(*core_);
+  if (core_->alive) *core_->alive = false;
+}
+
+Listener Listener::adopt(Loop& loop, int fd, ListenOptions options) {
+  int flags = ::fcntl(fd, F_GETFL);
+  if (flags < 0) throw_errno("adopt");
+  if (!(flags & O_NONBLOCK) && ::fcntl(fd, F_SETFL, flags | O_NONBLOCK) != 0) throw_errno("adopt");
+  return Listener(detail::make_core(loop, fd, options));
+}
+
+Listener listen_tcp(Loop& loop, std::string_view ip, uint16_t port, ListenOptions options) {
+  detail::SockAddr addr;
+  if (int err = detail::parse_ip(ip, port, addr)) throw Error(err, "listen");
+  int fd = detail::bind_listen(addr, options);
+  try {
+    return Listener(detail::make_core(loop, fd, options));
+  } catch (...) {
+    ::close(fd);
+    throw;
+  }
+}
+
+Listener listen_unix(Loop& loop, std::string_view path, ListenOptions options) {
+  detail::SockAddr addr;
+  if (int err = detail::parse_unix(path, addr)) throw Error(err, "listen");
+  int fd = detail::bind_listen(addr, options);
+  try {
+    Listener l(detail::make_core(loop, fd, options));
+    if (path[0] != '\0') l.core_->unix_path = std::string(path);
+    return l;
+  } catch (...) {
+    ::close(fd);
+    if (path[0] != '\0') ::unlink(std::string(path).c_str());
+    throw;
+  }
+}
+
+Task<Stream> Listener::accept(std::stop_token token) {
+  ListenerCore* c = core_.get();  // not `this`: the Listener may move while we wait
+  for (;;) {
+    if (!c || c->closed) throw Error(EBADF, "accept");
+    if (c->on_connection || c->waiter) throw Error(EBUSY, "accept");
+    if (c->readable) {
+      int fd = detail::accept_one(*c);
+      if (fd >= 0) co_return detail::make_stream(*c, fd);
+      if (fd != -EAGAIN) throw Error(-fd, "accept");
+    }
+    co_await detail::AcceptAwaiter(*c, token);
+  }
+}
+
+void Listener::serve_callback(UniqueFunction<void(Stream)> on_connection) {
+  if (!is_open()) throw Error(EBADF, "serve");
+  core_->on_connection = std::move(on_connection);
+  if (core_->readable) detail::accept_all(*core_);  // connections may be waiting already
+}
+
+void Listener::close() noexcept {
+  if (core_) detail::close_listener(*core_);
+}
+
+bool Listener::is_open() const noexcept { return core_ && !core_->closed; }
+int Listener::fd() const noexcept { return is_open() ? core_->watch.fd : -1; }
+uint16_t Listener::port() const { return local_endpoint().port; }
+Endpoint Listener::local_endpoint() const {
+  return is_open() ? local_endpoint_of(core_->watch.fd) : Endpoint{};
+}
+
+void Listener::ref() noexcept {
+  if (core_) core_->loop->io_set_ref(core_->watch, true);
+}
+void Listener::unref() noexcept {
+  if (core_) core_->loop->io_set_ref(core_->watch, false);
+}
+
+uint64_t Listener::accepted() const noexcept { return core_ ? core_->accepted : 0; }
+uint64_t Listener::dropped() const noexcept { return core_ ? core_->dropped : 0; }
+
+}  // namespace brigade::net

@@ -1,0 +1,61 @@
+#pragma once
+// StreamCore: the state behind a Stream, on the heap so that a Stream moves freely while the
+// loop holds a pointer to its IoWatch. Private to src/net.
+#include <coroutine>
+#include <cstddef>
+#include <memory>
+
+#include "brigade/loop/loop.hpp"
+#include "brigade/net/stream.hpp"
+#include "byte_queue.hpp"
+
+namespace brigade::net::detail {
+
+// A coroutine waiting for the next event (connect completion).
+struct WaitOp {
+  std::coroutine_handle<> waiter;
+  int error = 0;
+  bool linked = false;
+};
+
+struct StreamCore {
+  Loop* loop = nullptr;
+  IoWatch watch;
+  ByteQueue queue;
+  ReadOp* reader = nullptr;
+  WriteOp* writers = nullptr;  // FIFO of suspended writers and flushes
+  WriteOp* writers_tail = nullptr;
+  WaitOp* connecting = nullptr;
+  Stream::Hook read_hook = nullptr;
+  void* read_ctx = nullptr;
+  Stream::Hook drain_hook = nullptr;
+  void* drain_ctx = nullptr;
+  bool* alive = nullptr;  // set while a handler runs user code that may destroy the core
+  std::size_t high_water_mark = kDefaultHighWaterMark;
+  int write_error = 0;  // sticky: the errno of the send that failed
+  bool socket = true;
+  bool readable = true;  // edge flags: true until read() says EAGAIN or reads short
+  bool writable = true;
+  bool peer_closed = false;  // RDHUP/HUP seen: read until 0 even after short reads
+  bool closed = false;
+  bool end_pending = false;  // half-close once the queue is empty
+  bool write_closed = false;
+};
+
+// Stream's friend: builds streams for Listener and connect, and reaches their core.
+struct StreamAccess {
+  // `fd` must already be O_NONBLOCK. Throws Error(errno, "adopt").
+  static Stream make(Loop& loop, int fd, bool socket);
+  static StreamCore& core(Stream& s) noexcept { return *s.core_; }
+};
+
+void on_stream_io(IoWatch& w, uint32_t events);
+void close_core(StreamCore& c, bool close_fd) noexcept;
+void flush(StreamCore& c);
+void promote_writers(StreamCore& c);
+long core_read(StreamCore& c, std::span<char> buf) noexcept;
+long core_send(StreamCore& c, std::span<const char> bytes) noexcept;
+void fail_writes(StreamCore& c, int err) noexcept;
+void finish_end(StreamCore& c) noexcept;
+
+}  // namespace brigade::net::detail

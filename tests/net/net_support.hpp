@@ -1,0 +1,89 @@
+#pragma once
+// Shared pieces of the net tests: an echo handler, a hang guard, byte patterns.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "brigade/error.hpp"
+#include "brigade/loop.hpp"
+#include "brigade/net/connect.hpp"
+#include "brigade/net/listener.hpp"
+#include "brigade/net/stream.hpp"
+#include "brigade/task.hpp"
+
+namespace net_test {
+
+using namespace brigade;
+using namespace brigade::net;
+
+// Echoes until EOF, then closes; a reset peer just ends it.
+inline Task<void> echo(Stream s) {
+  char buf[16384];
+  try {
+    for (;;) {
+      std::size_t n = co_await s.read(buf);
+      if (n == 0) break;
+      co_await s.write(std::span<const char>(buf, n));
+    }
+  } catch (const Error&) {
+  }
+}
+
+// A test that hangs is a failure, not a stuck CI: abort after `ms` (an unref'd timer).
+class HangGuard {
+ public:
+  HangGuard(Loop& loop, uint64_t ms) : timer_(loop) {
+    timer_.start(ms, [] {
+      std::fprintf(stderr, "net test: timed out\n");
+      std::abort();
+    });
+    timer_.unref();
+  }
+
+ private:
+  Timer timer_;
+};
+
+inline std::vector<char> pattern(std::size_t n, unsigned seed = 1) {
+  std::vector<char> v(n);
+  uint32_t x = seed * 2654435761u + 1;
+  for (auto& c : v) {
+    x = x * 1103515245u + 12345u;
+    c = static_cast<char>(x >> 24);
+  }
+  return v;
+}
+
+// brigade::run checks for completion only between loop iterations, so a task that ends in the
+// timer phase leaves the same iteration blocking in epoll_wait; an immediate keeps it short.
+template <typename T>
+Task<T> wake_loop_after(Loop& loop, Task<T> task) {
+  struct Wake {
+    Loop& loop;
+    ~Wake() {
+      loop.set_immediate([] {});
+    }
+  } wake{loop};
+  co_return co_await task;
+}
+
+template <typename T>
+T run_test(Loop& loop, Task<T> task) {
+  return run(loop, wake_loop_after(loop, std::move(task)));
+}
+
+// Reads until EOF.
+inline Task<std::string> read_all(Stream& s) {
+  std::string out;
+  char buf[4096];
+  for (;;) {
+    std::size_t n = co_await s.read(buf);
+    if (n == 0) co_return out;
+    out.append(buf, n);
+  }
+}
+
+}  // namespace net_test
