@@ -100,44 +100,65 @@ struct AnyResult {
   detail::NonVoid<T> value;
 };
 
+namespace detail {
+// The race shared by when_any and its runners; the last of them to finish frees it.
+template <typename T>
+struct Race {
+  std::vector<Task<T>> tasks;
+  std::size_t winner = SIZE_MAX;
+  std::coroutine_handle<> waiter;
+  std::stop_source* cancel = nullptr;
+  std::size_t refs = 1;
+  void release() {
+    if (--refs == 0) delete this;
+  }
+};
+
+template <typename T>
+Detached run_racer(Race<T>* race, std::size_t i) {
+  try {
+    co_await race->tasks[i];
+  } catch (...) {
+  }
+  if (race->winner == SIZE_MAX) {
+    race->winner = i;
+    if (race->cancel) race->cancel->request_stop();
+    if (race->waiter) std::exchange(race->waiter, {}).resume();
+  }
+  race->release();
+}
+
+template <typename T>
+struct StartRace {
+  Race<T>* race;
+  bool await_ready() const noexcept { return false; }
+  bool await_suspend(std::coroutine_handle<> h) {
+    for (std::size_t i = 0; i < race->tasks.size() && race->winner == SIZE_MAX; ++i) {
+      ++race->refs;
+      run_racer(race, i);
+    }
+    if (race->winner != SIZE_MAX) return false;
+    race->waiter = h;
+    return true;
+  }
+  void await_resume() const noexcept {}
+};
+}  // namespace detail
+
 // Resumes with the first task to complete (its index and value, or its exception), as
 // Promise.race does. The others keep running to completion and are then freed; `cancel`, if
 // given, is stopped when the first completes so that cancellable losers end early.
 template <typename T>
 Task<AnyResult<T>> when_any(std::vector<Task<T>> tasks, std::stop_source* cancel = nullptr) {
   if (tasks.empty()) throw std::invalid_argument("when_any: no tasks");
-  struct State {
-    std::vector<Task<T>> tasks;
-    std::size_t winner = SIZE_MAX;
-    std::coroutine_handle<> waiter;
-    std::stop_source* cancel;
-  };
-  auto st = std::make_shared<State>(State{std::move(tasks), SIZE_MAX, {}, cancel});
-  struct Race {
-    std::shared_ptr<State> st;
-    static detail::Detached run_one(std::shared_ptr<State> st, std::size_t i) {
-      try {
-        co_await st->tasks[i];
-      } catch (...) {
-      }
-      if (st->winner == SIZE_MAX) {
-        st->winner = i;
-        if (st->cancel) st->cancel->request_stop();
-        if (st->waiter) std::exchange(st->waiter, {}).resume();
-      }
-    }
-    bool await_ready() const noexcept { return false; }
-    bool await_suspend(std::coroutine_handle<> h) {
-      for (std::size_t i = 0; i < st->tasks.size() && st->winner == SIZE_MAX; ++i) run_one(st, i);
-      if (st->winner != SIZE_MAX) return false;
-      st->waiter = h;
-      return true;
-    }
-    void await_resume() const noexcept {}
-  };
-  co_await Race{st};
-  std::size_t i = st->winner;
-  co_return AnyResult<T>{i, detail::take_result(st->tasks[i])};
+  auto* race = new detail::Race<T>{std::move(tasks), SIZE_MAX, {}, cancel, 1};
+  struct Release {
+    detail::Race<T>* race;
+    ~Release() { race->release(); }
+  } guard{race};
+  co_await detail::StartRace<T>{race};
+  std::size_t i = race->winner;
+  co_return AnyResult<T>{i, detail::take_result(race->tasks[i])};
 }
 
 // Runs make(token) with a deadline: when `ms` pass first, the token is stopped, the task is

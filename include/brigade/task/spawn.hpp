@@ -25,7 +25,12 @@ struct Detached {
   struct promise_type {
     Detached get_return_object() noexcept { return {}; }
     std::suspend_never initial_suspend() noexcept { return {}; }
-    std::suspend_never final_suspend() noexcept { return {}; }
+    struct FreeSelf {
+      bool await_ready() noexcept { return false; }
+      void await_suspend(std::coroutine_handle<> h) noexcept { h.destroy(); }
+      void await_resume() noexcept {}
+    };
+    FreeSelf final_suspend() noexcept { return {}; }
     void return_void() noexcept {}
     void unhandled_exception() noexcept { std::terminate(); }
   };
