@@ -215,6 +215,7 @@ void read_abandon(StreamCore& c, ReadOp& op) noexcept {
 }
 
 bool write_start(StreamCore* c, WriteOp& op) noexcept {
+  if (op.end_after && c && c->write_closed) return true;  // ended already (a pipe: closed too)
   if (!c || c->closed) {
     op.error = EBADF;
     return true;
@@ -223,7 +224,12 @@ bool write_start(StreamCore* c, WriteOp& op) noexcept {
     op.error = c->write_error;
     return true;
   }
-  if (op.until_empty) return c->queue.empty() && !c->writers;
+  if (op.end_after) c->end_pending = true;
+  if (op.until_empty && c->queue.empty() && !c->writers) {
+    if (op.end_after) finish_end(*c);
+    return true;
+  }
+  if (op.until_empty) return false;
   if (c->write_closed || c->end_pending) {
     op.error = EPIPE;  // write after end
     return true;

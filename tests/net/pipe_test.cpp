@@ -81,3 +81,19 @@ TEST(Pipe, AdoptRejectsRegularFiles) {
   EXPECT_THROW(Stream::adopt(loop, fd), Error);
   EXPECT_EQ(::close(fd), 0) << "a failed adopt leaves the fd to the caller";
 }
+
+TEST(Pipe, ShutdownWithNothingQueuedClosesTheWriteEnd) {
+  Loop loop;
+  HangGuard guard(loop, 20000);
+  Pipe p;
+  Stream reader = Stream::adopt(loop, p.r);
+  Stream writer = Stream::adopt(loop, p.w);
+  auto go = [&]() -> Task<std::string> {
+    co_await writer.write("abc");  // goes straight to the kernel: nothing stays queued
+    co_await writer.shutdown();
+    co_await writer.shutdown();  // idempotent
+    EXPECT_FALSE(writer.is_open());
+    co_return co_await read_all(reader);
+  };
+  EXPECT_EQ(run_test(loop, go()), "abc");
+}

@@ -69,6 +69,7 @@ struct WriteOp {
   WriteOp* next = nullptr;
   int error = 0;
   bool until_empty = false;  // a flush: done when everything before it is in the kernel
+  bool end_after = false;    // a shutdown: a flush that half-closes once done
   bool linked = false;
 };
 
@@ -131,11 +132,13 @@ class ReadAwaiter {
 // co_await completes (a temporary in the co_await expression does).
 class WriteAwaiter {
  public:
-  WriteAwaiter(detail::StreamCore* core, std::span<const char> bytes, bool until_empty,
+  enum class Mode : uint8_t { kWrite, kFlush, kShutdown };
+  WriteAwaiter(detail::StreamCore* core, std::span<const char> bytes, Mode mode,
                const char* what) noexcept
       : core_(core), what_(what) {
     op_.rest = bytes;
-    op_.until_empty = until_empty;
+    op_.until_empty = mode != Mode::kWrite;
+    op_.end_after = mode == Mode::kShutdown;
   }
   WriteAwaiter(WriteAwaiter&& o) noexcept : core_(o.core_), op_(o.op_), what_(o.what_) {}
   ~WriteAwaiter() {
@@ -197,7 +200,7 @@ class Stream {
   // See the header comment: completes once the bytes are in the kernel or queued at or under
   // the high-water mark. Writers are served in FIFO order.
   WriteAwaiter write(std::span<const char> bytes) noexcept {
-    return WriteAwaiter(core_.get(), bytes, false, "write");
+    return WriteAwaiter(core_.get(), bytes, WriteAwaiter::Mode::kWrite, "write");
   }
   // Text (std::string, string_view, a literal without its NUL) goes through this overload.
   template <typename Text>
@@ -207,12 +210,13 @@ class Stream {
     return write(std::span<const char>(v.data(), v.size()));
   }
   // Completes when every byte written before it has been handed to the kernel.
-  WriteAwaiter flush() noexcept { return WriteAwaiter(core_.get(), {}, true, "flush"); }
+  WriteAwaiter flush() noexcept {
+    return WriteAwaiter(core_.get(), {}, WriteAwaiter::Mode::kFlush, "flush");
+  }
   // Half-close: flushes, then shutdown(SHUT_WR) (the peer reads EOF; we can still read).
-  // For a non-socket fd (a pipe's write end) it flushes and then closes the fd.
+  // For a non-socket fd (a pipe's write end) it flushes and then closes the fd. Idempotent.
   WriteAwaiter shutdown() noexcept {
-    end();
-    return flush();
+    return WriteAwaiter(core_.get(), {}, WriteAwaiter::Mode::kShutdown, "shutdown");
   }
 
   // ---- Non-suspending API (callback style, the HTTP server's hot path) -------------------
