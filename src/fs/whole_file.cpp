@@ -1,0 +1,62 @@
+// read_file / write_file / append_file: open, transfer and close as one pool job.
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include "brigade/fs/fs.hpp"
+#include "fd_io.hpp"
+#include "path_error.hpp"
+
+namespace brigade::fs {
+
+using detail::FdCloser;
+using detail::throw_path_error;
+
+namespace {
+
+template <typename Buffer>
+Buffer read_whole(const std::string& path) {
+  FdCloser file{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
+  if (file.fd < 0) throw_path_error("open", path);
+  struct stat st;
+  if (::fstat(file.fd, &st) != 0) throw_path_error("fstat", path);
+  if (S_ISDIR(st.st_mode)) throw_path_error("read", path, EISDIR);
+  std::size_t size_hint = S_ISREG(st.st_mode) ? static_cast<std::size_t>(st.st_size) : 0;
+  Buffer out;
+  if (!detail::read_to_end(file.fd, size_hint, out)) throw_path_error("read", path);
+  return out;
+}
+
+void write_whole(const std::string& path, int flags, const void* data, std::size_t size) {
+  FdCloser file{::open(path.c_str(), flags | O_WRONLY | O_CREAT | O_CLOEXEC, 0666)};
+  if (file.fd < 0) throw_path_error("open", path);
+  if (!detail::write_full(file.fd, data, size, -1)) throw_path_error("write", path);
+  if (file.close_now() != 0 && errno != EINTR) throw_path_error("close", path);
+}
+
+}  // namespace
+
+Task<std::string> read_file(std::string path, ThreadPool& pool) {
+  co_return co_await pool.run([path = std::move(path)] { return read_whole<std::string>(path); });
+}
+
+Task<std::vector<std::byte>> read_file_bytes(std::string path, ThreadPool& pool) {
+  co_return co_await pool.run(
+      [path = std::move(path)] { return read_whole<std::vector<std::byte>>(path); });
+}
+
+Task<void> write_file(std::string path, std::string_view data, ThreadPool& pool) {
+  co_await pool.run(
+      [path = std::move(path), data] { write_whole(path, O_TRUNC, data.data(), data.size()); });
+}
+
+Task<void> write_file(std::string path, std::span<const std::byte> data, ThreadPool& pool) {
+  co_await pool.run(
+      [path = std::move(path), data] { write_whole(path, O_TRUNC, data.data(), data.size()); });
+}
+
+Task<void> append_file(std::string path, std::string_view data, ThreadPool& pool) {
+  co_await pool.run(
+      [path = std::move(path), data] { write_whole(path, O_APPEND, data.data(), data.size()); });
+}
+
+}  // namespace brigade::fs
