@@ -1,0 +1,521 @@
+#include "brigade/worker/worker_pool.hpp"
+
+#include <algorithm>
+#include <map>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "brigade/worker/mailbox.hpp"
+
+namespace brigade {
+
+namespace detail {
+
+namespace {
+// A FIFO of tasks through their own links: no allocation to queue or to remove one.
+struct TaskList {
+  PoolTask* head = nullptr;
+  PoolTask* tail = nullptr;
+  void push(PoolTask* t) {
+    t->next = nullptr;
+    t->prev = tail;
+    (tail ? tail->next : head) = t;
+    tail = t;
+  }
+  void unlink(PoolTask* t) {
+    (t->prev ? t->prev->next : head) = t->next;
+    (t->next ? t->next->prev : tail) = t->prev;
+    t->prev = t->next = nullptr;
+  }
+};
+}  // namespace
+
+struct PoolWorker;
+
+// What runs on a worker thread: its loop, and pulling tasks from the pool's queue.
+struct WorkerRuntime {
+  PoolCore& core;
+  PoolWorker& self;
+  Loop loop;
+  MailboxRef box;
+  KeepAlive keep;
+  Timer idle_timer;
+  WorkerRuntime(PoolCore& c, PoolWorker& w)
+      : core(c), self(w), box(loop), keep(loop), idle_timer(loop) {}
+  void pull();
+  bool run_one(PoolTask* t);  // false: the worker dies
+  void on_idle_timeout();
+  void finish() {  // stop() alone is forgotten if run() has not started yet
+    done = true;
+    loop.stop();
+  }
+  bool done = false;
+};
+
+struct PoolWorker {
+  std::thread thread;
+  std::shared_ptr<Mailbox> box;  // guarded by PoolCore::mu; set once the thread's loop runs
+  WorkerRuntime* rt = nullptr;   // the worker's thread only
+  PoolTask* current = nullptr;   // guarded by PoolCore::mu
+  bool idle = false;             // guarded by PoolCore::mu
+  bool ended = false;            // guarded by PoolCore::mu: counted out of PoolCore::threads
+};
+
+struct PoolCore : std::enable_shared_from_this<PoolCore> {
+  PoolCore(Loop& l, PoolOptions o) : loop(l), opts(std::move(o)), mailbox(l) {}
+
+  Loop& loop;
+  PoolOptions opts;
+  WorkerPool* owner = nullptr;  // the loop's thread only; nullptr once the pool is gone
+  MailboxRef mailbox;
+
+  mutable std::mutex mu;  // the queue, the idle list, thread counts
+  std::map<int, TaskList, std::greater<int>> queue;
+  std::size_t queued = 0;
+  std::size_t running = 0;
+  std::vector<PoolWorker*> idle;
+  std::size_t threads = 0;
+  bool closed = false;    // no new work
+  bool stopping = false;  // workers end as soon as they can
+
+  std::mutex done_mu;  // completions and ended threads, on their way to the loop
+  std::vector<PoolTask*> finished;
+  std::vector<PoolWorker*> exited;
+  bool finish_scheduled = false;
+
+  // The loop's thread only.
+  std::vector<std::unique_ptr<PoolWorker>> workers;
+  std::vector<PoolTask*> finished_batch;
+  std::vector<PoolWorker*> exited_batch;
+  std::vector<std::coroutine_handle<>> to_resume;
+  std::vector<std::coroutine_handle<>> drain_waiters;
+  std::coroutine_handle<> close_waiter;
+  std::size_t in_flight = 0;  // tasks a worker has or may still take; they keep the loop alive
+  PoolStats stats;
+  uint64_t run_ns_total = 0;
+  uint64_t start_ns = Loop::hrtime();
+
+  PoolTask* pop_locked();
+  void push_locked(PoolTask* t);
+  void start_worker();
+  void ensure_workers();
+  void post_finished(PoolTask* t, PoolWorker* exited_worker);
+  void on_finished();
+  void complete(PoolTask* t);
+  void settle(PoolTask* t, std::exception_ptr outcome);
+  void cancel(PoolTask* t, bool timed_out);
+  void resume_all();
+  void add_in_flight() {
+    if (in_flight++ == 0) loop.ref();
+  }
+  void drop_in_flight() {
+    if (--in_flight == 0) loop.unref();
+  }
+  void wake_drain_waiters();
+  void stop_workers();
+};
+
+PoolTask* PoolCore::pop_locked() {
+  for (auto& [prio, list] : queue) {
+    if (!list.head) continue;
+    PoolTask* t = list.head;
+    list.unlink(t);
+    --queued;
+    return t;
+  }
+  return nullptr;
+}
+
+void PoolCore::push_locked(PoolTask* t) {
+  queue[t->priority].push(t);
+  ++queued;
+}
+
+// ---- worker threads ----
+
+void WorkerRuntime::pull() {
+  idle_timer.clear();
+  for (int n = 0; n < 64; ++n) {
+    PoolTask* t;
+    {
+      std::lock_guard lock(core.mu);
+      if (core.stopping) return finish();
+      t = core.pop_locked();
+      if (!t) {
+        self.idle = true;
+        core.idle.push_back(&self);
+      } else {
+        t->state = PoolTask::kRunning;
+        self.current = t;
+        ++core.running;
+      }
+    }
+    if (!t) {
+      if (core.opts.idle_timeout_ms)
+        idle_timer.start(core.opts.idle_timeout_ms, [this] { on_idle_timeout(); });
+      return;
+    }
+    if (!run_one(t)) return finish();
+  }
+  loop.set_immediate([this] { pull(); });  // a long queue: let the loop turn now and then
+}
+
+bool WorkerRuntime::run_one(PoolTask* t) {
+  t->start_ns = Loop::hrtime();
+  try {
+    t->invoke(t);
+  } catch (const WorkerExit& e) {
+    t->died = true;
+    t->exit_code = e.code;
+  } catch (...) {
+    t->error = std::current_exception();
+  }
+  t->end_ns = Loop::hrtime();
+  bool died = t->died;
+  {
+    std::lock_guard lock(core.mu);
+    t->state = PoolTask::kFinished;
+    self.current = nullptr;
+    --core.running;
+    if (died) {
+      self.ended = true;
+      --core.threads;
+    }
+  }
+  core.post_finished(t, nullptr);  // t belongs to the loop from here on
+  return !died;
+}
+
+void WorkerRuntime::on_idle_timeout() {
+  {
+    std::lock_guard lock(core.mu);
+    if (!self.idle || core.threads <= core.opts.min_threads) return;
+    std::erase(core.idle, &self);
+    self.idle = false;
+    self.ended = true;
+    --core.threads;
+  }
+  finish();
+}
+
+void worker_thread(std::shared_ptr<PoolCore> core, PoolWorker* w) {
+  {
+    WorkerRuntime rt(*core, *w);
+    rt.loop.set_blocked_threshold_ms(0);  // tasks are long computations by design
+    w->rt = &rt;
+    {
+      std::lock_guard lock(core->mu);
+      w->box = rt.box.shared();
+    }
+    rt.pull();
+    if (!rt.done) rt.loop.run();
+    std::lock_guard lock(core->mu);
+    w->box.reset();
+    if (w->idle) std::erase(core->idle, w);
+    w->idle = false;
+    if (!w->ended) {  // stopped by the pool
+      w->ended = true;
+      --core->threads;
+    }
+  }
+  core->post_finished(nullptr, w);
+}
+
+void PoolCore::post_finished(PoolTask* t, PoolWorker* exited_worker) {
+  bool post;
+  {
+    std::lock_guard lock(done_mu);
+    if (t) finished.push_back(t);
+    if (exited_worker) exited.push_back(exited_worker);
+    post = !finish_scheduled;
+    finish_scheduled = true;
+  }
+  if (post) mailbox->post([c = shared_from_this()] { c->on_finished(); });
+}
+
+// ---- the pool's loop ----
+
+void PoolCore::start_worker() {  // called with threads already counted
+  auto w = std::make_unique<PoolWorker>();
+  w->thread = std::thread(worker_thread, shared_from_this(), w.get());
+  workers.push_back(std::move(w));
+}
+
+void PoolCore::ensure_workers() {
+  std::size_t to_start = 0;
+  {
+    std::lock_guard lock(mu);
+    if (stopping) return;
+    std::size_t busy = threads - idle.size();
+    std::size_t want = std::max(opts.min_threads, std::min(opts.max_threads, busy + queued));
+    if (want > threads) to_start = want - threads;
+    threads += to_start;
+  }
+  while (to_start--) start_worker();
+}
+
+void PoolCore::on_finished() {
+  if (!owner) return;  // the pool is gone: its destructor took care of everything
+  {
+    std::lock_guard lock(done_mu);
+    finished_batch.swap(finished);
+    exited_batch.swap(exited);
+    finish_scheduled = false;
+  }
+  for (PoolTask* t : finished_batch) complete(t);
+  finished_batch.clear();
+  for (PoolWorker* w : exited_batch) {
+    w->thread.join();
+    std::erase_if(workers, [w](const std::unique_ptr<PoolWorker>& p) { return p.get() == w; });
+  }
+  if (!exited_batch.empty()) ensure_workers();
+  exited_batch.clear();
+  wake_drain_waiters();
+  if (in_flight == 0 && close_waiter) to_resume.push_back(std::exchange(close_waiter, {}));
+  resume_all();
+}
+
+void PoolCore::complete(PoolTask* t) {
+  t->worker_done = true;
+  drop_in_flight();
+  stats.wait_time.record(t->start_ns - t->queued_ns);
+  stats.run_time.record(t->end_ns - t->start_ns);
+  run_ns_total += t->end_ns - t->start_ns;
+  if (t->died) ++stats.workers_died;
+  if (t->settled) {  // cancelled or timed out while it ran
+    if (t->abandoned) t->destroy(t);
+    return;
+  }
+  if (t->died || t->error)
+    ++stats.failed;
+  else
+    ++stats.completed;
+  settle(t, t->died ? std::make_exception_ptr(WorkerDiedError(t->exit_code)) : nullptr);
+}
+
+// Decides the awaiter's outcome; the awaiter is resumed by resume_all().
+void PoolCore::settle(PoolTask* t, std::exception_ptr outcome) {
+  t->settled = true;
+  t->outcome = std::move(outcome);
+  if (t->timeout) loop.clear_timer(t->timeout);
+  t->timeout = {};
+  t->watch.reset();
+  if (t->abandoned) {
+    if (t->worker_done) t->destroy(t);
+    return;
+  }
+  if (t->waiter) to_resume.push_back(std::exchange(t->waiter, {}));
+}
+
+void PoolCore::cancel(PoolTask* t, bool timed_out) {
+  if (t->settled) return;
+  bool removed = false;
+  {
+    std::lock_guard lock(mu);
+    if (t->state == PoolTask::kQueued) {
+      queue[t->priority].unlink(t);
+      --queued;
+      t->state = PoolTask::kRemoved;
+      removed = true;
+    }
+  }
+  if (removed) {
+    t->worker_done = true;
+    drop_in_flight();
+  } else if (t->stop.stop_possible()) {
+    t->stop.request_stop();  // it runs: ask it to stop; its result will be dropped
+  }
+  ++(timed_out ? stats.timed_out : stats.cancelled);
+  settle(t, timed_out ? std::make_exception_ptr(TimeoutError("worker pool task"))
+                      : std::make_exception_ptr(CancelledError("worker pool task")));
+  wake_drain_waiters();
+  if (in_flight == 0 && close_waiter) to_resume.push_back(std::exchange(close_waiter, {}));
+  resume_all();
+}
+
+void PoolCore::resume_all() {
+  if (to_resume.empty()) return;
+  std::vector<std::coroutine_handle<>> now;
+  now.swap(to_resume);
+  for (auto h : now) h.resume();  // may destroy the pool: touch nothing of it after this
+}
+
+void PoolCore::wake_drain_waiters() {
+  if (drain_waiters.empty()) return;
+  {
+    std::lock_guard lock(mu);
+    if (queued >= opts.max_queue) return;
+  }
+  for (auto h : drain_waiters) to_resume.push_back(h);
+  drain_waiters.clear();
+}
+
+void PoolCore::stop_workers() {
+  std::vector<std::shared_ptr<Mailbox>> boxes;
+  {
+    std::lock_guard lock(mu);
+    closed = stopping = true;
+    for (auto& w : workers)
+      if (w->box) boxes.push_back(w->box);
+  }
+  for (auto& b : boxes) b->post([] { Loop::current()->stop(); });
+  for (auto& w : workers) w->thread.join();
+  workers.clear();
+  std::lock_guard lock(done_mu);
+  exited.clear();
+}
+
+void CancelPoolTask::operator()() const { task->core->cancel(task, false); }
+
+void release_task(PoolTask* t) noexcept {
+  t->waiter = {};
+  if (t->settled && t->worker_done) return t->destroy(t);
+  t->abandoned = true;  // the pool frees it when its worker is done with it
+}
+
+}  // namespace detail
+
+using detail::PoolCore;
+using detail::PoolTask;
+
+WorkerPool::WorkerPool(Loop& loop, PoolOptions options) {
+  if (options.max_threads == 0)
+    options.max_threads = std::max(1u, std::thread::hardware_concurrency());
+  if (options.min_threads == 0 || options.min_threads > options.max_threads)
+    options.min_threads = options.max_threads;
+  if (options.max_queue == 0) options.max_queue = 1;
+  core_ = std::make_shared<PoolCore>(loop, std::move(options));
+  core_->owner = this;
+  core_->ensure_workers();
+}
+
+WorkerPool::~WorkerPool() {
+  PoolCore& c = *core_;
+  std::vector<PoolTask*> queued;
+  {
+    std::lock_guard lock(c.mu);
+    c.closed = true;
+    while (PoolTask* t = c.pop_locked()) {
+      t->state = PoolTask::kRemoved;
+      queued.push_back(t);
+    }
+    for (auto& w : c.workers)
+      if (w->current && w->current->stop.stop_possible()) w->current->stop.request_stop();
+  }
+  c.stop_workers();
+  {
+    std::lock_guard lock(c.done_mu);
+    c.finished_batch.swap(c.finished);
+  }
+  for (PoolTask* t : c.finished_batch) c.complete(t);  // work that finished still counts
+  c.finished_batch.clear();
+  for (PoolTask* t : queued) {
+    t->worker_done = true;
+    c.drop_in_flight();
+    ++c.stats.failed;
+    c.settle(t, std::make_exception_ptr(PoolClosedError()));
+  }
+  for (auto h : c.drain_waiters) c.to_resume.push_back(h);
+  c.drain_waiters.clear();
+  if (c.close_waiter) c.to_resume.push_back(std::exchange(c.close_waiter, {}));
+  c.owner = nullptr;
+  c.mailbox.reset();
+  auto keep = core_;
+  keep->resume_all();
+}
+
+std::exception_ptr WorkerPool::submit(PoolTask* t, const RunOptions& o) {
+  PoolCore& c = *core_;
+  t->core = &c;
+  t->priority = o.priority;
+  t->queued_ns = Loop::hrtime();
+  detail::PoolWorker* wake = nullptr;
+  bool grow = false;
+  {
+    std::lock_guard lock(c.mu);
+    if (c.closed) return std::make_exception_ptr(PoolClosedError());
+    if (c.queued >= c.opts.max_queue) return std::make_exception_ptr(QueueFullError());
+    c.push_locked(t);
+    if (!c.idle.empty()) {
+      wake = c.idle.back();  // the latest to go idle is the likeliest to be spinning still
+      c.idle.pop_back();
+      wake->idle = false;
+    } else if (c.threads < c.opts.max_threads) {
+      ++c.threads;
+      grow = true;
+    }
+    if (wake) wake->box->post([w = wake] { w->rt->pull(); });
+  }
+  ++c.stats.submitted;
+  c.add_in_flight();
+  if (grow) c.start_worker();
+  if (o.timeout_ms)
+    t->timeout = c.loop.set_timeout(o.timeout_ms, [t] {
+      t->timeout = {};
+      t->core->cancel(t, true);
+    });
+  if (o.token.stop_possible()) {
+    if (o.token.stop_requested()) {
+      c.cancel(t, false);
+    } else {
+      t->watch.emplace(c.loop, o.token, detail::CancelPoolTask{t});
+    }
+  }
+  return nullptr;
+}
+
+bool WorkerPool::needs_drain() const {
+  std::lock_guard lock(core_->mu);
+  return core_->queued >= core_->opts.max_queue;
+}
+
+void WorkerPool::DrainAwaiter::await_suspend(std::coroutine_handle<> h) {
+  pool.core_->drain_waiters.push_back(h);
+}
+
+Task<void> WorkerPool::close() {
+  {
+    std::lock_guard lock(core_->mu);
+    core_->closed = true;
+  }
+  struct AllDone {
+    detail::PoolCore& c;
+    bool await_ready() const noexcept { return c.in_flight == 0; }
+    void await_suspend(std::coroutine_handle<> h) { c.close_waiter = h; }
+    void await_resume() const noexcept {}
+  };
+  auto core = core_;
+  co_await AllDone{*core};
+  if (core->owner) core->stop_workers();
+}
+
+PoolStats WorkerPool::stats() const {
+  PoolCore& c = *core_;
+  PoolStats s = c.stats;
+  {
+    std::lock_guard lock(c.mu);
+    s.threads = c.threads;
+    s.idle_threads = c.idle.size();
+    s.queue_size = c.queued;
+    s.running = c.running;
+  }
+  s.min_threads = c.opts.min_threads;
+  s.max_threads = c.opts.max_threads;
+  s.max_queue = c.opts.max_queue;
+  uint64_t alive = Loop::hrtime() - c.start_ns;
+  s.utilization = alive ? double(c.run_ns_total) / (double(alive) * double(c.opts.max_threads)) : 0;
+  return s;
+}
+
+std::size_t WorkerPool::queue_size() const {
+  std::lock_guard lock(core_->mu);
+  return core_->queued;
+}
+
+std::size_t WorkerPool::threads() const {
+  std::lock_guard lock(core_->mu);
+  return core_->threads;
+}
+
+}  // namespace brigade
