@@ -292,7 +292,8 @@ build() {
   for t in $(cmake --build "$BUILD" --target help | awk -F: '/^[a-z_0-9]+: / { print $1 }'); do
     [[ $t == bench_* || $t == tcp_echo || $t == http_hello ]] && targets+=("$t")
   done
-  if ! cmake --build "$BUILD" -j2 --target "${targets[@]}" >"$LOGS/build.log" 2>&1; then
+  # -k 0: build every target that can be built, so one broken layer skips only its own benches.
+  if ! cmake --build "$BUILD" -j2 --target "${targets[@]}" -- -k 0 >"$LOGS/build.log" 2>&1; then
     # The tree is shared and edited live: a half-written file elsewhere should not stop a run
     # when earlier binaries exist, but the table must say so.
     tail -20 "$LOGS/build.log" >&2
