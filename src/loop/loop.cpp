@@ -68,11 +68,11 @@ void Loop::update_time() noexcept {
 }
 
 TimerId Loop::set_timeout(uint64_t ms, Callback cb) {
-  return timers_.add(now_ms_, ms ? ms : 1, false, std::move(cb));
+  return timers_.add(now_ms_, ms, false, std::move(cb));
 }
 
 TimerId Loop::set_interval(uint64_t ms, Callback cb) {
-  return timers_.add(now_ms_, ms ? ms : 1, true, std::move(cb));
+  return timers_.add(now_ms_, ms, true, std::move(cb));
 }
 
 void Loop::post(Callback cb) {

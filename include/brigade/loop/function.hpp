@@ -66,7 +66,7 @@ class UniqueFunction<R(Args...), kInline> {
 
   template <typename D>
   static constexpr bool fits_inline() {
-    return sizeof(D) <= kInline && alignof(D) <= alignof(std::max_align_t) &&
+    return sizeof(D) <= kInline && alignof(D) <= alignof(void*) &&
            std::is_nothrow_move_constructible_v<D>;
   }
 
@@ -86,9 +86,11 @@ class UniqueFunction<R(Args...), kInline> {
       [](void* s) noexcept { delete *static_cast<D**>(s); }};
 
   const Ops* ops_ = nullptr;
-  alignas(std::max_align_t) unsigned char storage_[kInline < sizeof(void*) ? sizeof(void*) : kInline];
+  alignas(void*) unsigned char storage_[kInline < sizeof(void*) ? sizeof(void*) : kInline];
 };
 
 using Callback = UniqueFunction<void()>;
 
 }  // namespace brigade
+
+static_assert(sizeof(brigade::Callback) == 24, "a callback is an ops pointer and 16 inline bytes");

@@ -14,7 +14,7 @@
 #include "brigade/loop/function.hpp"
 #include "brigade/loop/metrics.hpp"
 #include "brigade/loop/poller.hpp"
-#include "brigade/loop/timer_heap.hpp"
+#include "brigade/loop/timer_queue.hpp"
 
 namespace brigade {
 
@@ -126,7 +126,7 @@ class Loop {
   static void on_wakeup(IoWatch& w, uint32_t events);
 
   Poller poller_;
-  TimerHeap timers_;
+  TimerQueue timers_;
   CallbackQueue ticks_, microtasks_, immediates_, pending_, closing_;
   std::vector<Hook> hooks_;
   uint64_t next_hook_id_ = 1;
