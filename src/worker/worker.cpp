@@ -120,6 +120,9 @@ Worker::Worker(Loop& parent, WorkerMain main, Message worker_data, WorkerOptions
   shared_->thread_id = thread_id_;
   shared_->owner = this;
   shared_->parent_mailbox = mailbox_.shared();
+  // Receive from the start, so no message can be overtaken by the exit event.
+  port_.on_message({}, &parent_);
+  port_.unref();  // the worker itself keeps the parent loop alive while it runs
   thread_ = std::thread(worker_thread, shared_);
 }
 
@@ -131,7 +134,6 @@ Worker::~Worker() {
 
 void Worker::on_message(MessagePort::Handler handler) {
   port_.on_message(std::move(handler), &parent_);
-  port_.unref();  // the worker itself keeps the parent loop alive while it runs
 }
 
 void Worker::terminate() {
