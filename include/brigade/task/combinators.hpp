@@ -42,7 +42,9 @@ struct StartAll {
   bool await_ready() const noexcept { return sizeof...(Tasks) == 0; }
   bool await_suspend(std::coroutine_handle<> h) {
     counter.waiter = h;
-    std::apply([this](auto&... t) { (run_counted(t, counter), ...); }, tasks);
+    const ContextNode* ctx = t_context;  // each start may leave another task's context behind
+    std::apply([&](auto&... t) { ((t_context = ctx, run_counted(t, counter)), ...); }, tasks);
+    t_context = ctx;
     return --counter.left != 0;
   }
   void await_resume() const noexcept {}
@@ -56,7 +58,12 @@ struct StartAllVec {
   bool await_suspend(std::coroutine_handle<> h) {
     counter.left = tasks.size() + 1;
     counter.waiter = h;
-    for (auto& t : tasks) run_counted(t, counter);
+    const ContextNode* ctx = t_context;
+    for (auto& t : tasks) {
+      t_context = ctx;
+      run_counted(t, counter);
+    }
+    t_context = ctx;
     return --counter.left != 0;
   }
   void await_resume() const noexcept {}
@@ -133,10 +140,13 @@ struct StartRace {
   Race<T>* race;
   bool await_ready() const noexcept { return false; }
   bool await_suspend(std::coroutine_handle<> h) {
+    const ContextNode* ctx = t_context;
     for (std::size_t i = 0; i < race->tasks.size() && race->winner == SIZE_MAX; ++i) {
       ++race->refs;
+      t_context = ctx;
       run_racer(race, i);
     }
+    t_context = ctx;
     if (race->winner != SIZE_MAX) return false;
     race->waiter = h;
     return true;
