@@ -74,6 +74,8 @@ int main(int argc, char** argv) {
     }
     int rc = run(loop, self_check(loop, server.port()));
     std::printf("self-check %s\n", rc == 0 ? "ok" : "FAILED");
+    server.close();
+    loop.run();  // the server side of the check sees EOF and ends
     return rc;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "tcp_echo: %s\n", e.what());

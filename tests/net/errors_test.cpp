@@ -37,6 +37,7 @@ TEST(NetErrors, PeerResetGivesConnResetOnRead) {
   Error e = run_test(loop, client());
   EXPECT_EQ(e.errno_value(), ECONNRESET);
   EXPECT_EQ(e.operation(), "read");
+  drain(loop, server);
 }
 
 TEST(NetErrors, WriteAfterPeerClosedGivesEpipeNotSigpipe) {
@@ -62,6 +63,7 @@ TEST(NetErrors, WriteAfterPeerClosedGivesEpipeNotSigpipe) {
   Error e = run_test(loop, client());
   EXPECT_TRUE(e.errno_value() == EPIPE || e.errno_value() == ECONNRESET) << e.what();
   EXPECT_EQ(e.operation(), "write");
+  drain(loop, server);
 }
 
 TEST(NetErrors, ConnectRefused) {
@@ -160,4 +162,5 @@ TEST(NetErrors, AdoptedListenerAccepts) {
     co_return got;
   };
   EXPECT_EQ(run_test(loop, client()), "adopted");
+  drain(loop, adopted);
 }

@@ -75,6 +75,13 @@ T run_test(Loop& loop, Task<T> task) {
   return run(loop, wake_loop_after(loop, std::move(task)));
 }
 
+// Closes the server and runs the loop until its connections have ended, so that no connection
+// coroutine outlives the test (clients must be closed by then).
+inline void drain(Loop& loop, Listener& server) {
+  server.close();
+  loop.run();
+}
+
 // Reads until EOF.
 inline Task<std::string> read_all(Stream& s) {
   std::string out;

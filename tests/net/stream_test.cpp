@@ -43,6 +43,7 @@ TEST(Stream, TcpEchoRoundTrip) {
   };
   EXPECT_EQ(run_test(loop, client()), "hello brigade");
   EXPECT_EQ(server.accepted(), 1u);
+  drain(loop, server);
 }
 
 TEST(Stream, UnixEchoRoundTrip) {
@@ -60,6 +61,7 @@ TEST(Stream, UnixEchoRoundTrip) {
       co_return co_await echo_once(std::move(s), "over a unix socket");
     };
     EXPECT_EQ(run_test(loop, client()), "over a unix socket");
+    drain(loop, server);
   }
   EXPECT_NE(::access(path.c_str(), F_OK), 0) << "close() unlinks the socket file";
 }
@@ -84,6 +86,7 @@ TEST(Stream, ManyConcurrentConnections) {
   for (int i = 0; i < kClients; ++i) clients.push_back(one(i));
   run_test(loop, when_all(std::move(clients)));
   EXPECT_EQ(server.accepted(), static_cast<uint64_t>(kClients));
+  drain(loop, server);
 }
 
 // 64 MiB from a fast writer to a slow reader: the writer must be held back (backpressure),
@@ -145,6 +148,7 @@ TEST(Stream, HalfCloseThenReadReply) {
     co_return co_await read_all(s);
   };
   EXPECT_EQ(run_test(loop, client()), "got 11");
+  drain(loop, server);
 }
 
 TEST(Stream, CloseWhileReadPendingCancelsTheReader) {
@@ -176,6 +180,7 @@ TEST(Stream, CloseWhileReadPendingCancelsTheReader) {
     co_return outcome;
   };
   EXPECT_EQ(run_test(loop, client()), 2);
+  drain(loop, server);
 }
 
 TEST(Stream, DestroyWhileReadPendingCancelsTheReader) {
@@ -196,6 +201,7 @@ TEST(Stream, DestroyWhileReadPendingCancelsTheReader) {
     co_return false;
   };
   EXPECT_TRUE(run_test(loop, client()));
+  drain(loop, server);
 }
 
 TEST(Stream, StopTokenCancelsReadAndStreamStaysUsable) {
@@ -215,6 +221,7 @@ TEST(Stream, StopTokenCancelsReadAndStreamStaysUsable) {
     co_return std::string(buf, n);
   };
   EXPECT_EQ(run_test(loop, client()), "still works");
+  drain(loop, server);
 }
 
 TEST(Stream, SecondConcurrentReadIsBusy) {
@@ -241,6 +248,7 @@ TEST(Stream, SecondConcurrentReadIsBusy) {
     co_return err;
   };
   EXPECT_EQ(run_test(loop, client()), EBUSY);
+  drain(loop, server);
 }
 
 // The callback-style API: hooks, try_read and write_nowait, as the HTTP server may use them.
@@ -289,6 +297,7 @@ TEST(Stream, ReadHookAndWriteNowait) {
   std::string all = run_test(loop, client());
   EXPECT_EQ(all.substr(0, 14), "ping 0;ping 1;");
   EXPECT_EQ(all.size(), 390u);
+  drain(loop, server);
 }
 
 // write_nowait queues beyond the high-water mark; the drain hook says when it is all out.
@@ -315,6 +324,7 @@ TEST(Stream, WriteNowaitQueuesAndDrains) {
   EXPECT_EQ(run_test(loop, client()), 1);
   EXPECT_EQ(received.size(), kTotal);
   EXPECT_TRUE(std::equal(received.begin(), received.end(), data.begin()));
+  drain(loop, server);
 }
 
 TEST(Stream, UnrefLetsTheLoopExit) {
