@@ -1,4 +1,6 @@
 // copy_file: copy_file_range in the kernel, read/write where the filesystems cannot.
+// Pool jobs are named before co_await: g++ 12 destroys a capturing lambda temporary inside a
+// co_await expression twice (notes/gcc12.md).
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -54,9 +56,10 @@ void copy_path(const std::string& from, const std::string& to, bool exclusive) {
 }  // namespace
 
 Task<void> copy_file(std::string from, std::string to, CopyOptions options, ThreadPool& pool) {
-  co_await pool.run([from = std::move(from), to = std::move(to), options] {
+  auto job = pool.run([from = std::move(from), to = std::move(to), options] {
     copy_path(from, to, options.exclusive);
   });
+  co_await job;
 }
 
 }  // namespace brigade::fs

@@ -1,4 +1,6 @@
 // readdir, mkdir, rmdir, mkdtemp.
+// Pool jobs are named before co_await: g++ 12 destroys a capturing lambda temporary inside a
+// co_await expression twice (notes/gcc12.md).
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -90,25 +92,27 @@ void make_parents_and(std::string& path, mode_t mode) {
 }  // namespace
 
 Task<std::vector<std::string>> readdir(std::string path, ThreadPool& pool) {
-  co_return co_await pool.run([path = std::move(path)] {
+  auto job = pool.run([path = std::move(path)] {
     std::vector<std::string> names;
     for_each_entry(path, [&](DIR*, const dirent& e) { names.emplace_back(e.d_name); });
     return names;
   });
+  co_return co_await job;
 }
 
 Task<std::vector<DirEntry>> readdir(std::string path, WithFileTypes, ThreadPool& pool) {
-  co_return co_await pool.run([path = std::move(path)] {
+  auto job = pool.run([path = std::move(path)] {
     std::vector<DirEntry> entries;
     for_each_entry(path, [&](DIR* dir, const dirent& e) {
       entries.push_back(DirEntry{e.d_name, type_of(dir, e)});
     });
     return entries;
   });
+  co_return co_await job;
 }
 
 Task<void> mkdir(std::string path, MkdirOptions options, ThreadPool& pool) {
-  co_await pool.run([path = std::move(path), options]() mutable {
+  auto job = pool.run([path = std::move(path), options]() mutable {
     if (::mkdir(path.c_str(), options.mode) == 0) return;
     int err = errno;
     if (!options.recursive) throw_path_error("mkdir", path, err);
@@ -116,20 +120,23 @@ Task<void> mkdir(std::string path, MkdirOptions options, ThreadPool& pool) {
     if (err != ENOENT) throw_path_error("mkdir", path, err);
     make_parents_and(path, options.mode);
   });
+  co_await job;
 }
 
 Task<void> rmdir(std::string path, ThreadPool& pool) {
-  co_await pool.run([path = std::move(path)] {
+  auto job = pool.run([path = std::move(path)] {
     if (::rmdir(path.c_str()) != 0) throw_path_error("rmdir", path);
   });
+  co_await job;
 }
 
 Task<std::string> mkdtemp(std::string prefix, ThreadPool& pool) {
-  co_return co_await pool.run([prefix = std::move(prefix)] {
+  auto job = pool.run([prefix = std::move(prefix)] {
     std::string path = prefix + "XXXXXX";
-    if (!::mkdtemp(path.data())) throw_path_error("mkdtemp", path);
+    if (!::mkdtemp(path.data())) throw_path_error("mkdtemp", prefix + "XXXXXX");  // path changed
     return path;
   });
+  co_return co_await job;
 }
 
 }  // namespace brigade::fs

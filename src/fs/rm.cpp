@@ -1,4 +1,6 @@
 // rm: a file, or (recursive) a whole tree, walked with *at() calls so symlinks are never followed.
+// Pool jobs are named before co_await: g++ 12 destroys a capturing lambda temporary inside a
+// co_await expression twice (notes/gcc12.md).
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -69,7 +71,8 @@ void remove_path(const std::string& path, RmOptions options) {
 }  // namespace
 
 Task<void> rm(std::string path, RmOptions options, ThreadPool& pool) {
-  co_await pool.run([path = std::move(path), options] { remove_path(path, options); });
+  auto job = pool.run([path = std::move(path), options] { remove_path(path, options); });
+  co_await job;
 }
 
 }  // namespace brigade::fs

@@ -1,4 +1,6 @@
 // read_file / write_file / append_file: open, transfer and close as one pool job.
+// Pool jobs are named before co_await: g++ 12 destroys a capturing lambda temporary inside a
+// co_await expression twice (notes/gcc12.md).
 #include <fcntl.h>
 #include <sys/stat.h>
 
@@ -36,27 +38,32 @@ void write_whole(const std::string& path, int flags, const void* data, std::size
 }  // namespace
 
 Task<std::string> read_file(std::string path, ThreadPool& pool) {
-  co_return co_await pool.run([path = std::move(path)] { return read_whole<std::string>(path); });
+  auto job = pool.run([path = std::move(path)] { return read_whole<std::string>(path); });
+  co_return co_await job;
 }
 
 Task<std::vector<std::byte>> read_file_bytes(std::string path, ThreadPool& pool) {
-  co_return co_await pool.run(
-      [path = std::move(path)] { return read_whole<std::vector<std::byte>>(path); });
+  auto job =
+      pool.run([path = std::move(path)] { return read_whole<std::vector<std::byte>>(path); });
+  co_return co_await job;
 }
 
 Task<void> write_file(std::string path, std::string_view data, ThreadPool& pool) {
-  co_await pool.run(
+  auto job = pool.run(
       [path = std::move(path), data] { write_whole(path, O_TRUNC, data.data(), data.size()); });
+  co_await job;
 }
 
 Task<void> write_file(std::string path, std::span<const std::byte> data, ThreadPool& pool) {
-  co_await pool.run(
+  auto job = pool.run(
       [path = std::move(path), data] { write_whole(path, O_TRUNC, data.data(), data.size()); });
+  co_await job;
 }
 
 Task<void> append_file(std::string path, std::string_view data, ThreadPool& pool) {
-  co_await pool.run(
+  auto job = pool.run(
       [path = std::move(path), data] { write_whole(path, O_APPEND, data.data(), data.size()); });
+  co_await job;
 }
 
 }  // namespace brigade::fs

@@ -1,4 +1,6 @@
 // dns::lookup: getaddrinfo on the pool, results copied out as numeric strings.
+// Pool jobs are named before co_await: g++ 12 destroys a capturing lambda temporary inside a
+// co_await expression twice (notes/gcc12.md).
 #include "brigade/net/dns.hpp"
 
 #include <arpa/inet.h>
@@ -99,8 +101,9 @@ std::string_view gai_code_name(int eai) noexcept {
 Task<std::vector<Address>> lookup(std::string host, LookupOptions options, ThreadPool& pool) {
   if (options.family != 0 && options.family != 4 && options.family != 6)
     throw std::invalid_argument("dns::lookup: family must be 0, 4 or 6");
-  co_return co_await pool.run([host = std::move(host), options] { return resolve(host, options); },
-                              WorkKind::kSlow);
+  auto job = pool.run([host = std::move(host), options] { return resolve(host, options); },
+                      WorkKind::kSlow);
+  co_return co_await job;
 }
 
 }  // namespace brigade::dns
