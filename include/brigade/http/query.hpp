@@ -1,0 +1,21 @@
+#pragma once
+// Percent-decoding and query-string parsing (application/x-www-form-urlencoded rules).
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace brigade::http {
+
+// Decodes %XX escapes; with `plus_is_space` (query strings) '+' becomes ' '. A malformed escape
+// ("%G1", a trailing "%") is kept as is, as Node's querystring does.
+std::string percent_decode(std::string_view in, bool plus_is_space = false);
+// Appends the decoded form of `in` to `out` (no allocation when out has the capacity).
+void percent_decode_append(std::string& out, std::string_view in, bool plus_is_space);
+bool needs_decoding(std::string_view in, bool plus_is_space) noexcept;
+
+// "a=1&b=x%20y&c" -> {{"a","1"},{"b","x y"},{"c",""}}; empty pairs are skipped.
+using QueryPairs = std::vector<std::pair<std::string, std::string>>;
+void parse_query(std::string_view query, QueryPairs& out);
+
+}  // namespace brigade::http

@@ -1,0 +1,102 @@
+#pragma once
+// ServerResponse: what a handler writes (Express's res, Node's ServerResponse).
+//
+//   res.status(201).set("X-Id", "7").send("made");     // buffered, Content-Length
+//   res.json({{"ok", true}});                          // application/json
+//   co_await res.write(chunk);  ...  res.end();        // streamed: chunked, with backpressure
+//   co_await res.send_file("/path/index.html");        // read on the thread pool
+//
+// A buffered response is serialized when it ends (inside an App: when the middleware chain
+// has ended, so after-middleware may still set headers). The first write() sends the head at
+// once (Transfer-Encoding: chunked unless Content-Length was set; HTTP/1.0 peers get the body
+// close-delimited). HEAD requests get the head only, with the Content-Length the body would have.
+// Headers are kept serialized, so setting one allocates nothing once the buffer has grown.
+// If the connection is gone, buffered calls do nothing and write() throws Error(EPIPE).
+#include <cstdint>
+#include <nlohmann/json_fwd.hpp>
+#include <string>
+#include <string_view>
+
+#include "brigade/task/task.hpp"
+
+namespace brigade::http {
+
+namespace detail {
+struct Connection;
+}
+
+class ServerResponse {
+ public:
+  ServerResponse& status(int code) noexcept {
+    status_ = code;
+    return *this;
+  }
+  int status() const noexcept { return status_; }
+
+  // Adds a header line (no check for duplicates: set it once). Content-Length set here is
+  // trusted for streamed bodies; CR/LF in names or values are dropped (no response splitting).
+  ServerResponse& set(std::string_view name, std::string_view value);
+  ServerResponse& type(std::string_view content_type) { return set("Content-Type", content_type); }
+  // The value of a header set so far (case-insensitive), empty if none.
+  std::string_view get(std::string_view name) const noexcept;
+
+  // Appends to the buffered body without ending.
+  ServerResponse& append(std::string_view bytes);
+  // Appends `body` and ends the response. Adds "Content-Type: text/plain" if none was set.
+  void send(std::string_view body);
+  // Serializes `value`, sets "Content-Type: application/json" (if none was set) and ends.
+  void json(const nlohmann::json& value);
+  void send_json_text(std::string_view text);  // already serialized JSON
+  // Ends the response (what was appended is the body).
+  void end();
+
+  // Streams `bytes` as the next piece of the body; resumes once the bytes are in the kernel or
+  // under the socket's high-water mark. Throws Error(EPIPE) if the connection is gone.
+  Task<void> write(std::string_view bytes);
+  // Sends a file's bytes (read on ThreadPool::shared()) with a Content-Type from its extension;
+  // 404 if it cannot be opened. Ends the response.
+  Task<void> send_file(std::string path);
+
+  bool ended() const noexcept { return ended_; }
+  bool headers_sent() const noexcept { return headers_sent_; }
+  bool connection_closed() const noexcept;  // the peer or the server closed the socket
+  // Drops status, headers and body (before anything was sent): for error handlers.
+  void reset() noexcept;
+  // Closes the connection without a (further) answer: the last resort once headers are sent.
+  void abort() noexcept;
+
+  // ---- The server's side -------------------------------------------------------------------
+  void bind(detail::Connection* conn, bool head_only) noexcept {
+    conn_ = conn;
+    head_only_ = head_only;
+  }
+  void clear() noexcept;
+  void set_hold(bool hold) noexcept { hold_ = hold; }  // App: end() waits for commit()
+  void commit();                                       // serialize an ended, held response
+  const std::string& header_lines() const noexcept { return headers_; }
+  const std::string& body() const noexcept { return body_; }
+  bool head_only() const noexcept { return head_only_; }
+  bool has_content_length() const noexcept { return has_content_length_; }
+  uint64_t content_length() const noexcept { return content_length_; }
+  bool has_content_type() const noexcept { return has_content_type_; }
+  bool close_requested() const noexcept { return close_requested_; }
+  void release_memory();
+
+ private:
+  detail::Connection* conn_ = nullptr;
+  std::string headers_;  // "Name: value\r\n" lines
+  std::string body_;
+  uint64_t content_length_ = 0;
+  int status_ = 200;
+  bool ended_ = false;
+  bool committed_ = false;
+  bool headers_sent_ = false;
+  bool head_only_ = false;
+  bool hold_ = false;
+  bool has_content_length_ = false;
+  bool has_content_type_ = false;
+  bool close_requested_ = false;  // the handler set "Connection: close"
+  bool streaming_raw_ = false;    // HTTP/1.0 streaming: close-delimited body
+};
+
+}  // namespace brigade::http

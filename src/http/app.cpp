@@ -1,0 +1,200 @@
+// App: route lookup and the middleware chain, plain (no allocation) or as a coroutine.
+#include "brigade/http/app.hpp"
+
+#include "brigade/task/spawn.hpp"
+
+namespace brigade::http {
+
+namespace {
+constexpr const char* kIdleActivity = "http";
+
+void set_activity(const char* what) noexcept {
+  if (Loop* loop = Loop::current()) loop->set_activity(what);
+}
+
+void add_allowed(std::string& allow, std::string_view method) {
+  if (method.empty()) return;
+  std::string_view rest = allow;
+  while (!rest.empty()) {  // already listed?
+    std::size_t comma = rest.find(", ");
+    if (rest.substr(0, comma) == method) return;
+    rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 2);
+  }
+  if (!allow.empty()) allow += ", ";
+  allow += method;
+}
+}  // namespace
+
+void App::add_route(std::string method, std::string pattern, Step step) {
+  routes_.push_back(Route{std::move(method), RoutePattern(std::move(pattern)), std::move(step)});
+}
+void App::add_before(Step step) {
+  coro_middleware_ |= step.is_coro();
+  before_.push_back(std::move(step));
+}
+void App::add_after(Step step) {
+  coro_middleware_ |= step.is_coro();
+  after_.push_back(std::move(step));
+}
+void App::add_error(ErrorStep step) {
+  coro_middleware_ |= bool(step.coro);
+  errors_.push_back(std::move(step));
+}
+
+Server App::listen(Loop& loop, std::string_view ip, uint16_t port, ServerOptions options) {
+  Server server(loop, handler(), options);
+  server.listen(ip, port);
+  return server;
+}
+
+// The first route matching method and path (params captured into req). Without one,
+// status_if_none says why: 404, 405 (allow lists the methods that would match) or 501.
+App::Route* App::find(Req& req, int& status_if_none, std::string& allow) {
+  std::string_view method = req.method_name();
+  std::string_view path = req.path();
+  bool head = req.method() == Method::kHead;
+  bool path_known = false;
+  bool method_known = req.method() != Method::kOther;
+  for (Route& r : routes_) {
+    if (!method_known && r.method == method) method_known = true;
+    if (!r.pattern.match(path)) continue;
+    if (r.method.empty() || r.method == method || (head && r.method == "GET")) {
+      req.clear_params();
+      r.pattern.match(path, &req);
+      req.set_route(r.pattern.text());
+      return &r;
+    }
+    path_known = true;
+    add_allowed(allow, r.method);
+    if (r.method == "GET") add_allowed(allow, "HEAD");
+  }
+  status_if_none = !method_known ? 501 : path_known ? 405 : 404;
+  return nullptr;
+}
+
+bool App::needs_coroutine(Route* route) const noexcept {
+  return coro_middleware_ || (route && route->step.is_coro());
+}
+
+void App::handle(Req& req, Res& res) {
+  int status = 404;
+  std::string allow;
+  Route* route = find(req, status, allow);
+  res.set_hold(true);  // serialized once the whole chain has run
+  if (!needs_coroutine(route)) return run_plain(req, res, route, status, allow);
+  spawn(run_chain(req, res, route, status, std::move(allow)), "http request");
+}
+
+void App::answer_unrouted(Res& res, int status, const std::string& allow) {
+  if (status == 405) res.set("Allow", allow);
+  res.status(status).send(status == 405   ? "Method Not Allowed"
+                          : status == 501 ? "Not Implemented"
+                                          : "Not Found");
+}
+
+void App::run_plain(Req& req, Res& res, Route* route, int status, const std::string& allow) {
+  try {
+    for (Step& s : before_) {
+      s.plain(req, res);
+      if (res.ended()) break;
+    }
+    if (!res.ended()) {
+      if (route) {
+        set_activity(route->pattern.text().c_str());
+        route->step.plain(req, res);
+        set_activity(kIdleActivity);
+      } else {
+        answer_unrouted(res, status, allow);
+      }
+    }
+  } catch (...) {
+    set_activity(kIdleActivity);
+    fail_plain(req, res, std::current_exception());
+  }
+  for (Step& s : after_) {
+    try {
+      s.plain(req, res);
+    } catch (...) {
+      fail_plain(req, res, std::current_exception());
+    }
+  }
+  res.set_hold(false);
+  res.commit();  // may free req and res (a closed connection)
+}
+
+Task<void> App::run_chain(Req& req, Res& res, Route* route, int status, std::string allow) {
+  std::exception_ptr error;
+  try {
+    for (Step& s : before_) {
+      if (s.is_coro())
+        co_await s.coro(req, res);
+      else
+        s.plain(req, res);
+      if (res.ended()) break;
+    }
+    if (!res.ended()) {
+      if (!route) {
+        answer_unrouted(res, status, allow);
+      } else if (route->step.is_coro()) {
+        set_activity(route->pattern.text().c_str());
+        co_await route->step.coro(req, res);
+      } else {
+        set_activity(route->pattern.text().c_str());
+        route->step.plain(req, res);
+      }
+    }
+  } catch (...) {
+    error = std::current_exception();
+  }
+  set_activity(kIdleActivity);
+  if (error) co_await fail(req, res, error);
+  for (Step& s : after_) {
+    error = nullptr;
+    try {
+      if (s.is_coro())
+        co_await s.coro(req, res);
+      else
+        s.plain(req, res);
+    } catch (...) {
+      error = std::current_exception();
+    }
+    if (error) co_await fail(req, res, error);
+  }
+  res.set_hold(false);
+  res.commit();  // may free req and res (a closed connection)
+}
+
+void App::fail_plain(Req& req, Res& res, std::exception_ptr error) {
+  if (!res.headers_sent()) res.reset();
+  for (ErrorStep& s : errors_) {
+    try {
+      s.plain(req, res, error);
+    } catch (...) {
+    }
+    if (res.ended()) return;
+  }
+  if (res.headers_sent())
+    res.abort();
+  else
+    res.status(500).send("Internal Server Error");
+}
+
+Task<void> App::fail(Req& req, Res& res, std::exception_ptr error) {
+  if (!res.headers_sent()) res.reset();
+  for (ErrorStep& s : errors_) {
+    try {
+      if (s.coro)
+        co_await s.coro(req, res, error);
+      else
+        s.plain(req, res, error);
+    } catch (...) {
+    }
+    if (res.ended()) co_return;
+  }
+  if (res.headers_sent())
+    res.abort();
+  else
+    res.status(500).send("Internal Server Error");
+}
+
+}  // namespace brigade::http

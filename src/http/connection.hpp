@@ -1,0 +1,127 @@
+#pragma once
+// The server's private state: ServerCore (one per Server), Connection (one per socket) and
+// Exchange (the per-request working set, pooled per server). Private to src/http.
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "brigade/http/parser.hpp"
+#include "brigade/http/server.hpp"
+#include "brigade/net/stream.hpp"
+#include "brigade/task/task.hpp"
+#include "date_cache.hpp"
+
+namespace brigade::http::detail {
+
+struct ServerCore;
+
+// What a connection needs only while bytes are pending or a request is in flight.
+struct Exchange {
+  Exchange(const ParserLimits& limits, std::size_t capacity)
+      : parser(limits), buf(new char[capacity]), cap(capacity) {}
+  RequestParser parser;
+  std::unique_ptr<char[]> buf;  // read buffer: [off, len) not parsed yet
+  std::size_t cap;
+  std::size_t off = 0;
+  std::size_t len = 0;
+  std::size_t head_end = 0;  // end of the current request's head (kept in place)
+  ServerRequest req;
+  ServerResponse res;
+  std::string out;  // answers not yet handed to the stream
+  Exchange* next_free = nullptr;
+};
+
+// How a response body is framed on the wire.
+enum class Framing : uint8_t { kLength, kChunked, kClose };
+
+struct Connection {
+  enum class State : uint8_t {
+    kIdle,      // between requests: keep-alive timeout
+    kHead,      // bytes of a head arrived: headers timeout
+    kBody,      // head done, reading the body: request timeout
+    kHandling,  // the handler runs (no timeout)
+    kDraining,  // answered with Connection: close; discarding input until EOF
+  };
+
+  Connection(ServerCore* core, net::Stream stream);
+  ~Connection();
+
+  void process();  // read, parse, dispatch until blocked
+  void response_done();
+  void close_now() noexcept;
+  void shutdown_idle();  // graceful server close
+
+  // The response's side.
+  void write_head(ServerResponse& res, Framing framing, uint64_t length);
+  void finish_buffered(ServerResponse& res);
+  void start_stream(ServerResponse& res);
+  Task<void> write_body(ServerResponse& res, std::string_view bytes);
+  void finish_stream(ServerResponse& res);
+  bool writable() const noexcept { return !closed && core; }
+
+  ServerCore* core;
+  net::Stream stream;
+  Exchange* ex = nullptr;
+  Connection* prev = nullptr;
+  Connection* next = nullptr;
+  TimerId timer;
+  uint64_t timer_due = 0;
+  uint64_t deadline = 0;
+  uint64_t request_start = 0;
+  uint32_t requests = 0;
+  State state = State::kIdle;
+  bool in_process = false;
+  bool handling = false;     // a handler runs: the connection outlives any close until it ends
+  bool close_after = false;  // the answer being written says Connection: close
+  bool closed = false;
+  bool paused = false;   // waiting for the stream's write queue to drain
+  bool chunked = false;  // the streamed response uses chunked framing
+
+ private:
+  bool parse_buffered();  // false: stop (handler in flight, closed, paused, draining)
+  void on_head();
+  void dispatch();
+  void handler_threw() noexcept;
+  bool make_room() noexcept;
+  void send_error(int status);
+  void start_draining();
+  void discard_input();
+  void flush_output();
+  void after_response();
+  void acquire_exchange();
+  void release_exchange();
+  bool maybe_destroy();
+  void set_deadline(uint64_t at);
+  void arm_timer(uint64_t at);
+  void on_timer();
+  static void on_readable(void* self);
+  static void on_drain(void* self);
+};
+
+struct ServerCore {
+  ServerCore(Loop& l, Server::Handler h, ServerOptions o);
+  ~ServerCore();
+
+  Exchange* take_exchange();
+  void give_exchange(Exchange* ex) noexcept;
+  void add(Connection* c) noexcept;
+  void remove(Connection* c) noexcept;
+  void check_closed();
+
+  Loop* loop;
+  Server::Handler handler;
+  ServerOptions options;
+  ParserLimits limits;
+  std::size_t buffer_size;
+  net::Listener listener;
+  Connection* connections = nullptr;
+  Exchange* free_exchanges = nullptr;
+  std::size_t free_count = 0;
+  DateCache date;
+  ServerStats stats;
+  bool closing = false;
+  Callback on_closed;
+};
+
+}  // namespace brigade::http::detail

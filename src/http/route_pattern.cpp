@@ -1,0 +1,60 @@
+#include "brigade/http/route_pattern.hpp"
+
+#include "brigade/http/server_request.hpp"
+
+namespace brigade::http {
+
+namespace {
+// The next segment of `path` (which starts after a '/'), and what follows it.
+std::string_view next_segment(std::string_view& rest) noexcept {
+  std::size_t slash = rest.find('/');
+  std::string_view seg = rest.substr(0, slash);
+  rest = slash == std::string_view::npos ? std::string_view{} : rest.substr(slash + 1);
+  return seg;
+}
+}  // namespace
+
+RoutePattern::RoutePattern(std::string pattern) : text_(std::move(pattern)) {
+  std::string_view rest = text_;
+  if (!rest.empty() && rest.front() == '/') rest.remove_prefix(1);
+  while (!rest.empty()) {
+    bool last = rest.find('/') == std::string_view::npos;
+    std::string_view seg = next_segment(rest);
+    if (seg.empty()) continue;
+    if (seg == "*")
+      segments_.push_back({last ? Kind::kRest : Kind::kStar, "*"});
+    else if (seg.front() == ':')
+      segments_.push_back({Kind::kParam, seg.substr(1)});
+    else
+      segments_.push_back({Kind::kLiteral, seg});
+  }
+}
+
+bool RoutePattern::match(std::string_view path, ServerRequest* req) const {
+  if (path.empty() || path.front() != '/') return false;
+  std::string_view rest = path.substr(1);
+  if (!rest.empty() && rest.back() == '/') rest.remove_suffix(1);
+  for (const Segment& s : segments_) {
+    if (s.kind == Kind::kRest) {
+      if (req) req->add_param("*", rest);
+      return true;
+    }
+    if (rest.empty() && s.kind != Kind::kRest) return false;
+    std::string_view seg = next_segment(rest);
+    switch (s.kind) {
+      case Kind::kLiteral:
+        if (seg != s.text) return false;
+        break;
+      case Kind::kParam:
+      case Kind::kStar:
+        if (seg.empty()) return false;
+        if (req) req->add_param(s.text, seg);
+        break;
+      case Kind::kRest:
+        break;
+    }
+  }
+  return rest.empty();
+}
+
+}  // namespace brigade::http

@@ -1,0 +1,145 @@
+// Server and ServerCore: the listener, the connection list, the exchange free list.
+#include "brigade/http/server.hpp"
+
+#include "connection.hpp"
+
+namespace brigade::http {
+
+namespace detail {
+
+namespace {
+constexpr std::size_t kMaxFreeExchanges = 64;  // beyond, finished exchanges are freed
+}
+
+ServerCore::ServerCore(Loop& l, Server::Handler h, ServerOptions o)
+    : loop(&l), handler(std::move(h)), options(o) {
+  limits.max_head_bytes = options.max_header_size;
+  limits.max_headers = options.max_headers;
+  limits.max_body_bytes = options.max_body_size;
+  if (limits.max_request_line > limits.max_head_bytes)
+    limits.max_request_line = limits.max_head_bytes;
+  buffer_size = options.max_header_size + 16 * 1024;  // a whole head plus room for the body
+}
+
+ServerCore::~ServerCore() {
+  listener.close();
+  while (Connection* c = connections) {
+    c->close_now();  // unlinks it
+    if (c->handling) {
+      // A handler still holds its request and response: the connection outlives the server and
+      // frees itself when the handler ends.
+      if (c->timer) loop->clear_timer(c->timer);
+      c->timer = {};
+      c->core = nullptr;
+    } else {
+      delete c;
+    }
+  }
+  while (Exchange* e = free_exchanges) {
+    free_exchanges = e->next_free;
+    delete e;
+  }
+}
+
+Exchange* ServerCore::take_exchange() {
+  if (Exchange* e = free_exchanges) {
+    free_exchanges = e->next_free;
+    --free_count;
+    return e;
+  }
+  return new Exchange(limits, buffer_size);
+}
+
+void ServerCore::give_exchange(Exchange* e) noexcept {
+  if (free_count >= kMaxFreeExchanges) {
+    delete e;
+    return;
+  }
+  e->req.release_memory();
+  e->res.release_memory();
+  if (e->out.capacity() > 64 * 1024) std::string().swap(e->out);
+  e->next_free = free_exchanges;
+  free_exchanges = e;
+  ++free_count;
+}
+
+void ServerCore::add(Connection* c) noexcept {
+  c->next = connections;
+  if (connections) connections->prev = c;
+  connections = c;
+  ++stats.connections;
+  ++stats.accepted;
+}
+
+void ServerCore::remove(Connection* c) noexcept {
+  if (c->prev)
+    c->prev->next = c->next;
+  else
+    connections = c->next;
+  if (c->next) c->next->prev = c->prev;
+  c->prev = c->next = nullptr;
+  --stats.connections;
+}
+
+void ServerCore::check_closed() {
+  if (!closing || listener.is_open() || stats.connections || !on_closed) return;
+  Callback done = std::move(on_closed);
+  on_closed = nullptr;
+  done();
+}
+
+}  // namespace detail
+
+Server::Server(Loop& loop, Handler handler, ServerOptions options)
+    : core_(std::make_unique<detail::ServerCore>(loop, std::move(handler), options)) {}
+
+Server::~Server() = default;
+Server::Server(Server&&) noexcept = default;
+Server& Server::operator=(Server&&) noexcept = default;
+
+void Server::listen(std::string_view ip, uint16_t port) {
+  net::ListenOptions lo;
+  lo.backlog = core_->options.backlog;
+  lo.reuse_port = core_->options.reuse_port;
+  listen(net::listen_tcp(*core_->loop, ip, port, lo));
+}
+
+void Server::listen(net::Listener listener) {
+  core_->listener = std::move(listener);
+  detail::ServerCore* core = core_.get();
+  core_->listener.serve_callback([core](net::Stream s) {
+    auto* c = new detail::Connection(core, std::move(s));
+    c->process();  // bytes may already be waiting (the request often comes with the accept)
+  });
+}
+
+uint16_t Server::port() const { return core_->listener.port(); }
+
+void Server::close(Callback on_closed) {
+  detail::ServerCore& c = *core_;
+  c.closing = true;
+  c.listener.close();
+  for (detail::Connection* conn = c.connections; conn;) {
+    detail::Connection* next = conn->next;
+    conn->shutdown_idle();  // may delete conn
+    conn = next;
+  }
+  if (on_closed) c.on_closed = std::move(on_closed);  // installed last: it may destroy the server
+  c.check_closed();
+}
+
+void Server::close_all_connections() {
+  detail::ServerCore& c = *core_;
+  while (detail::Connection* conn = c.connections) {
+    conn->close_now();
+    if (!conn->handling && !conn->in_process) delete conn;
+  }
+  c.check_closed();
+}
+
+bool Server::closing() const noexcept { return core_->closing; }
+ServerStats Server::stats() const noexcept { return core_->stats; }
+const ServerOptions& Server::options() const noexcept { return core_->options; }
+Loop& Server::loop() const noexcept { return *core_->loop; }
+
+}  // namespace brigade::http
