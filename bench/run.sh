@@ -3,7 +3,7 @@
 # minimal libuv program, in one run, and prints the medians and brigade/node as a table.
 #
 # Usage: bench/run.sh [NAME...]      (no NAME: all of them)
-#   names: timers chains fs_read echo http_c50 http_c1000 http_pipeline  (http = the three http_*)
+#   names: timers chains fs_read spawn echo http_c50 http_c1000 http_pipeline  (http = the three http_*)
 # Environment: RUNS=3 (runs per figure, the median is quoted), LOAD_SECONDS=5 (per server load),
 #   NO_BUILD=1 (skip the build step).
 #
@@ -22,7 +22,7 @@ LOGS=$BUILD/logs
 RUNS=${RUNS:-3}
 LOAD_SECONDS=${LOAD_SECONDS:-5}
 CLK_TCK=$(getconf CLK_TCK)
-ALL_NAMES=(timers chains fs_read echo http_c50 http_c1000 http_pipeline)
+ALL_NAMES=(timers chains fs_read spawn echo http_c50 http_c1000 http_pipeline)
 
 declare -A VALUES=()      # "row|impl" -> space-separated measurements
 declare -a ROWS=()        # rows in the order first recorded
@@ -202,6 +202,18 @@ bench_fs_read() {
   done
 }
 
+# Child processes: /bin/true spawned and reaped, one at a time and 16 at once, 2000 each, not
+# pinned (the children run on the other core).
+bench_spawn() {
+  local r
+  [[ -x $BIN/spawn ]] || { skip "$BIN/spawn"; }
+  for ((r = 1; r <= RUNS; r++)); do
+    log "spawn run $r/$RUNS"
+    [[ -x $BIN/spawn ]] && run_loop_bench spawn brigade 120 "$BIN/spawn" 2000
+    run_loop_bench spawn node 120 node "$NODE_DIR/spawn.js" 2000
+  done
+}
+
 # ---------------------------------------------------------------------------------------------
 # Server benchmarks: all servers up at once (idle ones cost nothing), loads alternate between
 # them run by run; server CPU per operation from /proc/PID/stat around each load.
@@ -310,7 +322,7 @@ main() {
   for name in "${names[@]}"; do
     case $name in
       http) expanded+=(http_c50 http_c1000 http_pipeline) ;;
-      timers | chains | fs_read | echo | http_c50 | http_c1000 | http_pipeline) expanded+=("$name") ;;
+      timers | chains | fs_read | spawn | echo | http_c50 | http_c1000 | http_pipeline) expanded+=("$name") ;;
       *) echo "unknown benchmark '$name'; known: ${ALL_NAMES[*]} http" >&2; exit 2 ;;
     esac
   done
