@@ -201,3 +201,42 @@ TEST(Task, AsyncLocalFlowsThroughAwaitAndSpawn) {
   EXPECT_EQ(seen, (std::vector<std::string>{"none", "req-1", "req-1", "req-1", "req-1", "req-2",
                                             "req-2", "req-2", "req-2"}));
 }
+
+TEST(Task, WhenAllAndWhenAnyKeepMovableValues) {
+  Loop loop;
+  auto text = [](std::string s, uint64_t ms) -> Task<std::string> {
+    co_await brigade::sleep(ms);
+    co_return s;
+  };
+  auto [a, b] = run(loop, when_all(text(std::string(100, 'a'), 2), text(std::string(200, 'b'), 1)));
+  EXPECT_EQ(a.size(), 100u);
+  EXPECT_EQ(b.size(), 200u);
+  std::vector<Task<std::string>> v;
+  v.push_back(text(std::string(50, 'x'), 30));
+  v.push_back(text(std::string(70, 'y'), 1));
+  auto r = run(loop, when_any(std::move(v)));
+  EXPECT_EQ(r.value, std::string(70, 'y'));
+  loop.run();
+}
+
+TEST(Task, RunReturnsWhenTheTaskEndsEvenIfTheLoopStaysAlive) {
+  Loop loop;
+  loop.ref();  // a listener, say: the loop would never run out of work
+  uint64_t t0 = Loop::hrtime();
+  EXPECT_EQ(run(loop, add_later(1, 2, 5)), 3);
+  EXPECT_LT(Loop::hrtime() - t0, 2'000'000'000u);
+  loop.unref();
+}
+
+TEST(Task, AsyncLocalReachesEveryTaskOfWhenAll) {
+  Loop loop;
+  AsyncLocal<int> id;
+  auto read_id = [&](uint64_t ms) -> Task<int> {
+    co_await brigade::sleep(ms);
+    co_return id.get() ? *id.get() : -1;
+  };
+  auto [a, b, c] = run(loop, id.run(7, when_all(read_id(3), read_id(1), read_id(2))));
+  EXPECT_EQ(a, 7);
+  EXPECT_EQ(b, 7);
+  EXPECT_EQ(c, 7);
+}

@@ -27,10 +27,7 @@ struct AllCounter {
 
 template <typename T>
 Detached run_counted(Task<T>& task, AllCounter& counter) {
-  try {
-    co_await task;
-  } catch (...) {  // kept in the task's promise; when_all rethrows it
-  }
+  co_await task.completion();  // value or exception stays in the task's promise for when_all
   counter.done_one();
 }
 
@@ -123,10 +120,7 @@ struct Race {
 
 template <typename T>
 Detached run_racer(Race<T>* race, std::size_t i) {
-  try {
-    co_await race->tasks[i];
-  } catch (...) {
-  }
+  co_await race->tasks[i].completion();
   if (race->winner == SIZE_MAX) {
     race->winner = i;
     if (race->cancel) race->cancel->request_stop();

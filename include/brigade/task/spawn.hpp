@@ -72,6 +72,8 @@ T run(Loop& loop, Task<T> task) {
       err = std::current_exception();
     }
     done = true;
+    // Finishing in the timer phase must not let this same turn block in poll.
+    Loop::current()->set_immediate([] {});
   }(task, finished, error, result);
   spawn(std::move(watcher), "run");
   while (!finished) {

@@ -154,6 +154,12 @@ class [[nodiscard]] Task {
     }
     T await_resume() { return h.promise().take(); }
   };
+  // Waits for the task to finish without taking its result (when_all reads it afterwards).
+  struct CompletionAwaiter : Awaiter {
+    void await_resume() const noexcept {}
+  };
+  CompletionAwaiter completion() const noexcept { return CompletionAwaiter{{h_}}; }
+
   Awaiter operator co_await() const& noexcept { return Awaiter{h_}; }
   Awaiter operator co_await() const&& noexcept { return Awaiter{h_}; }
 
