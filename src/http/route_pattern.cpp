@@ -21,12 +21,14 @@ RoutePattern::RoutePattern(std::string pattern) : text_(std::move(pattern)) {
     bool last = rest.find('/') == std::string_view::npos;
     std::string_view seg = next_segment(rest);
     if (seg.empty()) continue;
+    auto offset = static_cast<uint32_t>(seg.data() - text_.data());
+    auto length = static_cast<uint32_t>(seg.size());
     if (seg == "*")
-      segments_.push_back({last ? Kind::kRest : Kind::kStar, "*"});
+      segments_.push_back({last ? Kind::kRest : Kind::kStar, offset, 1});
     else if (seg.front() == ':')
-      segments_.push_back({Kind::kParam, seg.substr(1)});
+      segments_.push_back({Kind::kParam, offset + 1, length - 1});
     else
-      segments_.push_back({Kind::kLiteral, seg});
+      segments_.push_back({Kind::kLiteral, offset, length});
   }
 }
 
@@ -43,12 +45,12 @@ bool RoutePattern::match(std::string_view path, ServerRequest* req) const {
     std::string_view seg = next_segment(rest);
     switch (s.kind) {
       case Kind::kLiteral:
-        if (seg != s.text) return false;
+        if (seg != text_of(s)) return false;
         break;
       case Kind::kParam:
       case Kind::kStar:
         if (seg.empty()) return false;
-        if (req) req->add_param(s.text, seg);
+        if (req) req->add_param(text_of(s), seg);
         break;
       case Kind::kRest:
         break;

@@ -5,6 +5,7 @@
 //   "/a/*/b"            "*" in the middle matches exactly one segment
 // Literal segments compare exactly (case-sensitive, on the raw path); a trailing slash on the
 // request is ignored ("/users/7/" matches "/users/:id").
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -25,8 +26,12 @@ class RoutePattern {
   enum class Kind : unsigned char { kLiteral, kParam, kStar, kRest };
   struct Segment {
     Kind kind;
-    std::string_view text;  // the literal, or the param's name (views into text_)
+    uint32_t offset;  // the literal, or the param's name, in text_ (offsets: text_ may move)
+    uint32_t length;
   };
+  std::string_view text_of(const Segment& s) const noexcept {
+    return std::string_view(text_).substr(s.offset, s.length);
+  }
   std::string text_;
   std::vector<Segment> segments_;
 };
