@@ -4,6 +4,8 @@
 #                                        given) and on a Unix socket in DIR; prints the conninfo
 #   pg-test-server.sh restart DIR        fast restart (drops every connection), same port
 #   pg-test-server.sh stop DIR           fast stop, then removes DIR
+# With PG_TEST_OWNER_PID set, a watcher stops the server and removes DIR once that process is
+# gone, so a test binary that crashes leaves nothing running.
 # PostgreSQL refuses to run as root: as root, the server runs as the `postgres` system user in DIR
 # chowned to it; otherwise it runs as the caller.
 set -euo pipefail
@@ -58,6 +60,11 @@ CONF
   echo "$port" >"$dir/port"
   as_pg "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 30 start >/dev/null ||
     { cat "$dir/server.log" >&2; exit 1; }
+  if [[ -n ${PG_TEST_OWNER_PID:-} ]]; then
+    setsid bash -c 'while kill -0 "$1" 2>/dev/null && [[ -d $2 ]]; do sleep 1; done
+                    [[ -d $2 ]] && exec "$0" stop "$2"' "$0" "$PG_TEST_OWNER_PID" "$dir" \
+      </dev/null >/dev/null 2>&1 &
+  fi
   echo "host=127.0.0.1 port=$port user=postgres dbname=postgres"
 }
 
