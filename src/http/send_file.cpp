@@ -58,7 +58,9 @@ std::string_view content_type_for(std::string_view path) {
 }  // namespace
 
 Task<void> ServerResponse::send_file(std::string path) {
-  FileRead file = co_await ThreadPool::shared().run([path] { return read_whole_file(path); });
+  // Named, not a temporary inside co_await: g++ 12 may destroy such temporaries twice.
+  auto read = [path] { return read_whole_file(path); };
+  FileRead file = co_await ThreadPool::shared().run(std::move(read));
   if (ended_) co_return;
   if (file.error) {
     status(404).send("Not Found");

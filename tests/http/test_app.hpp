@@ -46,7 +46,8 @@ inline void add_test_routes(App& app) {
     throw std::runtime_error("async boom");
   });
   app.get("/file", [](Req& req, Res& res) -> Task<void> {
-    co_await res.send_file(std::string(req.query("path")));
+    std::string path(req.query("path"));
+    co_await res.send_file(std::move(path));
   });
   app.get("/nocontent", [](Req&, Res& res) { res.status(204).end(); });
   app.get("/files/*", [](Req& req, Res& res) { res.send(req.param("*")); });
