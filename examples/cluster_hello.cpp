@@ -102,7 +102,7 @@ int main(int argc, char** argv) {
     });
   };
   return cluster::run(options, [crash](cluster::Worker& worker) -> Task<void> {
-    if (crash) std::exit(3);
+    if (crash) std::_Exit(3);  // a crash: no cleanup
     worker.serve([&worker](net::Stream s) { return respond(std::move(s), worker); });
     worker.on_message([&worker](std::string m) { spawn(worker.send("got '" + m + "'"), "reply"); });
     co_return;

@@ -275,9 +275,9 @@ TEST(Cluster, CrashLoopBacksOff) {
     o.stdio = {Stdio::ignore(), Stdio::pipe(), Stdio::inherit()};
     c.child = spawn(loop, kProgram, args, o);
     brigade::spawn(read_events(loop, c.child.out(), c.ev), "events");
-    co_await brigade::sleep(1600);
-    // Backoff 100, 200, 400, 800 ms: about five exits in 1.6 s, never hundreds.
-    std::printf("[ crash loop ] %zu worker exits in 1.6 s\n", c.ev.exited.size());
+    co_await brigade::sleep(2000);
+    // Backoff 100, 200, 400, 800 ms: about five exits in 2 s, never hundreds.
+    std::printf("[ crash loop ] %zu worker exits in 2 s\n", c.ev.exited.size());
     EXPECT_GE(c.ev.exited.size(), 2u);
     EXPECT_LE(c.ev.exited.size(), 8u);
     co_await stop_cluster(loop, c);
