@@ -1,6 +1,7 @@
 #include "brigade/worker/mailbox.hpp"
 
 #include <algorithm>
+#include <cstdlib>
 
 namespace brigade {
 
@@ -10,6 +11,8 @@ thread_local Mailbox* t_running = nullptr;
 thread_local std::vector<std::shared_ptr<Mailbox>> t_boxes;
 
 constexpr uint64_t kRecentNs = 1'000'000;  // spin only if a batch came in this recently
+constexpr uint64_t kDefaultSpinNs = 50'000;
+constexpr uint64_t kProbeNs = 2'000;
 
 inline void cpu_relax() noexcept {
 #if defined(__x86_64__) || defined(__i386__)
@@ -20,7 +23,17 @@ inline void cpu_relax() noexcept {
 
 Mailbox* Mailbox::current() noexcept { return t_running; }
 
-Mailbox::Mailbox(Loop& loop) : loop_(&loop) {}
+// BRIGADE_SPIN_NS overrides the default spin budget (0 turns spinning off).
+uint64_t default_spin_ns() {
+  static const uint64_t ns = [] {
+    const char* env = std::getenv("BRIGADE_SPIN_NS");
+    return env ? std::strtoull(env, nullptr, 10) : kDefaultSpinNs;
+  }();
+  return ns;
+}
+
+Mailbox::Mailbox(Loop& loop)
+    : loop_(&loop), spin_ns_(default_spin_ns()), budget_ns_(spin_ns_.load()) {}
 
 bool Mailbox::post(Callback cb) {
   std::lock_guard lock(mu_);
@@ -74,20 +87,33 @@ void Mailbox::drain() {
   }
 }
 
+// Adaptive: a spin that catches a message doubles the next budget; one that times out quarters
+// it, down to none (then one short probe every 64 turns). On oversubscribed cores, where a spin
+// only steals the CPU the sender needs, spinning so fades out by itself.
 void Mailbox::spin() {
-  uint64_t budget = spin_ns_.load(std::memory_order_relaxed);
-  if (budget == 0 || !loop_) return;
+  uint64_t max = spin_ns_.load(std::memory_order_relaxed);
+  if (max == 0 || !loop_) return;
   uint64_t start = Loop::hrtime();
   if (start - last_batch_ns_ > kRecentNs) return;  // idle: sleep in epoll at once
+  if (budget_ns_ == 0) {
+    if (++skipped_ < 64) return;
+    skipped_ = 0;
+    budget_ns_ = kProbeNs;
+  }
   int expected = kIdle;
   if (!state_.compare_exchange_strong(expected, kSpinning)) return;  // a wakeup is on its way
+  uint64_t budget = std::min(budget_ns_, max);
   for (;;) {
     for (int i = 0; i < 64; ++i) {
-      if (state_.load(std::memory_order_acquire) == kNotified) return drain();
+      if (state_.load(std::memory_order_acquire) == kNotified) {
+        budget_ns_ = std::min(max, budget_ns_ * 2);
+        return drain();
+      }
       cpu_relax();
     }
     if (Loop::hrtime() - start > budget) break;
   }
+  budget_ns_ = budget_ns_ / 4 < kProbeNs ? 0 : budget_ns_ / 4;
   expected = kSpinning;
   if (!state_.compare_exchange_strong(expected, kIdle)) drain();  // a post came as we gave up
 }

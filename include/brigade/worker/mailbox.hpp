@@ -27,7 +27,7 @@ class Mailbox : public std::enable_shared_from_this<Mailbox> {
 
   // The mailbox whose batch is running on this thread (to recognise stale deliveries).
   static Mailbox* current() noexcept;
-  // Longest spin before sleeping while messages flow (default 50 us; 0 turns spinning off).
+  // Longest spin before sleeping while messages flow (default 50 us, or BRIGADE_SPIN_NS; 0: off).
   void set_spin_ns(uint64_t ns) noexcept { spin_ns_.store(ns, std::memory_order_relaxed); }
   Loop* loop() const noexcept { return loop_; }  // the loop's thread only
 
@@ -44,9 +44,11 @@ class Mailbox : public std::enable_shared_from_this<Mailbox> {
   std::vector<Callback> queue_;  // guarded by mu_
   std::vector<Callback> batch_;  // the loop's thread only
   std::atomic<int> state_{kIdle};
-  std::atomic<uint64_t> spin_ns_{50'000};
+  std::atomic<uint64_t> spin_ns_;
   uint64_t hook_id_ = 0;
   uint64_t last_batch_ns_ = 0;
+  uint64_t budget_ns_;  // the current spin budget (adaptive, at most spin_ns_)
+  uint32_t skipped_ = 0;
   int endpoints_ = 0;
 };
 
