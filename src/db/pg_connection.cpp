@@ -12,7 +12,7 @@
 namespace brigade::db {
 
 namespace {
-constexpr Oid kBool = 16, kBytea = 17, kInt8 = 20, kFloat8 = 701;
+constexpr Oid kBool = 16, kBytea = 17, kFloat8 = 701;
 constexpr uint64_t kCancelGraceMs = 5000;  // after a cancel, how long before giving up on the link
 
 // The cancel request opens its own connection and waits for the server: on the pool.
@@ -132,8 +132,7 @@ bool PgConnection::send(PgRequest* r) {
     switch (v.type()) {
       case Type::kNull:
         break;
-      case Type::kInt: {
-        param_types_[i] = kInt8;
+      case Type::kInt: {  // untyped, as text: the server reads it as int2/4/8 or numeric
         *std::to_chars(buf, buf + 31, v.as_int()).ptr = '\0';
         param_values_[i] = buf;
         break;
@@ -208,6 +207,7 @@ void PgConnection::send_unsent() {
     if (!send(r) && !broken_) {  // a usage error: answer it now
       r->done = true;
       r->timer.clear();
+      r->grace.clear();
       if (r->owned)
         delete r;
       else
@@ -284,6 +284,7 @@ void PgConnection::complete_front() {
   if (r) {
     r->done = true;
     r->timer.clear();
+    r->grace.clear();
     if (r->timed_out && r->error && r->error->sqlstate() == sqlstate::kQueryCanceled)
       r->error =
           DbError(DbError::Kind::kTimeout, sqlstate::kQueryCanceled,
@@ -321,7 +322,8 @@ void PgConnection::send_cancel() {
   PgRequest* r = inflight_.front();
   if (holding_ || !cancel_ || r->cancel_sent) return;
   r->cancel_sent = true;
-  r->timer.start(kCancelGraceMs, [this, r] { on_timeout(r); });
+  r->grace = Timer(loop_);
+  r->grace.start(kCancelGraceMs, [this, r] { on_timeout(r); });
   holding_ = true;
   deliver_cancel(cancel_, self_, [](PgConnection* c) { c->cancel_landed(); });
 }
@@ -346,6 +348,7 @@ void PgConnection::fail_all(const DbError& error) {
     if (!r) continue;
     r->done = true;
     r->timer.clear();
+    r->grace.clear();
     if (!r->error) r->error = error;
     if (r->owned)
       delete r;

@@ -22,7 +22,8 @@ struct PgRequest {
   Rows rows;
   std::optional<DbError> error;
   std::coroutine_handle<> waiter;
-  Timer timer;
+  Timer timer;  // the client deadline
+  Timer grace;  // after a cancel: how long the server may take to answer it
   bool done = false;
   bool owned = false;      // send_detached: the connection deletes it when answered
   bool timed_out = false;  // its deadline passed: a cancel went (or goes) to the server

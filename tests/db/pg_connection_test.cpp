@@ -225,7 +225,7 @@ TEST_F(PgConnectionTest, ClientTimeoutCancelsOnlyThatStatement) {
     auto c = co_await PgConnection::connect(conninfo_);
     uint64_t start = loop_.now();
     try {
-      co_await c->run("SELECT pg_sleep(5)", {}, 150);
+      co_await c->run("SELECT pg_sleep(5)", std::vector<Value>(), 150);
       ADD_FAILURE() << "expected a timeout";
     } catch (const DbError& e) {
       EXPECT_EQ(e.kind(), DbError::Kind::kTimeout) << e.what();

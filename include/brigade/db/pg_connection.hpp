@@ -13,8 +13,10 @@
 //
 // Results come in text format and are typed by column: int2/4/8 and oid → integer, float4/8 →
 // real, bool → bool, bytea → bytes, NULL → null, everything else (numeric, dates, json) → text.
-// Parameters go typed: integers as int8, reals as float8, bool, bytes as binary bytea, text as
-// unknown (the server infers it from the statement).
+// Parameters: integers and text go untyped (the server infers their type from the statement, so
+// `repeat('x', $1)` and `WHERE id = $1` both work; `SELECT $1` alone reads back as text), reals
+// as float8, bool as bool, bytes as binary bytea, null untyped (`$1::int IS NULL` where the
+// statement gives no type).
 #include <libpq-fe.h>
 
 #include <array>
