@@ -108,12 +108,19 @@ void Server::listen(net::Listener listener) {
   core_->listener = std::move(listener);
   detail::ServerCore* core = core_.get();
   core_->listener.serve_callback([core](net::Stream s) {
+    if (core->closing) return;
     auto* c = new detail::Connection(core, std::move(s));
     c->process();  // bytes may already be waiting (the request often comes with the accept)
   });
 }
 
-uint16_t Server::port() const { return core_->listener.port(); }
+uint16_t Server::port() const { return core_->listener.is_open() ? core_->listener.port() : 0; }
+
+void Server::adopt(net::Stream stream) {
+  if (core_->closing) return;  // dropped: closing the stream refuses it
+  auto* c = new detail::Connection(core_.get(), std::move(stream));
+  c->process();
+}
 
 void Server::close(Callback on_closed) {
   detail::ServerCore& c = *core_;

@@ -120,3 +120,25 @@ TEST(HttpClients, WrkShortRunHasNoErrors) {
 
 }  // namespace
 }  // namespace brigade::http::testing
+
+namespace brigade::http::testing {
+namespace {
+
+TEST(HttpDemo, SelfCheckPasses) {
+  std::string demo = std::string(BRIGADE_BINARY_DIR) + "/examples/demo";
+  if (::access(demo.c_str(), X_OK) != 0) GTEST_SKIP() << "demo not built";
+  std::string db = std::string(BRIGADE_BINARY_DIR) + "/http_demo_test.db";
+  std::remove(db.c_str());
+  int st = -1;
+  std::string out = run_command(
+      "env -u DATABASE_URL BRIGADE_DEMO_DB=" + db + " " + demo + " --self-check 2>&1", &st, 60);
+  EXPECT_EQ(st, 0) << out;
+  EXPECT_NE(out.find("all URLs answered 200"), std::string::npos) << out;
+  EXPECT_NE(out.find("\"name\":\"Ada 1\""), std::string::npos) << out;  // seeded on first run
+  std::remove(db.c_str());
+  std::remove((db + "-wal").c_str());
+  std::remove((db + "-shm").c_str());
+}
+
+}  // namespace
+}  // namespace brigade::http::testing

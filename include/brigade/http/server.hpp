@@ -73,7 +73,9 @@ class Server {
   void listen(std::string_view ip, uint16_t port);
   // Serves an existing listener (e.g. one adopted from a cluster primary).
   void listen(net::Listener listener);
-  uint16_t port() const;
+  uint16_t port() const;  // 0 when not listening
+  // Serves one connection accepted elsewhere (a cluster worker is handed its connections).
+  void adopt(net::Stream stream);
 
   // Graceful close: stops accepting, closes idle keep-alive connections now, lets requests in
   // flight finish (their answers say Connection: close) and then closes those connections.
