@@ -46,7 +46,11 @@ struct KernelSigaction {
 
 // Raw system calls only from here on: the child shares the parent's memory and must not take
 // a lock, allocate, or enter a sanitizer runtime. syscall() returns -1 and sets errno.
+#if defined(__clang__)
+#define BRIGADE_CHILD __attribute__((no_sanitize("address", "undefined"), noinline))
+#else
 #define BRIGADE_CHILD __attribute__((no_sanitize_address, no_sanitize_undefined, noinline))
+#endif
 
 BRIGADE_CHILD int fail(LaunchPlan* plan, const char* step) {
   plan->error = errno;

@@ -2,6 +2,7 @@
 // (cooperative stop and the unresponsive report), and the exited() awaitable.
 #include "brigade/worker/worker.hpp"
 
+#include <atomic>
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -147,11 +148,13 @@ TEST(Worker, AWorkerIgnoringTerminateIsReported) {
   Loop loop;
   std::string error;
   WorkerOptions opts;
+  std::atomic<bool> started{false};
   opts.name = "stubborn";
   opts.terminate_grace_ms = 30;
   Worker w(
       loop,
-      [](WorkerContext&) {
+      [&started](WorkerContext&) {
+        started = true;
         auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(300);
         while (std::chrono::steady_clock::now() < end) {  // ignores its stop token
         }
@@ -164,7 +167,13 @@ TEST(Worker, AWorkerIgnoringTerminateIsReported) {
       error = u.what();
     }
   });
-  loop.set_timeout(10, [&] { w.terminate(); });
+  // Terminate once the worker is surely inside its loop (a loaded machine may start it late).
+  brigade::TimerId poll;
+  poll = loop.set_interval(2, [&] {
+    if (!started) return;
+    loop.clear_timer(poll);
+    w.terminate();
+  });
   loop.run();
   EXPECT_NE(error.find("stubborn"), std::string::npos) << error;
   EXPECT_EQ(w.exit_code(), 1);

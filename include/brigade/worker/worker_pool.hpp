@@ -117,7 +117,7 @@ constexpr bool kTakesToken = std::is_invocable_v<F&, std::stop_token, Args&&...>
 
 template <typename F, typename... Args>
 using PoolResultOf =
-    std::conditional_t<kTakesToken<F, Args...>, std::invoke_result<F&, std::stop_token, Args&&...>,
+    typename std::conditional_t<kTakesToken<F, Args...>, std::invoke_result<F&, std::stop_token, Args&&...>,
                        std::invoke_result<F&, Args&&...>>::type;
 
 template <typename R, typename F, typename... Args>
