@@ -20,10 +20,11 @@ brigade::detail::Detached deliver_cancel(std::shared_ptr<PGcancel> cancel,
                                          std::shared_ptr<PgConnection*> self,
                                          void (*done)(PgConnection*)) {
   try {
-    co_await ThreadPool::shared().run([cancel] {
+    auto send = [cancel] {  // named, not a temporary in the co_await (g++ 12)
       char err[256];
       PQcancel(cancel.get(), err, sizeof err);
-    });
+    };
+    co_await ThreadPool::shared().run(std::move(send));
   } catch (...) {  // the grace timer decides what happens to the statement
   }
   if (PgConnection* c = *self) done(c);

@@ -220,6 +220,26 @@ TEST_F(PgConnectionTest, ConnectFailsClearly) {
   }());
 }
 
+TEST_F(PgConnectionTest, HostNamesAndUrls) {
+  std::string port = conninfo_.substr(conninfo_.find("port=") + 5);
+  port = port.substr(0, port.find(' '));
+  run(loop_, [&]() -> Task<void> {
+    std::string by_name = "host=localhost port=" + port + " user=postgres dbname=postgres";
+    auto a = co_await PgConnection::connect(by_name);
+    EXPECT_EQ((co_await a->query("SELECT 1")).front().get<int>(0), 1);
+    auto b =
+        co_await PgConnection::connect("postgresql://postgres@127.0.0.1:" + port + "/postgres");
+    EXPECT_EQ((co_await b->query("SELECT 2")).front().get<int>(0), 2);
+    try {
+      co_await PgConnection::connect("host=no-such-host.invalid user=x");
+      ADD_FAILURE() << "resolved an .invalid name";
+    } catch (const DbError& e) {
+      EXPECT_EQ(e.sqlstate(), "08001") << e.what();
+    }
+    EXPECT_THROW(co_await PgConnection::connect("nonsense without equals"), DbError);
+  }());
+}
+
 TEST_F(PgConnectionTest, ClientTimeoutCancelsOnlyThatStatement) {
   run(loop_, [&]() -> Task<void> {
     auto c = co_await PgConnection::connect(conninfo_);

@@ -59,7 +59,8 @@ class PgConnection {
  public:
   // Connects without blocking the loop; throws DbError(kConnection, "08001") on failure and
   // DbError(kTimeout) when timeout_ms pass first. `conninfo` is libpq's ("host=... port=...")
-  // or a URL ("postgresql://user@host/db").
+  // or a URL ("postgresql://user@host/db"). A host name is looked up on the thread pool first
+  // (libpq's own lookup would block the loop); lists of hosts are left to libpq.
   static Task<std::unique_ptr<PgConnection>> connect(std::string conninfo,
                                                      uint64_t timeout_ms = 10000,
                                                      Loop* loop = nullptr);
@@ -121,7 +122,7 @@ class PgConnection {
   struct ConnectAwaiter;
   struct NotificationAwaiter;
 
-  void start_connect(const std::string& conninfo);
+  void start_connect(const std::vector<std::string>& keys, const std::vector<std::string>& values);
   void continue_connect();
   void connect_finished(std::optional<DbError> error);
 
