@@ -51,8 +51,9 @@ void start() {
   }
   s.dir = tmpl;
   int status = 0;
-  std::string cmd = "PG_TEST_OWNER_PID=" + std::to_string(::getpid()) + " " + kScript + " start " +
-                    s.dir + " 2>&1";
+  std::string cmd = "PG_TEST_OWNER_PID=" + std::to_string(::getpid()) +
+                    " PG_TEST_TEMPLATE=/tmp/brigade-pg-template-" + std::to_string(::getuid()) +
+                    " " + kScript + " start " + s.dir + " 2>&1";
   std::string out = run_capture(cmd, status);
   if (status != 0) {
     s.reason = "pg-test-server.sh start failed: " + out;
