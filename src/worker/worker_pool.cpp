@@ -425,7 +425,7 @@ WorkerPool::~WorkerPool() {
   keep->resume_all();
 }
 
-std::exception_ptr WorkerPool::submit(PoolTask* t, const RunOptions& o) {
+std::exception_ptr WorkerPool::submit(PoolTask* t, const TaskOptions& o) {
   PoolCore& c = *core_;
   t->core = &c;
   t->priority = o.priority;

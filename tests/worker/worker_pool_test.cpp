@@ -187,7 +187,7 @@ TEST(WorkerPool, TimeoutsForRunningAndQueuedTasks) {
   Loop loop;
   WorkerPool pool(loop, threads(1));
   run(loop, [&]() -> Task<void> {
-    RunOptions o;
+    TaskOptions o;
     o.timeout_ms = 30;
     auto slow = pool.run_with(o, [](std::stop_token st) {
       while (!st.stop_requested()) std::this_thread::sleep_for(std::chrono::microseconds(100));
@@ -195,7 +195,7 @@ TEST(WorkerPool, TimeoutsForRunningAndQueuedTasks) {
     auto queued = pool.run_with(o, [] { return 1; });  // waits behind `slow` past its deadline
     EXPECT_THROW(co_await slow, TimeoutError);
     EXPECT_THROW(co_await queued, TimeoutError);
-    RunOptions generous;
+    TaskOptions generous;
     generous.timeout_ms = 5000;
     EXPECT_EQ(co_await pool.run_with(generous, [] { return 3; }), 3);
   }());
@@ -214,7 +214,7 @@ TEST(WorkerPool, HigherPriorityRunsFirstFifoWithin) {
     std::vector<PoolRun<void>> tasks;
     int prio[] = {0, 5, 1, 5, 10, 0};
     for (int i = 0; i < 6; ++i) {
-      RunOptions o;
+      TaskOptions o;
       o.priority = prio[i];
       tasks.push_back(pool.run_with(o, [=] {
         std::lock_guard lock(*mu);

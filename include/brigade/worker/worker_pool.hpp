@@ -7,7 +7,7 @@
 //   above min that stays idle idle_timeout_ms ends.
 // - Queue: bounded by max_queue (run() beyond it fails with QueueFullError); needs_drain() and
 //   co_await drain() let a producer wait until there is room (Piscina's needsDrain/drain).
-// - Per task (RunOptions): a stop token (a queued task leaves the queue, a running one has the
+// - Per task (TaskOptions): a stop token (a queued task leaves the queue, a running one has the
 //   token it may take as first parameter stopped; either way run() throws CancelledError at
 //   once), a timeout (TimeoutError, counted from run()) and a priority (higher first, FIFO within).
 // - A task that throws fails only itself. A "dying" worker is modelled as a task calling
@@ -47,7 +47,7 @@ struct PoolOptions {
   std::string name = "pool";
 };
 
-struct RunOptions {
+struct TaskOptions {
   std::stop_token token;
   uint64_t timeout_ms = 0;  // 0: none
   int priority = 0;
@@ -200,10 +200,10 @@ class WorkerPool {
   // Queues fn(args...) (or fn(stop_token, args...)); fn runs on a worker thread.
   template <typename F, typename... Args>
   auto run(F fn, Args... args) {
-    return run_with(RunOptions{}, std::move(fn), std::move(args)...);
+    return run_with(TaskOptions{}, std::move(fn), std::move(args)...);
   }
   template <typename F, typename... Args>
-  auto run_with(RunOptions options, F fn, Args... args) {
+  auto run_with(TaskOptions options, F fn, Args... args) {
     using R = detail::PoolResultOf<F, Args...>;
     static_assert(!std::is_same_v<R, Task<void>>, "pool tasks are plain functions");
     auto* t = new detail::PoolTaskOf<R, F, Args...>(std::move(fn), std::move(args)...);
@@ -232,7 +232,7 @@ class WorkerPool {
   std::size_t threads() const;
 
  private:
-  std::exception_ptr submit(detail::PoolTask* t, const RunOptions& options);
+  std::exception_ptr submit(detail::PoolTask* t, const TaskOptions& options);
   std::shared_ptr<detail::PoolCore> core_;
 };
 
