@@ -6,7 +6,7 @@
 //   GET /json             a JSON object
 //   GET /users/:id        a row from SQLite (demo.db, created and seeded on first run, queried
 //                         on the thread pool), or PostgreSQL when DATABASE_URL=postgres://...
-//   GET /heavy?n=30       naive fibonacci on the thread pool: the loop stays responsive
+//   GET /heavy?n=30       naive fibonacci on the WorkerPool: the loop stays responsive
 //   GET /heavy-blocking?n=30   the same on the loop: watch /stats' delay and blocked reports
 //   GET /stats            loop delay histogram, utilization, blocked reports, pool queue depth,
 //                         open connections, requests served
@@ -34,6 +34,8 @@
 #include "brigade/pool/thread_pool.hpp"
 #include "brigade/process/cluster.hpp"
 #include "brigade/task/spawn.hpp"
+#include "brigade/worker/pool_stats_json.hpp"
+#include "brigade/worker/worker_pool.hpp"
 
 using namespace brigade;
 using http::Req;
@@ -149,7 +151,7 @@ class Users {
 
 // ---- The service -----------------------------------------------------------------------------
 
-json loop_stats(Loop& loop, const http::Server* server) {
+json loop_stats(Loop& loop, const http::Server* server, const WorkerPool& heavy) {
   const LoopMetrics& m = loop.metrics();
   auto ms = [](uint64_t ns) { return double(ns) / 1e6; };
   json blocked = json::array();
@@ -167,6 +169,7 @@ json loop_stats(Loop& loop, const http::Server* server) {
         {"utilization", m.elu.utilization()},
         {"blocked_count", m.blocked_count},
         {"blocked_recent", blocked}}},
+      {"worker_pool", to_json(heavy.stats())},
       {"pool",
        {{"threads", pool.threads},
         {"queued", pool.queued},
@@ -185,7 +188,8 @@ json loop_stats(Loop& loop, const http::Server* server) {
 }
 
 // Routes; `server` is set once the server exists (for /stats).
-void add_routes(http::App& app, Loop& loop, Users& users, http::Server** server) {
+void add_routes(http::App& app, Loop& loop, Users& users, http::Server** server,
+                WorkerPool& heavy) {
   app.get("/", [](Req&, Res& res) { res.send("Hello from brigade!\n"); });
   app.get("/json", [](Req&, Res& res) {
     res.json({{"message", "Hello, World!"}, {"server", "brigade"}});
@@ -198,15 +202,15 @@ void add_routes(http::App& app, Loop& loop, Users& users, http::Server** server)
     else
       res.json(user);
   });
-  app.get("/heavy", [](Req& req, Res& res) -> Task<void> {
+  app.get("/heavy", [&heavy](Req& req, Res& res) -> Task<void> {
     unsigned n = fib_arg(req);
-    auto work = [n] { return fib(n); };  // named: see notes/gcc12 (no temporaries in co_await)
     uint64_t start = Loop::hrtime();
-    uint64_t value = co_await ThreadPool::shared().run(std::move(work));
+    auto job = heavy.run([n] { return fib(n); });  // named: g++ 12 and temporaries in co_await
+    uint64_t value = co_await job;
     res.json({{"n", n},
               {"fib", value},
               {"ms", double(Loop::hrtime() - start) / 1e6},
-              {"where", "thread pool"}});
+              {"where", "worker pool"}});
   });
   app.get("/heavy-blocking", [](Req& req, Res& res) {
     unsigned n = fib_arg(req);
@@ -217,7 +221,9 @@ void add_routes(http::App& app, Loop& loop, Users& users, http::Server** server)
               {"ms", double(Loop::hrtime() - start) / 1e6},
               {"where", "event loop (blocked it)"}});
   });
-  app.get("/stats", [&loop, server](Req&, Res& res) { res.json(loop_stats(loop, *server)); });
+  app.get("/stats", [&loop, server, &heavy](Req&, Res& res) {
+    res.json(loop_stats(loop, *server, heavy));
+  });
   app.on_error([](Req& req, Res& res, std::exception_ptr e) {
     std::fprintf(stderr, "demo: %.*s %.*s failed: %s\n", int(req.method_name().size()),
                  req.method_name().data(), int(req.target().size()), req.target().data(),
@@ -282,7 +288,8 @@ int run_single(const DemoOptions& opts) {
   run(loop, users.seed());
   http::App app;
   http::Server* server_ptr = nullptr;
-  add_routes(app, loop, users, &server_ptr);
+  WorkerPool heavy(loop);
+  add_routes(app, loop, users, &server_ptr, heavy);
   http::Server server = app.listen(loop, "127.0.0.1", opts.port);
   server_ptr = &server;
   int failures = 0;
@@ -308,8 +315,9 @@ int run_single(const DemoOptions& opts) {
 // main only sets up (the cluster starts serving once it returns); the service lives until the
 // worker is told to stop and its server has closed gracefully.
 struct WorkerService {
-  explicit WorkerService(Loop& loop) : server(loop, app.handler()) {}
+  explicit WorkerService(Loop& loop) : heavy(loop), server(loop, app.handler()) {}
   Users users;
+  WorkerPool heavy;
   http::App app;
   http::Server server;
   http::Server* server_ptr = &server;
@@ -322,7 +330,7 @@ Task<void> worker_main(cluster::Worker& worker) {
   g_worker = std::make_unique<WorkerService>(*loop);
   WorkerService* w = g_worker.get();
   co_await w->users.seed();
-  add_routes(w->app, *loop, w->users, &w->server_ptr);
+  add_routes(w->app, *loop, w->users, &w->server_ptr, w->heavy);
   worker.serve([w](net::Stream s) { w->server.adopt(std::move(s)); });
   std::function<void()> stop = [w, loop] {
     w->server.close([loop] { loop->set_immediate([] { g_worker.reset(); }); });
