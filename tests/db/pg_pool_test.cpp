@@ -171,6 +171,7 @@ TEST_F(PgPoolTest, ServerRestartUnderLoad) {
   o.connect_timeout_ms = 3000;
   PgPool pool(o);
   int ok = 0, failed = 0, other = 0;
+  std::string other_message;
   bool stop = false;
   run(loop_, [&]() -> Task<void> {
     auto worker = [&](int id) -> Task<void> {
@@ -181,10 +182,14 @@ TEST_F(PgPoolTest, ServerRestartUnderLoad) {
           EXPECT_EQ(r.front().get<int>(0), id * 10000 + i);
           ++ok;
         } catch (const DbError& e) {
-          if (e.kind() == DbError::Kind::kConnection)
+          // Cut by the restart, or waited past the deadline while the server came back up
+          // (a loaded machine restarts slowly): both are reported failures, not hangs.
+          if (e.kind() == DbError::Kind::kConnection || e.kind() == DbError::Kind::kTimeout) {
             ++failed;
-          else
+          } else {
             ++other;
+            if (other_message.empty()) other_message = e.what();
+          }
           cut = true;
         }
         if (cut) co_await brigade::sleep(5);
@@ -203,7 +208,7 @@ TEST_F(PgPoolTest, ServerRestartUnderLoad) {
     tasks.push_back(restart());
     co_await with_timeout(20000, [&](std::stop_token) { return when_all(std::move(tasks)); });
     EXPECT_GT(failed, 0) << "the restart cut no statement";
-    EXPECT_EQ(other, 0);
+    EXPECT_EQ(other, 0) << other_message;
     // After the restart every statement succeeds again.
     for (int i = 0; i < 20; ++i) {
       Rows r = co_await pool.query("SELECT $1::int", i);
