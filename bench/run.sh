@@ -4,6 +4,8 @@
 #
 # Usage: bench/run.sh [NAME...]      (no NAME: all of them)
 #   names: timers chains fs_read spawn echo http_c50 http_c1000 http_pipeline  (http = the three http_*)
+#          cluster (cluster_w1, cluster_w2)  db (db_pg, db_sqlite; needs PostgreSQL and
+#          `npm install --prefix bench/.scratch pg better-sqlite3@12`)
 # Environment: RUNS=3 (runs per figure, the median is quoted), LOAD_SECONDS=5 (per server load),
 #   NO_BUILD=1 (skip the build step).
 #
@@ -22,7 +24,7 @@ LOGS=$BUILD/logs
 RUNS=${RUNS:-3}
 LOAD_SECONDS=${LOAD_SECONDS:-5}
 CLK_TCK=$(getconf CLK_TCK)
-ALL_NAMES=(timers chains fs_read spawn echo http_c50 http_c1000 http_pipeline)
+ALL_NAMES=(timers chains fs_read spawn echo http_c50 http_c1000 http_pipeline cluster db)
 
 declare -A VALUES=()      # "row|impl" -> space-separated measurements
 declare -a ROWS=()        # rows in the order first recorded
@@ -31,12 +33,16 @@ declare -a SKIPPED=()     # "skipped: ..." lines for the report
 declare -A SERVER_PID=()  # impl -> pid of the server of the benchmark running now
 declare -A SERVER_PORT=()
 BUILD_WARNING=""
+SERVER_CPUS=0             # where start_server pins servers (the cluster bench gives them both)
+WRK_PATH=/                # the URL path wrk_load requests
+PG_DIR=""                 # the throwaway PostgreSQL of the db bench, while it runs
 TMP=$(mktemp -d /tmp/brigade-bench.XXXXXX)
 
 log() { echo "bench: $*" >&2; }
 
 cleanup() {
   stop_servers
+  stop_postgres
   rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -97,23 +103,34 @@ free_port() {
     console.log(s.address().port); s.close(); })"
 }
 
-cpu_ticks() {  # PID -> utime + stime in clock ticks (fields 14 and 15 of /proc/PID/stat)
-  local stat
-  stat=$(cat "/proc/$1/stat" 2>/dev/null) || { echo 0; return; }
-  stat=${stat##*) }  # the command name may hold spaces; fields resume after its ')'
-  awk '{ print $12 + $13 }' <<<"$stat"
+cpu_ticks() {  # PID -> utime + stime in clock ticks of PID and its descendants (cluster workers)
+  local stat pid sum=0
+  for pid in $1 $(descendants "$1"); do
+    stat=$(cat "/proc/$pid/stat" 2>/dev/null) || continue
+    stat=${stat##*) }  # the command name may hold spaces; fields resume after its ')'
+    sum=$((sum + $(awk '{ print $12 + $13 }' <<<"$stat")))
+  done
+  echo "$sum"
+}
+
+descendants() {  # PID -> the pids of its living descendants
+  local child
+  for child in $(ps -o pid= --ppid "$1" 2>/dev/null); do
+    echo "$child"
+    descendants "$child"
+  done
 }
 
 start_server() {  # IMPL COMMAND... (the port is the last argument): starts pinned on core 0
   local impl=$1 port=${!#} logf=$LOGS/server-$1-$BENCH_NAME.log
   shift
-  taskset -c 0 "$@" >"$logf" 2>&1 &
+  taskset -c "$SERVER_CPUS" "$@" >"$logf" 2>&1 &
   local pid=$!
   SERVER_PID[$impl]=$pid
   SERVER_PORT[$impl]=$port
   local i
-  for ((i = 0; i < 100; i++)); do
-    grep -q "listening on 127.0.0.1:$port" "$logf" && return 0
+  for ((i = 0; i < 200; i++)); do  # up to 10 s: a cluster starts its workers first
+    grep -qs "listening on 127.0.0.1:$port" "$logf" && return 0
     kill -0 "$pid" 2>/dev/null || break
     sleep 0.05
   done
@@ -138,8 +155,12 @@ stop_server() {  # IMPL
 }
 
 stop_servers() {
-  local impl
-  for impl in "${!SERVER_PID[@]}"; do stop_server "$impl"; done
+  local impl pid orphans=()
+  for impl in "${!SERVER_PID[@]}"; do
+    orphans+=($(descendants "${SERVER_PID[$impl]}"))  # cluster workers, if the primary is killed
+    stop_server "$impl"
+  done
+  for pid in "${orphans[@]}"; do kill -9 "$pid" 2>/dev/null; done
 }
 
 # Starts the servers of one benchmark: brigade (if built), node and libuv.
@@ -263,7 +284,7 @@ wrk_load() {  # PORT SECONDS OUTFILE WRK_OPTIONS... [-- SCRIPT_ARGS...]
   shift 3
   while (($#)) && [[ $1 != -- ]]; do options+=("$1"); shift; done
   timeout $((secs + 30)) taskset -c 1 wrk -t1 "${options[@]}" -d"${secs}s" \
-    "http://127.0.0.1:$port/" "$@" >"$out" 2>&1
+    "http://127.0.0.1:$port$WRK_PATH" "$@" >"$out" 2>&1
   grep -q 'Non-2xx' "$out" && log "non-2xx responses: see $out"
   awk '/ requests in / { s = $4; sub(/s,$/, "", s); print $1, s }' "$out"
 }
@@ -295,6 +316,105 @@ bench_http_c1000() { bench_http http_c1000 wrk_c1000; }
 bench_http_pipeline() { bench_http http_pipeline wrk_pipeline; }
 
 # ---------------------------------------------------------------------------------------------
+# Cluster: a cluster of hello-world workers (round robin: the primary accepts and hands each
+# connection over, Node's default on Linux), 1 and then 2 workers. The servers get both cores
+# (wrk stays on core 1, so it shares one with them); cpu_us_per_req sums primary and workers.
+
+bench_cluster() {
+  local n b n1 n2 impl
+  for n in 1 2; do
+    BENCH_NAME=cluster_w$n
+    SERVER_CPUS=0,1
+    if [[ -x $BIN/cluster_hello ]]; then
+      start_server brigade "$BIN/cluster_hello" --workers "$n" --port "$(free_port)"
+    else
+      skip "$BIN/cluster_hello"
+    fi
+    start_server node node "$NODE_DIR/cluster_hello.js" "$n" "$(free_port)"
+    SERVER_CPUS=0
+    run_server_bench "cluster_w$n" req wrk_c50
+    stop_servers
+  done
+  for impl in brigade node; do  # throughput of 2 workers over 1 worker, from the medians
+    # shellcheck disable=SC2086
+    n1=$(median ${VALUES["cluster_w1.req_per_s|$impl"]:-})
+    # shellcheck disable=SC2086
+    n2=$(median ${VALUES["cluster_w2.req_per_s|$impl"]:-})
+    [[ $n1 == - || $n2 == - ]] && continue
+    record cluster.scaling_w2_over_w1 "$impl" "$(awk -v a="$n2" -v b="$n1" 'BEGIN { printf "%.2f", a / b }')"
+  done
+}
+
+# ---------------------------------------------------------------------------------------------
+# Databases: GET /users/42 (JSON of one row of a 1,000-row users table), wrk -t1 -c50.
+# PostgreSQL: brigade's db::PgPool vs Node's `pg` Pool, 10 connections each, one throwaway
+# server (scripts/pg-test-server.sh, not pinned). SQLite: db::SqliteDb on brigade's thread pool
+# vs better-sqlite3 on Node's main thread, one WAL file. The HTTP servers are pinned on core 0
+# (brigade's pool threads too). loop_p99_ms: the loop delay p99 during the load, from each
+# server's /stats (read and reset around every load).
+
+stop_postgres() {
+  [[ -n $PG_DIR ]] || return 0
+  "$ROOT/scripts/pg-test-server.sh" stop "$PG_DIR" >/dev/null 2>&1
+  PG_DIR=""
+}
+
+loop_p99() {  # PORT -> the server's loop delay p99 since the last call
+  curl -s --max-time 5 "http://127.0.0.1:$1/stats" |
+    node -e 'let s = ""; process.stdin.on("data", (d) => s += d).on("end", () => {
+      try { console.log(JSON.parse(s).delay_p99_ms); } catch { } })'
+}
+
+run_db_bench() {  # ROW: servers already started; records rates, CPU and loop delay
+  local row=$1 impl r p99
+  WRK_PATH=/users/42
+  for impl in brigade node; do
+    [[ -n ${SERVER_PID[$impl]:-} ]] && wrk_c50 "${SERVER_PORT[$impl]}" 1 "$LOGS/$row-$impl.warmup" >/dev/null
+  done
+  for ((r = 1; r <= RUNS; r++)); do
+    for impl in brigade node; do
+      [[ -z ${SERVER_PID[$impl]:-} ]] && continue
+      log "$row run $r/$RUNS: $impl"
+      loop_p99 "${SERVER_PORT[$impl]}" >/dev/null
+      measure_load "$row" "$impl" req wrk_c50 || continue
+      p99=$(loop_p99 "${SERVER_PORT[$impl]}")
+      [[ $p99 =~ ^[0-9.e+-]+$ ]] && record "$row.loop_p99_ms" "$impl" "$(awk -v x="$p99" 'BEGIN { printf "%.3f", x }')"
+    done
+  done
+  WRK_PATH=/
+}
+
+bench_db() {
+  local scratch=$ROOT/bench/.scratch/node_modules conninfo db=$TMP/users.db
+  if [[ ! -d $scratch/pg || ! -d $scratch/better-sqlite3 ]]; then
+    SKIPPED+=("skipped: db (npm install --prefix bench/.scratch pg better-sqlite3@12)")
+    return
+  fi
+  [[ -x $BIN/db_users ]] || skip "$BIN/db_users"
+
+  BENCH_NAME=db_pg
+  PG_DIR=$(mktemp -d /tmp/brigade-bench-pg.XXXXXX)
+  if conninfo=$(PG_TEST_OWNER_PID=$$ "$ROOT/scripts/pg-test-server.sh" start "$PG_DIR" 2>"$LOGS/postgres.log") &&
+    node "$NODE_DIR/db_seed.js" pg "$conninfo" 1000 >&2; then
+    [[ -x $BIN/db_users ]] && start_server brigade "$BIN/db_users" --pg "$conninfo" --pool 10 --port "$(free_port)"
+    start_server node node "$NODE_DIR/db_users.js" pg "$conninfo" 10 "$(free_port)"
+    run_db_bench db_pg
+    stop_servers
+  else
+    log "PostgreSQL did not start (see $LOGS/postgres.log)"
+    SKIPPED+=("skipped: db_pg (PostgreSQL did not start)")
+  fi
+  stop_postgres
+
+  BENCH_NAME=db_sqlite
+  node "$NODE_DIR/db_seed.js" sqlite "$db" 1000 >&2 || return
+  [[ -x $BIN/db_users ]] && start_server brigade "$BIN/db_users" --sqlite "$db" --port "$(free_port)"
+  start_server node node "$NODE_DIR/db_users.js" sqlite "$db" "$(free_port)"
+  run_db_bench db_sqlite
+  stop_servers
+}
+
+# ---------------------------------------------------------------------------------------------
 
 build() {
   log "building (preset bench)"
@@ -322,7 +442,7 @@ main() {
   for name in "${names[@]}"; do
     case $name in
       http) expanded+=(http_c50 http_c1000 http_pipeline) ;;
-      timers | chains | fs_read | spawn | echo | http_c50 | http_c1000 | http_pipeline) expanded+=("$name") ;;
+      timers | chains | fs_read | spawn | echo | http_c50 | http_c1000 | http_pipeline | cluster | db) expanded+=("$name") ;;
       *) echo "unknown benchmark '$name'; known: ${ALL_NAMES[*]} http" >&2; exit 2 ;;
     esac
   done
