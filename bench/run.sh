@@ -4,6 +4,7 @@
 #
 # Usage: bench/run.sh [NAME...]      (no NAME: all of them)
 #   names: timers chains fs_read spawn echo http_c50 http_c1000 http_pipeline  (http = the three http_*)
+#          worker_messages worker_atomics worker_pool worker_offload  (worker = the four worker_*)
 #          cluster (cluster_w1, cluster_w2)  db (db_pg, db_sqlite; needs PostgreSQL and
 #          `npm install --prefix bench/.scratch pg better-sqlite3@12`)
 # Environment: RUNS=3 (runs per figure, the median is quoted), LOAD_SECONDS=5 (per server load),
@@ -24,7 +25,7 @@ LOGS=$BUILD/logs
 RUNS=${RUNS:-3}
 LOAD_SECONDS=${LOAD_SECONDS:-5}
 CLK_TCK=$(getconf CLK_TCK)
-ALL_NAMES=(timers chains fs_read spawn echo http_c50 http_c1000 http_pipeline cluster db)
+ALL_NAMES=(timers chains fs_read spawn echo http_c50 http_c1000 http_pipeline cluster db worker)
 
 declare -A VALUES=()      # "row|impl" -> space-separated measurements
 declare -a ROWS=()        # rows in the order first recorded
@@ -236,6 +237,41 @@ bench_spawn() {
 }
 
 # ---------------------------------------------------------------------------------------------
+# Workers: brigade's Worker / MessagePort / SharedBuffer / WorkerPool vs worker_threads and
+# Piscina. Not pinned: each workload is two threads (or a loop and a 2-thread pool).
+
+# Runs bench/NAME.cpp's binary and bench/node/NODE_SCRIPT alternately, RUNS times.
+run_worker_bench() {  # NAME NODE_SCRIPT TIMEOUT [ARGS...]
+  local name=$1 script=$2 limit=$3 r
+  shift 3
+  [[ -x $BIN/$name ]] || skip "$BIN/$name"
+  for ((r = 1; r <= RUNS; r++)); do
+    log "$name run $r/$RUNS"
+    [[ -x $BIN/$name ]] && run_loop_bench "$name" brigade "$limit" "$BIN/$name" "$@"
+    run_loop_bench "$name" node "$limit" env NODE_PATH="$ROOT/bench/.scratch/node_modules" \
+      node "$NODE_DIR/$script" "$@"
+  done
+}
+
+# Ping-pong RTT over 100,000 round trips; one-way: 100,000 small messages, 2000 1 MiB buffers.
+bench_worker_messages() { run_worker_bench worker_messages worker_messages.js 300 100000 2000; }
+# SharedBuffer wait/notify vs Atomics.wait/notify ping-pong, 100,000 round trips.
+bench_worker_atomics() { run_worker_bench worker_atomics worker_atomics.js 120 100000; }
+# Pool of 2 threads vs Piscina: 100,000 tiny tasks, 2000 fib(25), 10,000 single tasks.
+bench_worker_pool() {
+  # Installed only when missing: `npm install` drops packages its package.json does not list,
+  # and bench/.scratch is shared with other benchmarks' packages.
+  if [[ ! -d $ROOT/bench/.scratch/node_modules/piscina ]]; then
+    log "installing piscina@4 into bench/.scratch"
+    npm install --prefix "$ROOT/bench/.scratch" piscina@4 >"$LOGS/npm-piscina.log" 2>&1 ||
+      { log "npm install piscina failed (see $LOGS/npm-piscina.log)"; return 1; }
+  fi
+  run_worker_bench worker_pool piscina_pool.js 300 100000 2000 10000
+}
+# A ~2 s CPU job (1.5e9 double additions) on the loop vs in a worker, a 10 ms interval ticking.
+bench_worker_offload() { run_worker_bench worker_offload worker_offload.js 120 1500000000; }
+
+# ---------------------------------------------------------------------------------------------
 # Server benchmarks: all servers up at once (idle ones cost nothing), loads alternate between
 # them run by run; server CPU per operation from /proc/PID/stat around each load.
 
@@ -442,6 +478,8 @@ main() {
   for name in "${names[@]}"; do
     case $name in
       http) expanded+=(http_c50 http_c1000 http_pipeline) ;;
+      worker) expanded+=(worker_messages worker_atomics worker_pool worker_offload) ;;
+      worker_messages | worker_atomics | worker_pool | worker_offload) expanded+=("$name") ;;
       timers | chains | fs_read | spawn | echo | http_c50 | http_c1000 | http_pipeline | cluster | db) expanded+=("$name") ;;
       *) echo "unknown benchmark '$name'; known: ${ALL_NAMES[*]} http" >&2; exit 2 ;;
     esac
