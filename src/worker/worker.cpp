@@ -72,7 +72,10 @@ int run_worker_loop(detail::WorkerShared& s, Loop& loop, std::exception_ptr& err
   }
   watcher = {};  // coroutine frames go while their loop is still here
   main = {};
-  return t_terminated && !error ? 1 : code;
+  // terminate() stops the token before its message reaches this loop: a main that saw the token
+  // and returned was terminated too (exit code 1, as in Node).
+  bool terminated = t_terminated || s.stop.get_token().stop_requested();
+  return terminated && !error ? 1 : code;
 }
 
 void worker_thread(std::shared_ptr<detail::WorkerShared> s) {
