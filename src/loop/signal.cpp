@@ -91,6 +91,11 @@ struct SignalRouter {
       return;
     }
     loop->io_stop(watch);
+    // A signal that arrived while it was watched belongs to the watchers: consume it here, or
+    // unblocking would hand it to the default action (a second SIGTERM during shutdown).
+    signalfd_siginfo info;
+    while (::read(fd, &info, sizeof info) == sizeof info) {
+    }
     sigset_t none;
     sigemptyset(&none);
     for (int s = 1; s < NSIG; ++s) {
