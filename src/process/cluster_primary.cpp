@@ -37,8 +37,12 @@ struct Slot {
   bool retiring = false;  // asked to drain and exit; gets no more connections
   uint64_t started_ms = 0;
   std::weak_ptr<Slot> replaces;  // rolling restart: the worker this one takes over from
+  bool replacing = false;        // started by a rolling restart, not yet ready
   Timer kill_timer;
 };
+
+// Which worker a new one takes over from in a rolling restart (nullopt: an ordinary start).
+using Predecessor = std::optional<std::weak_ptr<Slot>>;
 
 std::vector<std::string> own_arguments() {
   std::ifstream f("/proc/self/cmdline", std::ios::binary);
@@ -188,10 +192,13 @@ class PrimaryImpl final : public Primary {
     }
   }
 
-  void start_worker(unsigned id) {
+  // `replaces` is set before the channel is read: a fast worker's ready message may be read at once.
+  void start_worker(unsigned id, Predecessor replaces = std::nullopt) {
     auto slot = std::make_shared<Slot>();
     slot->primary = this;
     slot->id = id;
+    slot->replacing = replaces.has_value();
+    if (replaces) slot->replaces = std::move(*replaces);
     process::SpawnOptions so;
     so.ipc = true;
     so.stdio = {process::Stdio::inherit(), process::Stdio::inherit(), process::Stdio::inherit()};
@@ -267,7 +274,12 @@ class PrimaryImpl final : public Primary {
     s->ready = true;
     if (on_ready_) on_ready_(s->id, s->child.pid());
     flush_pending();
-    if (auto old = s->replaces.lock()) retire(old);  // rolling restart: the next is serving
+    if (!std::exchange(s->replacing, false)) return;
+    if (auto old = s->replaces.lock()) {
+      retire(old);  // rolling restart: its successor is serving; restart_next() when it exits
+    } else if (restarting_) {
+      restart_next();  // the old one died while this one was starting
+    }
     s->replaces.reset();
   }
 
@@ -302,6 +314,8 @@ class PrimaryImpl final : public Primary {
     std::erase(slots_, s);
     if (on_exit_) on_exit_(s->id, s->child.pid(), st.code, st.signal);
     bool was_retiring = s->retiring;
+    Predecessor predecessor;
+    if (s->replacing) predecessor = s->replaces;
     unsigned id = s->id;
     uint64_t uptime = loop_.now() - s->started_ms;
     loop_.defer([s = std::move(s)] {});
@@ -316,11 +330,19 @@ class PrimaryImpl final : public Primary {
       if (restarting_) restart_next();
       return;
     }
-    schedule_respawn(id, uptime);
+    if (replacement_pending(id)) return;  // died while its successor was starting
+    // A successor that died before it was ready is retried with the same predecessor.
+    schedule_respawn(id, uptime, std::move(predecessor));
+  }
+
+  bool replacement_pending(unsigned id) const {
+    for (const auto& s : slots_)
+      if (s->id == id && s->replacing) return true;
+    return false;
   }
 
   // At once after a worker that lived long enough; else after a backoff that doubles.
-  void schedule_respawn(unsigned id, uint64_t uptime) {
+  void schedule_respawn(unsigned id, uint64_t uptime, Predecessor replaces) {
     uint64_t& backoff = backoff_ms_[id];
     if (uptime >= options_.min_uptime_ms)
       backoff = 0;
@@ -328,20 +350,21 @@ class PrimaryImpl final : public Primary {
       backoff = std::min(options_.max_backoff_ms, std::max<uint64_t>(100, backoff * 2));
     ++respawns_;
     if (backoff == 0) {
-      start_or_retry(id);
+      start_or_retry(id, replaces);
       return;
     }
-    respawn_timers_[id].start(backoff, [this, id] { start_or_retry(id); });
+    respawn_timers_[id].start(backoff, [this, id, replaces] { start_or_retry(id, replaces); });
   }
 
-  void start_or_retry(unsigned id) {
+  void start_or_retry(unsigned id, Predecessor replaces = std::nullopt) {
     try {
-      start_worker(id);
+      start_worker(id, replaces);
     } catch (const Error& e) {
       std::fprintf(stderr, "cluster: cannot start worker %u: %s\n", id, e.what());
       backoff_ms_[id] =
           std::min(options_.max_backoff_ms, std::max<uint64_t>(100, backoff_ms_[id] * 2));
-      respawn_timers_[id].start(backoff_ms_[id], [this, id] { start_or_retry(id); });
+      respawn_timers_[id].start(backoff_ms_[id],
+                                [this, id, replaces] { start_or_retry(id, replaces); });
     }
   }
 
@@ -350,8 +373,7 @@ class PrimaryImpl final : public Primary {
       std::shared_ptr<Slot> old = restart_queue_.front().lock();
       restart_queue_.pop_front();
       if (!old || old->retiring) continue;
-      start_or_retry(old->id);
-      slots_.back()->replaces = old;
+      start_or_retry(old->id, old);
       return;
     }
     restarting_ = false;

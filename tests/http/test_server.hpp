@@ -28,6 +28,7 @@ class TestServer {
     auto port = ready.get_future();
     thread_ = std::thread([this, setup = std::move(setup), options, &ready] {
       Loop loop;
+      KeepAlive until_stopped(loop);  // a test may close the server and still post to the loop
       loop_ = &loop;
       App app;
       setup(app);

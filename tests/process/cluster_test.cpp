@@ -25,6 +25,7 @@ struct Events {
   std::vector<pid_t> exited;
   int messages = 0;
   bool eof = false;
+  std::string log;  // every line, with its loop time, for failure messages
 };
 
 Task<void> read_events(Loop& loop, net::Stream& out, Events& ev) {
@@ -39,6 +40,7 @@ Task<void> read_events(Loop& loop, net::Stream& out, Events& ev) {
       while ((nl = buf.find('\n')) != std::string::npos) {
         std::string line = buf.substr(0, nl);
         buf.erase(0, nl + 1);
+        ev.log += std::to_string(loop.now()) + " " + line + "\n";
         unsigned id = 0, port = 0;
         int pid = 0;
         if (std::sscanf(line.c_str(), "listening on 127.0.0.1:%u", &port) == 1) {
@@ -238,7 +240,7 @@ TEST(Cluster, RollingRestartUnderLoadFailsNothing) {
     std::vector<pid_t> after = live_pids(c.ev);
     std::printf("[ rolling restart rr ] %lu ok, %lu failed, %lu refused\n", (unsigned long)load.ok,
                 (unsigned long)load.failed, (unsigned long)load.refused);
-    EXPECT_EQ(after.size(), 2u);
+    EXPECT_EQ(after.size(), 2u) << c.ev.log;
     for (pid_t p : before) EXPECT_EQ(std::count(after.begin(), after.end(), p), 0);
     EXPECT_EQ(load.failed, 0u);
     EXPECT_EQ(load.refused, 0u);
