@@ -32,6 +32,7 @@
 #include <stop_token>
 #include <string>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "brigade/loop/function.hpp"
@@ -90,8 +91,32 @@ class Worker {
   // Messages with the primary.
   Task<void> send(std::string message);
   void on_message(UniqueFunction<void(std::string)> fn) { on_message_ = std::move(fn); }
-  // Connections being handled now.
+  // Connections being handled now (and holds).
   std::size_t active_connections() const noexcept { return active_; }
+
+  // Keeps the worker from exiting while it exists: e.g. a server that was handed connections
+  // by a plain (non-coroutine) handler and is still draining them after stopping().
+  class Hold {
+   public:
+    Hold() noexcept = default;
+    explicit Hold(Worker& w) noexcept : w_(&w) { w.connection_started(); }
+    Hold(Hold&& o) noexcept : w_(std::exchange(o.w_, nullptr)) {}
+    Hold& operator=(Hold&& o) noexcept {
+      if (this != &o) {
+        release();
+        w_ = std::exchange(o.w_, nullptr);
+      }
+      return *this;
+    }
+    ~Hold() { release(); }
+    void release() noexcept {
+      if (Worker* w = std::exchange(w_, nullptr)) w->connection_ended();
+    }
+
+   private:
+    Worker* w_ = nullptr;
+  };
+  Hold hold() noexcept { return Hold(*this); }
 
  private:
   friend struct WorkerRuntime;
