@@ -3,12 +3,16 @@
 # minimal libuv program, in one run, and prints the medians and brigade/node as a table.
 #
 # Usage: bench/run.sh [NAME...]      (no NAME: all of them)
-#   names: timers chains fs_read spawn echo http_c50 http_c1000 http_pipeline  (http = the three http_*)
+#   names: timers chains fs_read spawn echo http_c50 http_c1000 http_pipeline
+#          http_json http_users http_idle http_heavy  (http = all seven http_*)
 #          worker_messages worker_atomics worker_pool worker_offload  (worker = the four worker_*)
 #          cluster (cluster_w1, cluster_w2)  db (db_pg, db_sqlite; needs PostgreSQL and
 #          `npm install --prefix bench/.scratch pg better-sqlite3@12`)
 # Environment: RUNS=3 (runs per figure, the median is quoted), LOAD_SECONDS=5 (per server load),
-#   NO_BUILD=1 (skip the build step).
+#   NO_BUILD=1 (skip the build step), BENCH_BUILD=DIR (binaries from a Release build folder
+#   of one's own instead of build/bench; with it the build step configures that folder),
+#   IDLE_CONNECTIONS=10000 (http_idle), HEAVY_N_BRIGADE=45 HEAVY_N_NODE=41 (http_heavy's fib
+#   arguments: ~2-3 s each on a quiet machine; V8's fib is ~8x slower than g++ -O3's).
 #
 # Servers run pinned on core 0 (taskset -c 0), load generators on core 1; everything on 127.0.0.1,
 # on a free port found at run time; every server started here is killed on exit.
@@ -18,14 +22,16 @@
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-BUILD=$ROOT/build/bench
+BUILD=${BENCH_BUILD:-$ROOT/build/bench}
 BIN=$BUILD/bench
 NODE_DIR=$ROOT/bench/node
 LOGS=$BUILD/logs
 RUNS=${RUNS:-3}
 LOAD_SECONDS=${LOAD_SECONDS:-5}
 CLK_TCK=$(getconf CLK_TCK)
-ALL_NAMES=(timers chains fs_read spawn echo http_c50 http_c1000 http_pipeline cluster db worker)
+ALL_NAMES=(timers chains fs_read spawn echo http_c50 http_c1000 http_pipeline http_json http_users
+  http_idle http_heavy cluster db worker)
+HTTP_NAMES=(http_c50 http_c1000 http_pipeline http_json http_users http_idle http_heavy)
 
 declare -A VALUES=()      # "row|impl" -> space-separated measurements
 declare -a ROWS=()        # rows in the order first recorded
@@ -81,7 +87,7 @@ print_table() {
   echo "# brigade bench: $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?'), node $(node --version)"
   echo "# $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), load average $(cut -d' ' -f1-3 /proc/loadavg), median of $RUNS runs, ${LOAD_SECONDS}s per server load"
   [[ -n $BUILD_WARNING ]] && echo "$BUILD_WARNING"
-  echo "# *_ms, *_mb and cpu_us_* rows: lower is better; the others: higher is better"
+  echo "# *_ms, *_mb, *_kib* and cpu_us_* rows: lower is better; the others: higher is better"
   printf '%-31s | %12s | %12s | %12s | %s\n' name brigade node libuv brigade/node
   echo "$sep"
   local row b n u ratio
@@ -352,6 +358,132 @@ bench_http_c1000() { bench_http http_c1000 wrk_c1000; }
 bench_http_pipeline() { bench_http http_pipeline wrk_pipeline; }
 
 # ---------------------------------------------------------------------------------------------
+# HTTP applications: bench/http_app.cpp (http::App, its router, res.json with nlohmann) vs
+# bench/node/http_app.js (node:http and a minimal router, JSON.stringify). No libuv column.
+
+wrk_c50_latency() { wrk_load "$1" "$2" "$3" -c50 --latency; }
+
+record_p99() {  # ROW IMPL: wrk's 99th percentile latency (--latency) of the last load, in ms
+  local p99
+  p99=$(awk '$1 == "99%" { v = $2; u = v; sub(/[0-9.]+/, "", u); sub(/[a-z]+$/, "", v)
+    f = u == "us" ? 0.001 : u == "ms" ? 1 : u == "s" ? 1000 : u == "m" ? 60000 : 0
+    if (f) printf "%.3f", v * f }' "$LOGS/$1-$2.out")
+  [[ -n $p99 ]] && record "$1.p99_ms" "$2" "$p99"
+}
+
+start_app_servers() {
+  if [[ -x $BIN/http_app ]]; then
+    start_server brigade "$BIN/http_app" --port "$(free_port)"
+  else
+    skip "$BIN/http_app"
+  fi
+  start_server node node "$NODE_DIR/http_app.js" "$(free_port)"
+}
+
+run_app_bench() {  # ROW PATH: wrk -c50 on PATH; requests/s, CPU per request, p99 latency
+  local row=$1 impl r
+  WRK_PATH=$2
+  start_app_servers
+  for impl in brigade node; do
+    [[ -n ${SERVER_PID[$impl]:-} ]] && wrk_c50 "${SERVER_PORT[$impl]}" 1 "$LOGS/$row-$impl.warmup" >/dev/null
+  done
+  for ((r = 1; r <= RUNS; r++)); do
+    for impl in brigade node; do
+      [[ -z ${SERVER_PID[$impl]:-} ]] && continue
+      log "$row run $r/$RUNS: $impl"
+      measure_load "$row" "$impl" req wrk_c50_latency && record_p99 "$row" "$impl"
+      cp "$LOGS/$row-$impl.out" "$LOGS/$row-$impl.run$r.out" 2>/dev/null  # p99s vary: keep each
+    done
+  done
+  stop_servers
+  WRK_PATH=/
+}
+
+# GET /json: a small object serialized per request.
+bench_http_json() { run_app_bench http_json /json; }
+# GET /users/:id: the handler awaits a 1 ms timer (a database stand-in), then answers JSON.
+bench_http_users() { run_app_bench http_users /users/42; }
+
+rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }  # PID -> resident KiB
+
+# Memory per idle keep-alive connection: a fresh server per run, a warm-up of 200 connections
+# (opened, one request each, closed), RSS, then bench/idle_client.c opens N connections, one
+# request each, and holds them: RSS again. (after - before) / N, in KiB.
+measure_idle() {  # IMPL N COMMAND... (the port is the last argument)
+  local impl=$1 n=$2 pid port before after client i out=$LOGS/http_idle-$1.out
+  shift 2
+  start_server "$impl" "$@" || return 1
+  pid=${SERVER_PID[$impl]} port=${SERVER_PORT[$impl]}
+  timeout 60 taskset -c 1 "$BIN/idle_client" "$port" 200 0 >/dev/null || log "http_idle warm-up on $impl failed"
+  sleep 0.5
+  before=$(rss_kib "$pid")
+  taskset -c 1 "$BIN/idle_client" "$port" "$n" >"$out" 2>&1 &
+  client=$!
+  for ((i = 0; i < 1200; i++)); do  # up to 60 s
+    grep -qs '^holding' "$out" && break
+    kill -0 "$client" 2>/dev/null || break
+    sleep 0.05
+  done
+  if grep -qs '^holding' "$out"; then
+    sleep 0.5
+    after=$(rss_kib "$pid")
+    record http_idle.rss_before_mb "$impl" "$(awk -v b="$before" 'BEGIN { printf "%.1f", b / 1024 }')"
+    record http_idle.rss_after_mb "$impl" "$(awk -v a="$after" 'BEGIN { printf "%.1f", a / 1024 }')"
+    record http_idle.rss_kib_per_conn "$impl" \
+      "$(awk -v a="$after" -v b="$before" -v n="$n" 'BEGIN { printf "%.3f", (a - b) / n }')"
+  else
+    log "http_idle on $impl: the client did not get its $n connections (see $out)"
+  fi
+  kill "$client" 2>/dev/null
+  wait "$client" 2>/dev/null
+  stop_server "$impl"
+}
+
+bench_http_idle() {
+  local n=${IDLE_CONNECTIONS:-10000} r
+  ulimit -n "$(ulimit -Hn)"  # the libuv responder does not raise its own limit
+  ((n + 100 <= $(ulimit -n))) || log "http_idle: ulimit -n $(ulimit -n) is below $n connections"
+  [[ -x $BIN/http_app ]] || skip "$BIN/http_app"
+  for ((r = 1; r <= RUNS; r++)); do
+    log "http_idle run $r/$RUNS ($n connections)"
+    [[ -x $BIN/http_app ]] && measure_idle brigade "$n" "$BIN/http_app" --port "$(free_port)"
+    measure_idle node "$n" node "$NODE_DIR/http_app.js" "$(free_port)"
+    measure_idle libuv "$n" "$BIN/libuv/http_responder" "$(free_port)"
+  done
+}
+
+# One naive fib(N) request in flight while bench/latency_probe.c polls GET / every 10 ms:
+# the slowest poll and the longest stretch without an answer, with the work on the loop
+# (/heavy-loop) and off it (/heavy: brigade's WorkerPool of one thread, Node's one Worker).
+# The server and its worker thread share core 0; the probe runs on core 1.
+bench_http_heavy() {
+  local r impl mode n path key value
+  local -A fib_n=([brigade]=${HEAVY_N_BRIGADE:-45} [node]=${HEAVY_N_NODE:-41})
+  start_app_servers
+  for ((r = 1; r <= RUNS; r++)); do
+    for impl in brigade node; do
+      [[ -z ${SERVER_PID[$impl]:-} ]] && continue
+      n=${fib_n[$impl]}
+      record http_heavy.fib_n "$impl" "$n"
+      for mode in loop pool; do
+        path="/heavy?n=$n"
+        [[ $mode == loop ]] && path="/heavy-loop?n=$n"
+        log "http_heavy run $r/$RUNS: $impl, work on the $mode"
+        if ! timeout 120 taskset -c 1 "$BIN/latency_probe" "${SERVER_PORT[$impl]}" "$path" 10 \
+          >"$LOGS/http_heavy-$impl-$mode.out" 2>&1; then
+          log "http_heavy on $impl ($mode) failed (see $LOGS/http_heavy-$impl-$mode.out)"
+          continue
+        fi
+        while read -r key value; do
+          [[ $key == *_ms ]] && record "http_heavy.${mode}_$key" "$impl" "$value"
+        done <"$LOGS/http_heavy-$impl-$mode.out"
+      done
+    done
+  done
+  stop_servers
+}
+
+# ---------------------------------------------------------------------------------------------
 # Cluster: a cluster of hello-world workers (round robin: the primary accepts and hands each
 # connection over, Node's default on Linux), 1 and then 2 workers. The servers get both cores
 # (wrk stays on core 1, so it shares one with them); cpu_us_per_req sums primary and workers.
@@ -453,8 +585,11 @@ bench_db() {
 # ---------------------------------------------------------------------------------------------
 
 build() {
-  log "building (preset bench)"
-  cmake --preset bench >"$LOGS/configure.log" 2>&1 || { cat "$LOGS/configure.log" >&2; exit 1; }
+  local configure=(cmake --preset bench)
+  [[ -n ${BENCH_BUILD:-} ]] &&
+    configure=(cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DBRIGADE_BUILD_BENCH=ON)
+  log "building (${configure[*]})"
+  "${configure[@]}" >"$LOGS/configure.log" 2>&1 || { cat "$LOGS/configure.log" >&2; exit 1; }
   # Only what the benches run, so a broken unrelated example does not stop the benchmarks.
   local targets=() t
   for t in $(cmake --build "$BUILD" --target help | awk -F: '/^[a-z_0-9]+: / { print $1 }'); do
@@ -477,10 +612,11 @@ main() {
   local expanded=()
   for name in "${names[@]}"; do
     case $name in
-      http) expanded+=(http_c50 http_c1000 http_pipeline) ;;
+      http) expanded+=("${HTTP_NAMES[@]}") ;;
       worker) expanded+=(worker_messages worker_atomics worker_pool worker_offload) ;;
       worker_messages | worker_atomics | worker_pool | worker_offload) expanded+=("$name") ;;
       timers | chains | fs_read | spawn | echo | http_c50 | http_c1000 | http_pipeline | cluster | db) expanded+=("$name") ;;
+      http_json | http_users | http_idle | http_heavy) expanded+=("$name") ;;
       *) echo "unknown benchmark '$name'; known: ${ALL_NAMES[*]} http" >&2; exit 2 ;;
     esac
   done
