@@ -25,8 +25,10 @@ void add_allowed(std::string& allow, std::string_view method) {
 }
 }  // namespace
 
-void App::add_route(std::string method, std::string pattern, Step step) {
-  routes_.push_back(Route{std::move(method), RoutePattern(std::move(pattern)), std::move(step)});
+void App::add_route(std::string method, std::string pattern, Step step, RouteOptions options) {
+  stream_routes_ |= options.body == BodyMode::kStream;
+  routes_.push_back(
+      Route{std::move(method), RoutePattern(std::move(pattern)), std::move(step), options});
 }
 void App::add_before(Step step) {
   coro_middleware_ |= step.is_coro();
@@ -43,6 +45,7 @@ void App::add_error(ErrorStep step) {
 
 Server App::listen(Loop& loop, std::string_view ip, uint16_t port, ServerOptions options) {
   Server server(loop, handler(), options);
+  if (stream_routes_) server.on_head(head_hook());
   server.listen(ip, port);
   return server;
 }
@@ -76,10 +79,26 @@ bool App::needs_coroutine(Route* route) const noexcept {
   return coro_middleware_ || (route && route->step.is_coro());
 }
 
-void App::handle(Req& req, Res& res) {
+void App::route_head(Req& req) {
   int status = 404;
   std::string allow;
   Route* route = find(req, status, allow);
+  req.set_match(route, status);
+  if (route && route->options.body == BodyMode::kStream)
+    req.stream_body(route->options.max_body_size);
+}
+
+void App::handle(Req& req, Res& res) {
+  int status = 404;
+  std::string allow;
+  Route* route;
+  if (req.matched()) {  // routed at head time (route_head)
+    route = static_cast<Route*>(const_cast<void*>(req.match()));
+    status = req.match_status();
+    if (status == 405) find(req, status, allow);  // fills Allow
+  } else {
+    route = find(req, status, allow);
+  }
   res.set_hold(true);  // serialized once the whole chain has run
   if (!needs_coroutine(route)) return run_plain(req, res, route, status, allow);
   spawn(run_chain(req, res, route, status, std::move(allow)), "http request");
@@ -165,6 +184,7 @@ Task<void> App::run_chain(Req& req, Res& res, Route* route, int status, std::str
 }
 
 void App::fail_plain(Req& req, Res& res, std::exception_ptr error) {
+  req.abandon_body();  // a streamed body's rest is not read: the connection closes
   if (!res.headers_sent()) res.reset();
   for (ErrorStep& s : errors_) {
     try {
@@ -180,6 +200,7 @@ void App::fail_plain(Req& req, Res& res, std::exception_ptr error) {
 }
 
 Task<void> App::fail(Req& req, Res& res, std::exception_ptr error) {
+  req.abandon_body();  // a streamed body's rest is not read: the connection closes
   if (!res.headers_sent()) res.reset();
   for (ErrorStep& s : errors_) {
     try {

@@ -27,7 +27,7 @@ Connection::~Connection() {
   if (timer && core) core->loop->clear_timer(timer);
   if (!ex) return;
   if (core)
-    core->give_exchange(ex);
+    core->give_exchange(reset(ex));  // it may be mid-body (a streamed request cut short)
   else
     delete ex;
 }
@@ -44,7 +44,15 @@ void Connection::on_drain(void* self) {
 // ---- Reading and parsing -------------------------------------------------------------------
 
 void Connection::process() {
-  if (closed || handling || paused) return;
+  if (closed) return;
+  if (handling) {  // only a streamed body's reader reads the socket while a handler runs
+    if (state == State::kDraining)
+      discard_input();
+    else if (ex && ex->body.reader)
+      feed_reader();
+    return;
+  }
+  if (paused) return;
   if (state == State::kDraining) {
     discard_input();
     maybe_destroy();
@@ -102,16 +110,27 @@ bool Connection::parse_buffered() {
         on_head();
         break;
       case ParseStatus::kBodyChunk:
-        ex->req.body_buffer().append(r.body);
+        if (ex->body.skipping)
+          skip_body(r.body.size());
+        else
+          buffer_body(r.body);
         break;
       case ParseStatus::kMessageComplete:
-        dispatch();
+        if (ex->body.skipping) {
+          ex->body = {};
+          await_next_request();
+        } else {
+          dispatch();
+        }
         break;
       case ParseStatus::kUpgraded:  // no protocol switch is offered: keep speaking HTTP
         ex->parser.reset();
         break;
       case ParseStatus::kError:
-        send_error(r.error_status);
+        if (ex->body.skipping)  // the answer is out: no second one
+          close_now();
+        else
+          send_error(r.error_status);
         return false;
     }
   }
@@ -126,10 +145,27 @@ void Connection::on_head() {
   set_deadline(limit ? request_start + limit : 0);
   const Request& head = ex->parser.request();
   ex->req.bind(&head);
-  if (head.expect_continue && (head.chunked || head.content_length > 0)) {
+  bool has_body = head.chunked || head.content_length > 0;
+  if (core->head_hook) {
+    try {
+      core->head_hook(ex->req);
+    } catch (...) {  // a failed lookup: the request is served buffered
+    }
+    if (has_body && ex->req.stream_wanted()) return start_body_stream();
+  }
+  uint64_t max = core->options.max_body_size;  // the parser's limit too, unless streaming is on
+  if (max && head.content_length > max) return send_error(413);
+  if (head.expect_continue && has_body) {
     ex->out += kContinue;
     flush_output();
   }
+}
+
+void Connection::buffer_body(std::string_view piece) {
+  std::string& body = ex->req.body_buffer();
+  uint64_t max = core->options.max_body_size;
+  if (max && body.size() + piece.size() > max) return send_error(413);  // chunked, parser unlimited
+  body.append(piece);
 }
 
 // Room to read into; false when the head alone fills the buffer (the parser's limit is below
@@ -151,6 +187,10 @@ bool Connection::make_room() noexcept {
 void Connection::dispatch() {
   state = State::kHandling;
   set_deadline(0);
+  run_handler();
+}
+
+void Connection::run_handler() {
   ++requests;
   handling = true;
   ++core->stats.active_requests;
@@ -165,6 +205,7 @@ void Connection::dispatch() {
 void Connection::handler_threw() noexcept {
   ServerResponse& res = ex->res;
   if (res.ended() && !handling) return;
+  ex->body.abandoned = true;
   try {
     if (!res.headers_sent()) {
       res.reset();
@@ -180,6 +221,7 @@ void Connection::handler_threw() noexcept {
 // The handler's response has been serialized into ex->out (or the connection is gone).
 void Connection::response_done() {
   if (!handling) return;
+  if (ex->body.reader && core) complete_reader(-ECANCELED);  // a read still waiting elsewhere
   handling = false;
   if (core) {
     --core->stats.active_requests;
@@ -205,9 +247,16 @@ void Connection::response_done() {
 }
 
 void Connection::after_response() {
+  bool unread = ex->body.active && !ex->body.complete;
   ex->req.clear();
   ex->res.clear();
   if (close_after) return;
+  if (unread) return skip_rest();
+  ex->body = {};
+  await_next_request();
+}
+
+void Connection::await_next_request() {
   if (ex->off < ex->len) {  // a pipelined request is already here
     state = State::kHead;
     request_start = core->loop->now();
@@ -282,6 +331,7 @@ void Connection::discard_input() {
 void Connection::close_now() noexcept {
   if (closed) return;
   closed = true;
+  if (ex && ex->body.reader && core) complete_reader(-ECONNRESET);
   stream.close();
   deadline = 0;
   if (core) core->remove(this);
@@ -307,13 +357,15 @@ void Connection::acquire_exchange() {
   ex->res.bind(this, false);
 }
 
-void Connection::release_exchange() {
-  Exchange* e = std::exchange(ex, nullptr);
+void Connection::release_exchange() { core->give_exchange(reset(std::exchange(ex, nullptr))); }
+
+Exchange* Connection::reset(Exchange* e) noexcept {
   e->parser.reset();
   e->off = e->len = e->head_end = 0;
+  e->body = {};
   e->req.clear();
   e->res.clear();
-  core->give_exchange(e);
+  return e;
 }
 
 // ---- Timeouts: one timer, moved only when it fires or a deadline comes sooner ----------------
@@ -343,7 +395,11 @@ void Connection::on_timer() {
     case State::kBody:
       ++core->stats.timeouts;
       deadline = 0;
-      if (ex) {
+      if (ex && handling) {  // a streamed body too slow: its reader fails, 408 if still possible
+        if (fail_body(ETIMEDOUT, 408)) --core->stats.bad_requests;
+      } else if (ex && ex->body.skipping) {  // already answered
+        close_now();
+      } else if (ex) {
         --core->stats.bad_requests;  // counted as a timeout, not a bad request
         send_error(408);
       } else {

@@ -1,10 +1,12 @@
 #pragma once
 // The server's private state: ServerCore (one per Server), Connection (one per socket) and
 // Exchange (the per-request working set, pooled per server). Private to src/http.
+#include <coroutine>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "brigade/http/parser.hpp"
 #include "brigade/http/server.hpp"
@@ -15,6 +17,22 @@
 namespace brigade::http::detail {
 
 struct ServerCore;
+
+// A request body handed to its running handler as it arrives (App's stream routes). The
+// decoded bytes stay in the read buffer until the handler pulls them.
+struct BodyStream {
+  BodyReadOp* reader = nullptr;  // the handler's pending read
+  std::string_view piece;        // decoded bytes parsed but not handed over yet
+  uint64_t limit = 0;            // 0: unlimited
+  uint64_t received = 0;         // decoded bytes parsed so far
+  uint64_t skipped = 0;          // dropped after the response ended
+  int error = 0;                 // errno every further read fails with
+  bool active = false;           // the request in flight streams its body
+  bool complete = false;         // the parser has seen the body's end
+  bool owe_continue = false;     // "Expect: 100-continue" not answered yet
+  bool abandoned = false;        // the handler failed: close rather than skip the rest
+  bool skipping = false;         // answered: the rest of the body is read and dropped
+};
 
 // What a connection needs only while bytes are pending or a request is in flight.
 struct Exchange {
@@ -28,6 +46,7 @@ struct Exchange {
   std::size_t head_end = 0;  // end of the current request's head (kept in place)
   ServerRequest req;
   ServerResponse res;
+  BodyStream body;
   std::string out;  // answers not yet handed to the stream
   Exchange* next_free = nullptr;
 };
@@ -58,7 +77,15 @@ struct Connection {
   void start_stream(ServerResponse& res);
   Task<void> write_body(ServerResponse& res, std::string_view bytes);
   void finish_stream(ServerResponse& res);
-  bool writable() const noexcept { return !closed && core; }
+  bool writable() const noexcept { return !closed && core && state != State::kDraining; }
+
+  // The request's side of a streamed body (ServerRequest's reads).
+  long pull_body(BodyReadOp& op);  // > 0 bytes, 0 at the end, -errno; -EAGAIN: must wait
+  void wait_body(BodyReadOp& op, std::coroutine_handle<> h) noexcept;
+  void drop_reader(BodyReadOp& op) noexcept;
+  bool body_keeps_alive() const noexcept;
+  void abandon_body() noexcept;
+  std::size_t body_buffered() const noexcept;
 
   ServerCore* core;
   net::Stream stream;
@@ -81,7 +108,18 @@ struct Connection {
  private:
   bool parse_buffered();  // false: stop (handler in flight, closed, paused, draining)
   void on_head();
+  void start_body_stream();
   void dispatch();
+  void run_handler();
+  void buffer_body(std::string_view piece);
+  long hand_over(BodyReadOp& op) noexcept;
+  long read_body_bytes();
+  void feed_reader();
+  void complete_reader(long result) noexcept;
+  bool fail_body(int err, int status);
+  void skip_rest();
+  void skip_body(std::size_t n);
+  void await_next_request();
   void handler_threw() noexcept;
   bool make_room() noexcept;
   void send_error(int status);
@@ -91,6 +129,7 @@ struct Connection {
   void after_response();
   void acquire_exchange();
   void release_exchange();
+  static Exchange* reset(Exchange* e) noexcept;  // ready for another request
   bool maybe_destroy();
   void set_deadline(uint64_t at);
   void arm_timer(uint64_t at);
@@ -111,6 +150,7 @@ struct ServerCore {
 
   Loop* loop;
   Server::Handler handler;
+  Server::HeadHook head_hook;  // set: bodies may be streamed (the parser then has no body limit)
   ServerOptions options;
   ParserLimits limits;
   std::size_t buffer_size;

@@ -114,6 +114,17 @@ void Server::listen(net::Listener listener) {
   });
 }
 
+void Server::on_head(HeadHook hook) {
+  detail::ServerCore& c = *core_;
+  c.head_hook = std::move(hook);
+  c.limits.max_body_bytes = 0;  // the connection limits buffered bodies (streamed have their own)
+  while (detail::Exchange* e = c.free_exchanges) {  // their parsers have the old limit
+    c.free_exchanges = e->next_free;
+    delete e;
+  }
+  c.free_count = 0;
+}
+
 uint16_t Server::port() const { return core_->listener.is_open() ? core_->listener.port() : 0; }
 
 void Server::adopt(net::Stream stream) {

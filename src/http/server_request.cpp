@@ -1,6 +1,98 @@
 #include "brigade/http/server_request.hpp"
 
+#include <algorithm>
+#include <cstring>
+
+#include "brigade/error.hpp"
+#include "connection.hpp"
+
 namespace brigade::http {
+
+namespace {
+const char* body_error_operation(int err) noexcept {
+  switch (err) {
+    case ECONNRESET:
+      return "request body: the connection closed before the body's end";
+    case ETIMEDOUT:
+      return "request body: request timeout";
+    case EFBIG:
+      return "request body: larger than the route's limit";
+    case EBADMSG:
+      return "request body: bad chunked framing";
+    case ECANCELED:
+      return "request body: read after the response ended";
+    default:
+      return "request body";
+  }
+}
+}  // namespace
+
+// ---- Body reads ------------------------------------------------------------------------------
+
+BodyRead::~BodyRead() {
+  if (op_.linked) req_->abandon_read(op_);  // the awaiting frame was destroyed
+}
+
+bool BodyRead::await_ready() noexcept { return req_->start_read(op_); }
+
+void BodyRead::await_suspend(std::coroutine_handle<> h) noexcept { req_->suspend_read(op_, h); }
+
+std::size_t BodyRead::await_resume() {
+  if (op_.result < 0) {
+    int err = static_cast<int>(-op_.result);
+    throw Error(err, body_error_operation(err));
+  }
+  return static_cast<std::size_t>(op_.result);
+}
+
+bool ServerRequest::start_read(detail::BodyReadOp& op) noexcept {
+  if (!op.view && op.buf.empty()) {
+    op.result = -EINVAL;
+    return true;
+  }
+  if (streamed_) {
+    op.result = conn_->pull_body(op);
+    return op.result != -EAGAIN;
+  }
+  std::size_t n = body_.size() - body_pos_;  // a buffered body is handed out as it is
+  if (op.view) {
+    op.piece = std::string_view(body_).substr(body_pos_);
+  } else {
+    n = std::min(n, op.buf.size());
+    std::memcpy(op.buf.data(), body_.data() + body_pos_, n);
+  }
+  body_pos_ += n;
+  op.result = static_cast<long>(n);
+  return true;
+}
+
+void ServerRequest::suspend_read(detail::BodyReadOp& op, std::coroutine_handle<> h) noexcept {
+  conn_->wait_body(op, h);
+}
+
+void ServerRequest::abandon_read(detail::BodyReadOp& op) noexcept { conn_->drop_reader(op); }
+
+Task<std::string> ServerRequest::read_all(uint64_t limit) {
+  std::string all;
+  for (;;) {
+    BodyChunk next = read_chunk();
+    std::string_view piece = co_await next;
+    if (piece.empty()) break;
+    if (limit && all.size() + piece.size() > limit) throw Error(EFBIG, body_error_operation(EFBIG));
+    all += piece;
+  }
+  co_return all;
+}
+
+std::size_t ServerRequest::body_buffered() const noexcept {
+  return streamed_ ? conn_->body_buffered() : body_.size() - body_pos_;
+}
+
+bool ServerRequest::stream_keeps_alive() const noexcept { return conn_->body_keeps_alive(); }
+
+void ServerRequest::abandon_body() noexcept {
+  if (streamed_) conn_->abandon_body();
+}
 
 std::string_view ServerRequest::param(std::string_view name) const noexcept {
   for (const Param& p : params_)
@@ -44,7 +136,13 @@ void ServerRequest::add_param(std::string_view name, std::string_view raw) {
 
 void ServerRequest::clear() noexcept {
   head_ = nullptr;
+  conn_ = nullptr;
   body_.clear();
+  body_pos_ = 0;
+  match_ = nullptr;
+  stream_limit_ = 0;
+  match_status_ = 0;
+  streamed_ = stream_wanted_ = matched_ = false;
   params_.clear();
   route_ = {};
   query_.clear();

@@ -25,6 +25,27 @@
 // 405 with Allow; an unknown method: 501; no match: 404. While a handler runs, the loop's
 // activity (for the blocked-loop report) is the route's pattern.
 // The App must outlive its servers and any request in flight; add routes before serving.
+//
+// Streamed bodies (Node's `for await (const chunk of req)`): a route added with
+// RouteOptions::stream() runs as soon as the head is parsed and reads the body with
+// req.read_chunk() / req.read(buf) / req.read_all() (see server_request.hpp):
+//
+//   app.post("/upload", http::RouteOptions::stream(), [](Req& req, Res& res) -> Task<void> {
+//     uint64_t n = 0;
+//     for (;;) {
+//       auto next = req.read_chunk();
+//       std::string_view piece = co_await next;
+//       if (piece.empty()) break;
+//       n += piece.size();
+//     }
+//     res.send(std::to_string(n));
+//   });
+//
+// Its limit is the route's max_body_size (0, the default: unlimited, as in Node), not the
+// server's. Routing then happens at head time (App::listen installs head_hook() on its server;
+// a Server built from app.handler() needs server.on_head(app.head_hook()) too, or the route
+// gets its body buffered, still readable with req.read*). `use` middleware runs before the body.
+#include <cstdint>
 #include <exception>
 #include <string>
 #include <string_view>
@@ -42,6 +63,24 @@ namespace brigade::http {
 
 using Req = ServerRequest;
 using Res = ServerResponse;
+
+// How a route gets its request body.
+enum class BodyMode : uint8_t {
+  kBuffer,  // whole, before the handler (up to ServerOptions::max_body_size)
+  kStream,  // as it arrives, pulled by the handler (req.read_chunk())
+};
+
+struct RouteOptions {
+  BodyMode body = BodyMode::kBuffer;
+  uint64_t max_body_size = 0;  // kStream: 413 / EFBIG beyond; 0: unlimited
+
+  static RouteOptions stream(uint64_t max_body_size = 0) noexcept {
+    RouteOptions o;
+    o.body = BodyMode::kStream;
+    o.max_body_size = max_body_size;
+    return o;
+  }
+};
 
 // A plain or coroutine step; exactly one of the two is set.
 struct Step {
@@ -118,8 +157,30 @@ class App {
   // Any method name, as sent ("GET", "PROPFIND"); "" for any.
   template <typename F>
   App& route(std::string method, std::string pattern, F f) {
-    add_route(std::move(method), std::move(pattern), Step::of(std::move(f)));
+    add_route(std::move(method), std::move(pattern), Step::of(std::move(f)), RouteOptions());
     return *this;
+  }
+  // With options (e.g. RouteOptions::stream() for a streamed body).
+  template <typename F>
+  App& route(std::string method, std::string pattern, RouteOptions options, F f) {
+    add_route(std::move(method), std::move(pattern), Step::of(std::move(f)), options);
+    return *this;
+  }
+  template <typename F>
+  App& post(std::string pattern, RouteOptions options, F f) {
+    return route("POST", std::move(pattern), options, std::move(f));
+  }
+  template <typename F>
+  App& put(std::string pattern, RouteOptions options, F f) {
+    return route("PUT", std::move(pattern), options, std::move(f));
+  }
+  template <typename F>
+  App& patch(std::string pattern, RouteOptions options, F f) {
+    return route("PATCH", std::move(pattern), options, std::move(f));
+  }
+  template <typename F>
+  App& all(std::string pattern, RouteOptions options, F f) {
+    return route("", std::move(pattern), options, std::move(f));
   }
 
   template <typename F>
@@ -143,6 +204,12 @@ class App {
   Server::Handler handler() {
     return [this](Req& req, Res& res) { handle(req, res); };
   }
+  // Routes at head time and asks for a stream route's body to be streamed (Server::on_head).
+  void route_head(Req& req);
+  Server::HeadHook head_hook() {
+    return [this](Req& req) { route_head(req); };
+  }
+  bool has_stream_routes() const noexcept { return stream_routes_; }
   // A server running this app, listening on ip:port (port 0: any; see Server::port()).
   Server listen(Loop& loop, std::string_view ip, uint16_t port, ServerOptions options = {});
 
@@ -150,10 +217,11 @@ class App {
     std::string method;  // "" for any
     RoutePattern pattern;
     Step step;
+    RouteOptions options;
   };
 
  private:
-  void add_route(std::string method, std::string pattern, Step step);
+  void add_route(std::string method, std::string pattern, Step step, RouteOptions options);
   void add_before(Step step);
   void add_after(Step step);
   void add_error(ErrorStep step);
@@ -171,6 +239,7 @@ class App {
   std::vector<Step> after_;
   std::vector<ErrorStep> errors_;
   bool coro_middleware_ = false;
+  bool stream_routes_ = false;
 };
 
 }  // namespace brigade::http

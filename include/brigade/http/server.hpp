@@ -63,6 +63,10 @@ struct ServerCore;
 class Server {
  public:
   using Handler = UniqueFunction<void(ServerRequest&, ServerResponse&), 32>;
+  // Runs when a request's head is parsed, before its body is read. Calling
+  // req.stream_body(limit) there runs the handler at once with the body streamed (see
+  // server_request.hpp); App::listen installs App::head_hook() when the app has stream routes.
+  using HeadHook = UniqueFunction<void(ServerRequest&), 32>;
 
   Server(Loop& loop, Handler handler, ServerOptions options = {});
   ~Server();  // closes every connection at once (a handler still running finishes unseen)
@@ -74,6 +78,9 @@ class Server {
   // Serves an existing listener (e.g. one adopted from a cluster primary).
   void listen(net::Listener listener);
   uint16_t port() const;  // 0 when not listening
+  // Installs the head hook (before serving). With one, max_body_size is enforced by the
+  // server for buffered bodies only; streamed bodies have the limit their hook gives.
+  void on_head(HeadHook hook);
   // Serves one connection accepted elsewhere (a cluster worker is handed its connections).
   void adopt(net::Stream stream);
 
