@@ -80,7 +80,10 @@ void Loop::post(Callback cb) {
     std::lock_guard lock(post_mu_);
     posted_.push_back(std::move(cb));
   }
-  if (!wake_pending_.exchange(true, std::memory_order_acq_rel)) {
+  // The first post of a batch writes the eventfd, unless the loop is awake: it then sees
+  // wake_pending_ before it blocks (seq_cst pairs with the awake_ store in poll()).
+  if (!wake_pending_.exchange(true, std::memory_order_seq_cst) &&
+      !awake_.load(std::memory_order_seq_cst)) {
     uint64_t one = 1;
     ssize_t r = ::write(wakeup_.fd, &one, sizeof one);
     (void)r;  // EAGAIN means the counter is already non-zero: the loop will wake anyway
@@ -113,9 +116,16 @@ uint64_t Loop::add_hook(Phase phase, UniqueFunction<void()> fn) {
   return next_hook_id_++;
 }
 
+uint64_t Loop::add_spin_hook(UniqueFunction<bool(uint64_t)> fn) {
+  spin_hooks_.push_back(SpinHook{next_hook_id_, std::move(fn)});
+  return next_hook_id_++;
+}
+
 void Loop::remove_hook(uint64_t id) {
   for (Hook& h : hooks_)
     if (h.id == id) h.fn.reset();  // erased after the phase runs, so a hook may remove itself
+  for (SpinHook& h : spin_hooks_)
+    if (h.id == id) h.fn.reset();
 }
 
 void Loop::run_hooks(Phase phase) {
@@ -189,23 +199,17 @@ int Loop::poll_timeout(bool may_block) const noexcept {
 }
 
 void Loop::poll(int timeout_ms) {
-  // With nothing watched but our own eventfd and nothing to wait for, skip the syscall.
-  if (timeout_ms == 0 && watches_ == 0) {
-    uint64_t t = hrtime();
-    finish_busy_period(t);
-    busy_since_ns_.store(t, std::memory_order_relaxed);
-    if (wake_pending_.load(std::memory_order_acquire)) {
-      uint64_t value;
-      ssize_t r = ::read(wakeup_.fd, &value, sizeof value);
-      (void)r;
-      run_posted();
-    }
-    return;
-  }
-  PollEvent events[256];
   uint64_t before = hrtime();
   finish_busy_period(before);
-  int n = poller_.wait(events, 256, timeout_ms);
+  if (timeout_ms != 0 && !spin_hooks_.empty()) timeout_ms = spin(timeout_ms, before);
+  if (timeout_ms != 0) {
+    awake_.store(false, std::memory_order_seq_cst);
+    if (wake_pending_.load(std::memory_order_seq_cst)) timeout_ms = 0;
+  }
+  PollEvent events[256];
+  // With nothing watched but our own eventfd and nothing to wait for, skip the syscall.
+  int n = timeout_ms == 0 && watches_ == 0 ? 0 : poller_.wait(events, 256, timeout_ms);
+  awake_.store(true, std::memory_order_seq_cst);
   update_time();
   metrics_.elu.idle_ns += now_ns_ - before;
   busy_since_ns_.store(now_ns_, std::memory_order_relaxed);
@@ -221,6 +225,23 @@ void Loop::poll(int timeout_ms) {
   }
   batch_ = nullptr;
   batch_size_ = batch_index_ = 0;
+  if (wake_pending_.load(std::memory_order_acquire)) run_posted();  // posted while awake
+}
+
+// Lends the time the loop would sleep to the spin hooks; returns the poll timeout left.
+int Loop::spin(int timeout_ms, uint64_t start_ns) {
+  const uint64_t max_ns = timeout_ms < 0 ? UINT64_MAX : uint64_t(timeout_ms) * 1'000'000u;
+  bool ready = false;
+  for (std::size_t i = 0; i < spin_hooks_.size() && !ready; ++i) {
+    if (!spin_hooks_[i].fn) continue;
+    uint64_t spent = hrtime() - start_ns;
+    ready = spent >= max_ns || spin_hooks_[i].fn(max_ns - spent);
+  }
+  std::erase_if(spin_hooks_, [](const SpinHook& h) { return !h.fn; });
+  if (ready) return 0;
+  if (timeout_ms < 0) return -1;
+  uint64_t spent_ms = (hrtime() - start_ns) / 1'000'000u;
+  return spent_ms >= uint64_t(timeout_ms) ? 0 : timeout_ms - int(spent_ms);
 }
 
 // Closes the busy period that ends now: records it, and reports it if the watchdog flagged it.

@@ -1,7 +1,8 @@
 #include "brigade/worker/mailbox.hpp"
 
-#include <algorithm>
 #include <cstdlib>
+
+#include "brigade/worker/spin.hpp"
 
 namespace brigade {
 
@@ -12,13 +13,6 @@ thread_local std::vector<std::shared_ptr<Mailbox>> t_boxes;
 
 constexpr uint64_t kRecentNs = 1'000'000;  // spin only if a batch came in this recently
 constexpr uint64_t kDefaultSpinNs = 50'000;
-constexpr uint64_t kProbeNs = 2'000;
-
-inline void cpu_relax() noexcept {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#endif
-}
 }  // namespace
 
 Mailbox* Mailbox::current() noexcept { return t_running; }
@@ -33,7 +27,7 @@ uint64_t default_spin_ns() {
 }
 
 Mailbox::Mailbox(Loop& loop)
-    : loop_(&loop), spin_ns_(default_spin_ns()), budget_ns_(spin_ns_.load()) {}
+    : loop_(&loop), spin_ns_(default_spin_ns()), budget_(spin_ns_.load()) {}
 
 bool Mailbox::post(Callback cb) {
   std::lock_guard lock(mu_);
@@ -46,7 +40,8 @@ bool Mailbox::post(Callback cb) {
 }
 
 void Mailbox::attach_endpoint() {
-  if (endpoints_++ == 0) hook_id_ = loop_->add_hook(Phase::kPrepare, [this] { spin(); });
+  if (endpoints_++ == 0)
+    hook_id_ = loop_->add_spin_hook([this](uint64_t max_ns) { return spin(max_ns); });
 }
 
 void Mailbox::detach_endpoint() {
@@ -87,35 +82,31 @@ void Mailbox::drain() {
   }
 }
 
-// Adaptive: a spin that catches a message doubles the next budget; one that times out quarters
-// it, down to none (then one short probe every 64 turns). On oversubscribed cores, where a spin
-// only steals the CPU the sender needs, spinning so fades out by itself.
-void Mailbox::spin() {
-  uint64_t max = spin_ns_.load(std::memory_order_relaxed);
-  if (max == 0 || !loop_) return;
-  uint64_t start = Loop::hrtime();
-  if (start - last_batch_ns_ > kRecentNs) return;  // idle: sleep in epoll at once
-  if (budget_ns_ == 0) {
-    if (++skipped_ < 64) return;
-    skipped_ = 0;
-    budget_ns_ = kProbeNs;
-  }
+// While messages flow, the loop spins (see spin.hpp) before it sleeps. A caught batch runs as an
+// immediate, so the loop counts the spin as idle time and the batch as work.
+bool Mailbox::spin(uint64_t limit_ns) {
+  const uint64_t max = spin_ns_.load(std::memory_order_relaxed);
+  if (!loop_ || Loop::hrtime() - last_batch_ns_ > kRecentNs) return false;  // idle: sleep at once
+  const uint64_t budget = budget_.next(std::min(max, limit_ns));
+  if (budget == 0) return false;
   int expected = kIdle;
-  if (!state_.compare_exchange_strong(expected, kSpinning)) return;  // a wakeup is on its way
-  uint64_t budget = std::min(budget_ns_, max);
-  for (;;) {
-    for (int i = 0; i < 64; ++i) {
-      if (state_.load(std::memory_order_acquire) == kNotified) {
-        budget_ns_ = std::min(max, budget_ns_ * 2);
-        return drain();
-      }
-      cpu_relax();
-    }
-    if (Loop::hrtime() - start > budget) break;
+  if (!state_.compare_exchange_strong(expected, kSpinning)) return false;  // a wakeup is coming
+  Loop* loop = loop_;
+  bool caught = detail::spin_until(
+      [this, loop] {
+        return state_.load(std::memory_order_acquire) == kNotified || loop->post_pending();
+      },
+      budget);
+  if (caught) {
+    budget_.caught(max);
+  } else {
+    budget_.missed();
   }
-  budget_ns_ = budget_ns_ / 4 < kProbeNs ? 0 : budget_ns_ / 4;
   expected = kSpinning;
-  if (!state_.compare_exchange_strong(expected, kIdle)) drain();  // a post came as we gave up
+  if (state_.compare_exchange_strong(expected, kIdle)) return loop->post_pending();
+  // Notified (while spinning or as it gave up): the batch runs in this iteration's check phase.
+  loop->set_immediate([self = shared_from_this()] { self->drain(); });
+  return true;
 }
 
 MailboxRef::MailboxRef(Loop& loop) {

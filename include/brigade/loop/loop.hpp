@@ -82,6 +82,14 @@ class Loop {
   uint64_t add_hook(Phase phase, UniqueFunction<void()> fn);
   void remove_hook(uint64_t id);
 
+  // Spin hooks: run when the loop is about to block in poll. A hook may busy-wait up to
+  // `max_ns` for work from another thread; it returns true once work is ready (queued with
+  // set_immediate, or a post: see post_pending()), and the loop then polls without blocking.
+  // The spin counts as idle time (ELU, delay histogram). Returns an id for remove_hook.
+  uint64_t add_spin_hook(UniqueFunction<bool(uint64_t max_ns)> fn);
+  // Thread-safe: a post() is waiting for this loop (a spin hook stops spinning when it is).
+  bool post_pending() const noexcept { return wake_pending_.load(std::memory_order_acquire); }
+
   // I/O watchers.
   int io_start(IoWatch& w, uint32_t events);  // add or modify; returns 0 or errno
   void io_stop(IoWatch& w);
@@ -117,8 +125,14 @@ class Loop {
     UniqueFunction<void()> fn;
   };
 
+  struct SpinHook {
+    uint64_t id;
+    UniqueFunction<bool(uint64_t)> fn;
+  };
+
   int poll_timeout(bool may_block) const noexcept;
   void poll(int timeout_ms);
+  int spin(int timeout_ms, uint64_t start_ns);
   void run_posted();
   void run_hooks(Phase phase);
   void run_queue(CallbackQueue& q, const char* activity);
@@ -129,12 +143,15 @@ class Loop {
   TimerQueue timers_;
   CallbackQueue ticks_, microtasks_, immediates_, pending_, closing_;
   std::vector<Hook> hooks_;
+  std::vector<SpinHook> spin_hooks_;
   uint64_t next_hook_id_ = 1;
 
   std::mutex post_mu_;
   std::vector<Callback> posted_;
   std::vector<Callback> posted_batch_;
   std::atomic<bool> wake_pending_{false};
+  // False only around epoll_wait: post() skips the eventfd write while the loop will look anyway.
+  std::atomic<bool> awake_{true};
   IoWatch wakeup_;
 
   PollEvent* batch_ = nullptr;  // the epoll batch being dispatched, for io_stop to scrub

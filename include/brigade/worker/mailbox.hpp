@@ -5,7 +5,8 @@
 // loop's thread and detach before the loop goes away; when the last one detaches the mailbox is
 // closed and post() returns false instead of touching the loop.
 // While messages flow (a batch arrived in the last millisecond), the loop spins a few
-// microseconds before it sleeps in epoll, so a quick reply skips the eventfd wakeup entirely.
+// microseconds before it sleeps in epoll (a Loop spin hook), so a quick reply skips the eventfd
+// wakeup entirely and the sender skips its eventfd write.
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "brigade/loop/loop.hpp"
+#include "brigade/worker/spin.hpp"
 
 namespace brigade {
 
@@ -37,7 +39,7 @@ class Mailbox : public std::enable_shared_from_this<Mailbox> {
   void attach_endpoint();
   void detach_endpoint();
   void drain();
-  void spin();
+  bool spin(uint64_t limit_ns);
 
   std::mutex mu_;
   Loop* loop_;                   // written under mu_; nullptr once closed
@@ -47,8 +49,7 @@ class Mailbox : public std::enable_shared_from_this<Mailbox> {
   std::atomic<uint64_t> spin_ns_;
   uint64_t hook_id_ = 0;
   uint64_t last_batch_ns_ = 0;
-  uint64_t budget_ns_;  // the current spin budget (adaptive, at most spin_ns_)
-  uint32_t skipped_ = 0;
+  detail::SpinBudget budget_;  // adaptive, at most spin_ns_
   int endpoints_ = 0;
 };
 

@@ -1,0 +1,63 @@
+#pragma once
+// Bounded, adaptive spin-waiting for a reply from another thread, used before a thread sleeps
+// (a loop in epoll_wait, a SharedBuffer waiter in futex): a caught reply skips two wake-ups.
+#include <sched.h>
+
+#include <algorithm>
+#include <cstdint>
+
+#include "brigade/loop/loop.hpp"
+
+namespace brigade::detail {
+
+inline void cpu_relax() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+
+// Polls ready() for up to budget_ns: about 2 us of pause instructions (the other thread runs on
+// another core and answers at once), then a sched_yield between checks, because on a busy
+// machine the other thread often waits for this very core. Returns whether ready() held.
+template <typename Ready>
+bool spin_until(Ready ready, uint64_t budget_ns) {
+  constexpr uint64_t kYieldAfterNs = 2'000;
+  const uint64_t start = Loop::hrtime();
+  for (;;) {
+    for (int i = 0; i < 64; ++i) {
+      if (ready()) return true;
+      cpu_relax();
+    }
+    uint64_t spent = Loop::hrtime() - start;
+    if (spent > budget_ns) return ready();
+    if (spent > kYieldAfterNs) sched_yield();
+  }
+}
+
+// How long to spin next time: a spin that catches its reply doubles the budget, one that times
+// out quarters it, down to none; then only one short probe every 64 turns. Where replies take
+// longer than a spin (an idle peer, a machine with no core to spare) spinning so fades out.
+class SpinBudget {
+ public:
+  static constexpr uint64_t kProbeNs = 2'000;
+  explicit SpinBudget(uint64_t ns) noexcept : ns_(ns) {}
+
+  // The budget for this turn (0: do not spin), capped by max_ns.
+  uint64_t next(uint64_t max_ns) noexcept {
+    if (max_ns == 0) return 0;
+    if (ns_ == 0) {
+      if (++skipped_ < 64) return 0;
+      skipped_ = 0;
+      ns_ = kProbeNs;
+    }
+    return std::min(ns_, max_ns);
+  }
+  void caught(uint64_t max_ns) noexcept { ns_ = std::min(max_ns, std::max(ns_ * 2, kProbeNs)); }
+  void missed() noexcept { ns_ = ns_ / 4 < kProbeNs ? 0 : ns_ / 4; }
+
+ private:
+  uint64_t ns_;
+  uint32_t skipped_ = 0;
+};
+
+}  // namespace brigade::detail
