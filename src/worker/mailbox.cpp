@@ -1,7 +1,5 @@
 #include "brigade/worker/mailbox.hpp"
 
-#include <cstdlib>
-
 #include "brigade/worker/spin.hpp"
 
 namespace brigade {
@@ -12,22 +10,12 @@ thread_local Mailbox* t_running = nullptr;
 thread_local std::vector<std::shared_ptr<Mailbox>> t_boxes;
 
 constexpr uint64_t kRecentNs = 1'000'000;  // spin only if a batch came in this recently
-constexpr uint64_t kDefaultSpinNs = 50'000;
 }  // namespace
 
 Mailbox* Mailbox::current() noexcept { return t_running; }
 
-// BRIGADE_SPIN_NS overrides the default spin budget (0 turns spinning off).
-uint64_t default_spin_ns() {
-  static const uint64_t ns = [] {
-    const char* env = std::getenv("BRIGADE_SPIN_NS");
-    return env ? std::strtoull(env, nullptr, 10) : kDefaultSpinNs;
-  }();
-  return ns;
-}
-
 Mailbox::Mailbox(Loop& loop)
-    : loop_(&loop), spin_ns_(default_spin_ns()), budget_(spin_ns_.load()) {}
+    : loop_(&loop), spin_ns_(detail::default_spin_ns()), budget_(spin_ns_.load()) {}
 
 bool Mailbox::post(Callback cb) {
   std::lock_guard lock(mu_);

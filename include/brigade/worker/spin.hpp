@@ -10,6 +10,9 @@
 
 namespace brigade::detail {
 
+// The longest spin: 50 us, or BRIGADE_SPIN_NS (0 turns spinning off).
+uint64_t default_spin_ns() noexcept;
+
 inline void cpu_relax() noexcept {
 #if defined(__x86_64__) || defined(__i386__)
   __builtin_ia32_pause();
