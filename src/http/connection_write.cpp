@@ -1,6 +1,8 @@
 // Connection's writing side: response heads and bodies, serialized into the exchange's output
 // buffer (one send per batch of answers) or streamed with the socket's backpressure.
 #include <charconv>
+#include <cstring>
+#include <string_view>
 
 #include "brigade/error.hpp"
 #include "brigade/http/status.hpp"
@@ -14,47 +16,77 @@ void append_number(std::string& o, uint64_t v, int base = 10) {
   o.append(num, std::to_chars(num, num + sizeof num, v, base).ptr);
 }
 
-void append_status_line(std::string& o, int status) {
-  if (status == 200) {
-    o += "HTTP/1.1 200 OK\r\n";
-    return;
+constexpr std::string_view kOk = "HTTP/1.1 200 OK\r\n";
+constexpr std::size_t kFixedBound = 160;  // status line (any int), framing, Date, Connection
+
+// Writes an answer into a string through one resize and plain copies: the parts are known
+// (and bounded) before writing, so no append re-checks capacity.
+class AnswerWriter {
+ public:
+  AnswerWriter(std::string& out, std::size_t max) : out_(out) {
+    std::size_t start = out.size();
+    out.resize(start + max);
+    p_ = out.data() + start;
   }
-  o += "HTTP/1.1 ";
-  append_number(o, static_cast<uint64_t>(status));
-  o += ' ';
-  o += reason_phrase(status);
-  o += "\r\n";
+  ~AnswerWriter() { out_.resize(static_cast<std::size_t>(p_ - out_.data())); }
+  void put(std::string_view s) noexcept {
+    std::memcpy(p_, s.data(), s.size());
+    p_ += s.size();
+  }
+  void number(uint64_t v) noexcept { p_ = std::to_chars(p_, p_ + 20, v).ptr; }
+
+ private:
+  std::string& out_;
+  char* p_;
+};
+
+void put_status_line(AnswerWriter& w, int status) {
+  if (status == 200) return w.put(kOk);
+  w.put("HTTP/1.1 ");
+  w.number(static_cast<uint64_t>(status));
+  w.put(" ");
+  w.put(reason_phrase(status));
+  w.put("\r\n");
+}
+
+// Status line, the handler's headers, framing, Date and Connection, then `body`, into
+// c.ex->out. Sets c.close_after when the answer says Connection: close.
+void put_answer(Connection& c, ServerResponse& res, Framing framing, uint64_t length,
+                std::string_view body) {
+  int status = res.status();
+  std::string_view reason = status == 200 ? std::string_view{} : reason_phrase(status);
+  AnswerWriter w(c.ex->out, kFixedBound + reason.size() + res.header_lines().size() + body.size());
+  put_status_line(w, status);
+  w.put(res.header_lines());
+  if (status_has_body(status)) {
+    if (framing == Framing::kLength) {
+      w.put("Content-Length: ");
+      w.number(length);
+      w.put("\r\n");
+    } else if (framing == Framing::kChunked) {
+      w.put("Transfer-Encoding: chunked\r\n");
+    }
+  }
+  w.put("Date: ");
+  w.put(c.core->date.get(*c.core->loop));
+  w.put("\r\n");
+  uint32_t max = c.core->options.max_requests_per_socket;
+  bool keep = c.ex->req.keep_alive() && !res.close_requested() && !c.core->closing &&
+              framing != Framing::kClose && (!max || c.requests < max);
+  if (!keep) {
+    w.put("Connection: close\r\n\r\n");
+    c.close_after = true;
+  } else if (!c.ex->req.http11()) {
+    w.put("Connection: keep-alive\r\n\r\n");
+  } else {
+    w.put("\r\n");
+  }
+  w.put(body);
 }
 }  // namespace
 
 void Connection::write_head(ServerResponse& res, Framing framing, uint64_t length) {
-  std::string& o = ex->out;
-  int status = res.status();
-  append_status_line(o, status);
-  o += res.header_lines();
-  if (status_has_body(status)) {
-    if (framing == Framing::kLength) {
-      o += "Content-Length: ";
-      append_number(o, length);
-      o += "\r\n";
-    } else if (framing == Framing::kChunked) {
-      o += "Transfer-Encoding: chunked\r\n";
-    }
-  }
-  o += "Date: ";
-  o += core->date.get(*core->loop);
-  o += "\r\n";
-  uint32_t max = core->options.max_requests_per_socket;
-  bool keep = ex->req.keep_alive() && !res.close_requested() && !core->closing &&
-              framing != Framing::kClose && (!max || requests < max);
-  if (!keep) {
-    o += "Connection: close\r\n\r\n";
-    close_after = true;
-  } else if (!ex->req.http11()) {
-    o += "Connection: keep-alive\r\n\r\n";
-  } else {
-    o += "\r\n";
-  }
+  put_answer(*this, res, framing, length, {});
 }
 
 void Connection::finish_buffered(ServerResponse& res) {
@@ -62,8 +94,8 @@ void Connection::finish_buffered(ServerResponse& res) {
     const std::string& body = res.body();
     uint64_t length = body.size();
     if (res.head_only() && body.empty() && res.has_content_length()) length = res.content_length();
-    write_head(res, Framing::kLength, length);
-    if (!res.head_only() && status_has_body(res.status())) ex->out += body;
+    bool send_body = !res.head_only() && status_has_body(res.status());
+    put_answer(*this, res, Framing::kLength, length, send_body ? body : std::string_view{});
     if (ex->out.size() >= 64 * 1024) flush_output();  // big bodies go now, not after the batch
   }
   response_done();

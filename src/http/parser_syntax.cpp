@@ -60,21 +60,49 @@ bool word_is_visible(uint64_t word) {
   return (below_space | is_del) == 0;
 }
 
-// field-content check, eight bytes at a time where there is no HTAB or control byte.
+// field-content check, eight bytes at a time where there is no HTAB or control byte (the
+// tail of eight or more bytes is the last eight, overlapping).
 bool all_field_chars(const char* p, size_t n) {
   size_t i = 0;
-  for (; i + 8 <= n; i += 8) {
+  for (;;) {
+    if (i + 8 > n) {
+      if (n < 8) break;
+      i = n - 8;
+    }
     uint64_t word;
     std::memcpy(&word, p + i, 8);
-    if (word_is_visible(word)) continue;
-    for (size_t j = i; j < i + 8; ++j) {
-      if (!is_field_char(p[j])) return false;
+    if (!word_is_visible(word)) {
+      for (size_t j = i; j < i + 8; ++j) {
+        if (!is_field_char(p[j])) return false;
+      }
     }
+    i += 8;
+    if (i == n) return true;
   }
   for (; i < n; ++i) {
     if (!is_field_char(p[i])) return false;
   }
   return true;
+}
+
+// ASCII 'A'-'Z' to 'a'-'z' in all eight bytes at once; other bytes unchanged.
+uint64_t ascii_lower(uint64_t word) {
+  constexpr uint64_t kOnes = ~uint64_t{0} / 255;
+  constexpr uint64_t kHigh = kOnes * 0x80;
+  uint64_t low7 = word & (kOnes * 0x7f);
+  uint64_t ge_a = low7 + kOnes * (0x80 - 'A');      // high bit: byte >= 'A'
+  uint64_t gt_z = low7 + kOnes * (0x80 - 'Z' - 1);  // high bit: byte > 'Z'
+  uint64_t upper = (ge_a ^ gt_z) & ~word & kHigh;   // in 'A'..'Z' and ASCII
+  return word | (upper >> 2);                       // 0x80 >> 2 == 0x20
+}
+
+// The N (4 or 8) bytes at p and q are equal but for ASCII case.
+template <size_t N>
+bool same_folded(const char* p, const char* q) {
+  uint64_t x = 0, y = 0;
+  std::memcpy(&x, p, N);
+  std::memcpy(&y, q, N);
+  return ascii_lower(x) == ascii_lower(y);
 }
 
 // "HTTP/" DIGIT "." DIGIT.
@@ -92,9 +120,19 @@ Verdict parse_version(std::string_view v, RequestLine& out) {
 }  // namespace
 
 bool equals_ignore_case(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (lower(a[i]) != lower(b[i])) return false;
+  size_t n = a.size();
+  if (n != b.size()) return false;
+  const char* p = a.data();
+  const char* q = b.data();
+  if (n >= 8) {  // whole words, the last one overlapping its predecessor
+    for (size_t i = 0; i + 8 < n; i += 8) {
+      if (!same_folded<8>(p + i, q + i)) return false;
+    }
+    return same_folded<8>(p + n - 8, q + n - 8);
+  }
+  if (n >= 4) return same_folded<4>(p, q) && same_folded<4>(p + n - 4, q + n - 4);
+  for (size_t i = 0; i < n; ++i) {
+    if (lower(p[i]) != lower(q[i])) return false;
   }
   return true;
 }
@@ -234,10 +272,9 @@ Verdict parse_chunk_line(std::string_view line, uint64_t& size) {
 }
 
 bool valid_host(std::string_view value) {
-  for (char c : value) {
-    if (!is_host_char(c)) return false;
-  }
-  return true;
+  bool ok = true;  // no early exit: a branch-free loop is faster on the (valid) usual host
+  for (char c : value) ok &= is_host_char(c);
+  return ok;
 }
 
 }  // namespace brigade::http::syntax

@@ -1,35 +1,60 @@
 #include "brigade/http/server_response.hpp"
 
 #include <charconv>
+#include <cstdint>
+#include <cstring>
+#include <functional>
 #include <nlohmann/json.hpp>
 
 #include "brigade/error.hpp"
+#include "brigade/http/parser_syntax.hpp"
 #include "connection.hpp"
 
 namespace brigade::http {
 
 namespace {
-bool iequals(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x + 32);
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y + 32);
-    if (x != y) return false;
+using syntax::equals_ignore_case;
+
+bool unsafe_in_header(char c) noexcept { return c == '\r' || c == '\n' || c == '\0'; }
+
+// The length of the prefix of `text` free of CR, LF and NUL. Eight bytes at a time: a word
+// with no byte below 0x0e (none of the three) is skipped whole.
+std::size_t clean_prefix(std::string_view text) noexcept {
+  constexpr uint64_t kOnes = ~uint64_t{0} / 255;
+  std::size_t i = 0;
+  for (; i + 8 <= text.size(); i += 8) {
+    uint64_t w;
+    std::memcpy(&w, text.data() + i, 8);
+    if (((w - kOnes * 0x0e) & ~w & (kOnes * 0x80)) != 0) break;
   }
-  return true;
+  while (i < text.size() && !unsafe_in_header(text[i])) ++i;
+  return i;
 }
 
-// Header text must not carry line breaks (response splitting); NULs are dropped too.
-void append_clean(std::string& out, std::string_view text) {
-  for (char c : text)
-    if (c != '\r' && c != '\n' && c != '\0') out += c;
+// Whether `text` points into `buf`'s storage (the resize that appends to buf may move it).
+bool overlaps(const std::string& buf, std::string_view text) noexcept {
+  std::less_equal<const char*> le;
+  return !text.empty() && le(buf.data(), text.data()) &&
+         le(text.data(), buf.data() + buf.capacity());
+}
+
+// Copies header text to `out`, dropping CR, LF and NUL (no response splitting); returns the
+// end. Clean text (all of it, in practice) is one copy.
+char* copy_clean(char* out, std::string_view text) noexcept {
+  std::size_t clean = clean_prefix(text);
+  std::memcpy(out, text.data(), clean);
+  out += clean;
+  for (char c : text.substr(clean))
+    if (!unsafe_in_header(c)) *out++ = c;
+  return out;
 }
 }  // namespace
 
 ServerResponse& ServerResponse::set(std::string_view name, std::string_view value) {
-  // Framing headers are the server's: remember what they say instead of copying them.
-  if (iequals(name, "Content-Length")) {
+  // Framing headers are the server's: remember what they say instead of copying them. (Only
+  // names of those lengths are compared.)
+  std::size_t n = name.size();
+  if (n == 14 && equals_ignore_case(name, "Content-Length")) {
     uint64_t v = 0;
     auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
     if (ec == std::errc() && p == value.data() + value.size()) {
@@ -38,16 +63,24 @@ ServerResponse& ServerResponse::set(std::string_view name, std::string_view valu
     }
     return *this;
   }
-  if (iequals(name, "Transfer-Encoding")) return *this;
-  if (iequals(name, "Connection")) {
-    if (iequals(value, "close")) close_requested_ = true;
+  if (n == 17 && equals_ignore_case(name, "Transfer-Encoding")) return *this;
+  if (n == 10 && equals_ignore_case(name, "Connection")) {
+    if (equals_ignore_case(value, "close")) close_requested_ = true;
     return *this;
   }
-  if (iequals(name, "Content-Type")) has_content_type_ = true;
-  append_clean(headers_, name);
-  headers_ += ": ";
-  append_clean(headers_, value);
-  headers_ += "\r\n";
+  if (n == 12 && equals_ignore_case(name, "Content-Type")) has_content_type_ = true;
+  if (overlaps(headers_, name) || overlaps(headers_, value))  // e.g. a value from get()
+    return set(std::string(name), std::string(value));
+  // "name: value\r\n" through one resize and plain copies (this runs for every header set).
+  std::size_t at = headers_.size();
+  headers_.resize(at + name.size() + value.size() + 4);
+  char* p = copy_clean(headers_.data() + at, name);
+  *p++ = ':';
+  *p++ = ' ';
+  p = copy_clean(p, value);
+  *p++ = '\r';
+  *p++ = '\n';
+  headers_.resize(static_cast<std::size_t>(p - headers_.data()));
   return *this;
 }
 
@@ -58,7 +91,7 @@ std::string_view ServerResponse::get(std::string_view name) const noexcept {
     std::string_view line = all.substr(0, eol);
     all.remove_prefix(eol + 2);
     std::size_t colon = line.find(':');
-    if (colon != std::string_view::npos && iequals(line.substr(0, colon), name))
+    if (colon != std::string_view::npos && equals_ignore_case(line.substr(0, colon), name))
       return line.substr(colon + 2);
   }
   return {};
