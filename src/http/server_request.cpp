@@ -70,7 +70,9 @@ void ServerRequest::suspend_read(detail::BodyReadOp& op, std::coroutine_handle<>
   conn_->wait_body(op, h);
 }
 
-void ServerRequest::abandon_read(detail::BodyReadOp& op) noexcept { conn_->drop_reader(op); }
+void ServerRequest::abandon_read(detail::BodyReadOp& op) noexcept {
+  if (conn_) conn_->drop_reader(op);
+}
 
 Task<std::string> ServerRequest::read_all(uint64_t limit) {
   std::string all;

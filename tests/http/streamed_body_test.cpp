@@ -158,6 +158,14 @@ void add_stream_routes(App& app) {
     res.send(std::to_string(all.size()));
   });
   app.post("/early", RouteOptions::stream(), [](Req&, Res& res) { res.send("early"); });
+  // The read API on a buffered body: it hands out body().
+  app.post("/buffered-read", [](Req& req, Res& res) -> Task<void> {
+    char two[2];
+    auto first = req.read(std::span<char>(two));
+    std::size_t n = co_await first;
+    std::string rest = co_await req.read_all();
+    res.send(std::string(two, n) + "|" + rest + "|" + std::to_string(req.streamed()));
+  });
   app.post("/limited", RouteOptions::stream(1000), [](Req& req, Res& res) -> Task<void> {
     ++g_seen.handler_runs;
     std::string all = co_await req.read_all();
@@ -402,6 +410,14 @@ TEST(StreamedBody, BufferedRoutesKeepTheServerLimitWhenStreamingIsOn) {
     EXPECT_NE(c.buffer().find(hash_answer(body.size(), crc32_update(0, body))), std::string::npos);
     EXPECT_NE(c.buffer().find("\r\n\r\nabc"), std::string::npos);
   }
+}
+
+TEST(StreamedBody, ReadApiWorksOnBufferedBodies) {
+  TestServer server(add_stream_routes);
+  RawClient c(server.port());
+  ASSERT_TRUE(c.send(head("POST", "/buffered-read", "Content-Length: 6\r\n") + "abcdef"));
+  ASSERT_TRUE(c.read_responses(1));
+  EXPECT_EQ(body_of(c.buffer()), "ab|cdef|0");
 }
 
 TEST(StreamedBody, ClientDisconnectFailsThePendingRead) {

@@ -7,7 +7,8 @@
 //   server.listen("127.0.0.1", 0);   // server.port() tells the port
 //
 // Keep-alive, pipelining (one request at a time per connection, answers in order), chunked
-// bodies both ways, Expect: 100-continue (answered before the body is read), HEAD, Connection:
+// bodies both ways, Expect: 100-continue (answered before the body is read; for a streamed
+// body, see on_head, at the handler's first read), HEAD, Connection:
 // close, a Date header cached once per second. Malformed requests get the parser's status
 // (400/413/414/431/501/505) and the connection is closed; the handler never sees them.
 //
