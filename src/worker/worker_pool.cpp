@@ -45,20 +45,26 @@ struct WorkerRuntime {
       : core(c), self(w), box(loop), keep(loop), idle_timer(loop) {}
   void pull();
   bool run_one(PoolTask* t);  // false: the worker dies
+  void start_async(PoolTask* t);
+  void async_done(PoolTask* t);
+  bool settle_run(PoolTask* t);  // the worker is done with t; false: the worker dies
+  void abandon_async();
   void on_idle_timeout();
   void finish() {  // stop() alone is forgotten if run() has not started yet
     done = true;
     loop.stop();
   }
   bool done = false;
+  std::size_t active = 0;  // tasks started and not finished (async ones wait on the loop)
+  int died_code = 0;       // the exit code that ended this worker, for its other async tasks
 };
 
 struct PoolWorker {
   std::thread thread;
   std::shared_ptr<Mailbox> box;  // guarded by PoolCore::mu; set once the thread's loop runs
   WorkerRuntime* rt = nullptr;   // the worker's thread only
-  PoolTask* current = nullptr;   // guarded by PoolCore::mu
-  bool idle = false;             // guarded by PoolCore::mu
+  TaskList running;              // guarded by PoolCore::mu (through the tasks' queue links)
+  bool idle = false;             // guarded by PoolCore::mu: listed in PoolCore::idle
   bool ended = false;            // guarded by PoolCore::mu: counted out of PoolCore::threads
 };
 
@@ -136,23 +142,29 @@ void PoolCore::push_locked(PoolTask* t) {
 
 void WorkerRuntime::pull() {
   idle_timer.clear();
+  const std::size_t slots = core.opts.max_concurrent_per_worker;
   for (int n = 0; n < 64; ++n) {
-    PoolTask* t;
+    PoolTask* t = nullptr;
     {
       std::lock_guard lock(core.mu);
       if (core.stopping) return finish();
+      if (active >= slots) return;  // full: a task that finishes pulls again
       t = core.pop_locked();
-      if (!t) {
+      if (!t && !self.idle) {
         self.idle = true;
         core.idle.push_back(&self);
-      } else {
+      } else if (t) {
         t->state = PoolTask::kRunning;
-        self.current = t;
+        self.running.push(t);
         ++core.running;
+        if (++active == slots && self.idle) {  // a worker that is full takes no wake-up
+          std::erase(core.idle, &self);
+          self.idle = false;
+        }
       }
     }
     if (!t) {
-      if (core.opts.idle_timeout_ms)
+      if (active == 0 && core.opts.idle_timeout_ms)
         idle_timer.start(core.opts.idle_timeout_ms, [this] { on_idle_timeout(); });
       return;
     }
@@ -163,6 +175,10 @@ void WorkerRuntime::pull() {
 
 bool WorkerRuntime::run_one(PoolTask* t) {
   t->start_ns = Loop::hrtime();
+  if (t->body) {
+    start_async(t);
+    return !done;
+  }
   try {
     t->invoke(t);
   } catch (const WorkerExit& e) {
@@ -172,25 +188,107 @@ bool WorkerRuntime::run_one(PoolTask* t) {
     t->error = std::current_exception();
   }
   t->end_ns = Loop::hrtime();
+  return settle_run(t);
+}
+
+// The worker is done with t: it goes to the pool's loop. Returns false if the worker dies.
+bool WorkerRuntime::settle_run(PoolTask* t) {
   bool died = t->died;
   {
     std::lock_guard lock(core.mu);
     t->state = PoolTask::kFinished;
-    self.current = nullptr;
+    self.running.unlink(t);
     --core.running;
-    if (died) {
+    --active;
+    if (died && !self.ended) {
       self.ended = true;
       --core.threads;
+      if (self.idle) std::erase(core.idle, &self);
+      self.idle = false;
     }
   }
+  if (died) died_code = t->exit_code;
   core.post_finished(t, nullptr);  // t belongs to the loop from here on
   return !died;
+}
+
+namespace {
+// Drives one async task on its worker's loop; the frame frees itself at the end, or is destroyed
+// by abandon_async() if the worker's loop stops first.
+struct AsyncDriver {
+  struct promise_type {
+    AsyncDriver get_return_object() noexcept {
+      return {std::coroutine_handle<promise_type>::from_promise(*this)};
+    }
+    std::suspend_always initial_suspend() noexcept { return {}; }
+    struct FreeSelf {
+      bool await_ready() noexcept { return false; }
+      void await_suspend(std::coroutine_handle<> h) noexcept { h.destroy(); }
+      void await_resume() noexcept {}
+    };
+    FreeSelf final_suspend() noexcept { return {}; }
+    void return_void() noexcept {}
+    void unhandled_exception() noexcept { std::terminate(); }
+  };
+  std::coroutine_handle<> handle;
+};
+
+AsyncDriver drive(WorkerRuntime& rt, PoolTask* t) {
+  try {
+    Task<void> body = t->body(t);
+    co_await body;
+  } catch (const WorkerExit& e) {
+    t->died = true;
+    t->exit_code = e.code;
+  } catch (...) {
+    t->error = std::current_exception();
+  }
+  detail::t_context = nullptr;
+  rt.async_done(t);
+}
+}  // namespace
+
+void WorkerRuntime::start_async(PoolTask* t) {
+  const ContextNode* mine = detail::t_context;
+  std::coroutine_handle<> h = drive(*this, t).handle;
+  t->driver = h;
+  h.resume();  // runs until the task first waits, or to its end (t may be gone after it)
+  detail::t_context = mine;
+}
+
+void WorkerRuntime::async_done(PoolTask* t) {
+  t->driver = {};
+  t->end_ns = Loop::hrtime();
+  if (!settle_run(t)) return finish();                // the other tasks of this worker fail with it
+  if (!done) loop.set_immediate([this] { pull(); });  // a slot is free again
+}
+
+// The loop stopped (the pool stops, or a task ended the worker) with async tasks in flight: their
+// frames go now, on this thread, and the tasks fail.
+void WorkerRuntime::abandon_async() {
+  for (;;) {
+    PoolTask* t;
+    {
+      std::lock_guard lock(core.mu);
+      t = self.running.head;
+    }
+    if (!t) return;
+    std::exchange(t->driver, {}).destroy();
+    t->end_ns = Loop::hrtime();
+    if (!core.stopping) {
+      t->died = true;
+      t->exit_code = died_code;
+    } else {
+      t->error = std::make_exception_ptr(PoolClosedError());
+    }
+    settle_run(t);
+  }
 }
 
 void WorkerRuntime::on_idle_timeout() {
   {
     std::lock_guard lock(core.mu);
-    if (!self.idle || core.threads <= core.opts.min_threads) return;
+    if (!self.idle || active > 0 || core.threads <= core.opts.min_threads) return;
     std::erase(core.idle, &self);
     self.idle = false;
     self.ended = true;
@@ -210,6 +308,7 @@ void worker_thread(std::shared_ptr<PoolCore> core, PoolWorker* w) {
     }
     rt.pull();
     if (!rt.done) rt.loop.run();
+    rt.abandon_async();
     std::lock_guard lock(core->mu);
     w->box.reset();
     if (w->idle) std::erase(core->idle, w);
@@ -385,6 +484,7 @@ WorkerPool::WorkerPool(Loop& loop, PoolOptions options) {
   if (options.min_threads == 0 || options.min_threads > options.max_threads)
     options.min_threads = options.max_threads;
   if (options.max_queue == 0) options.max_queue = 1;
+  if (options.max_concurrent_per_worker == 0) options.max_concurrent_per_worker = 1;
   core_ = std::make_shared<PoolCore>(loop, std::move(options));
   core_->owner = this;
   core_->ensure_workers();
@@ -401,7 +501,8 @@ WorkerPool::~WorkerPool() {
       queued.push_back(t);
     }
     for (auto& w : c.workers)
-      if (w->current && w->current->stop.stop_possible()) w->current->stop.request_stop();
+      for (PoolTask* t = w->running.head; t; t = t->next)
+        if (t->stop.stop_possible()) t->stop.request_stop();
   }
   c.stop_workers();
   {

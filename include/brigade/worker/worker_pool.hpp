@@ -17,6 +17,12 @@
 //   a pool fails its queued tasks with PoolClosedError, stops the tokens of running ones and joins.
 // A pool belongs to its loop: run(), drain(), close() and stats() are called on that loop's thread.
 // run() is eager (the task is queued at once) and costs one allocation; awaiting is optional.
+// Async tasks: a function returning Task<T> runs on its worker thread's own Loop (it may await
+// timers, files, sockets there); co_await pool.run(fn) gives the T. A worker runs up to
+// max_concurrent_per_worker of them at once (Piscina's concurrentTasksPerWorker, default 1);
+// a plain function occupies its worker until it returns. Cancelling or timing out a running
+// async task stops its token (fn's first parameter, if it takes one): awaiting sleep(ms, token)
+// and the like then ends it. A worker that dies fails every task it was running.
 #include <coroutine>
 #include <cstddef>
 #include <cstdint>
@@ -44,6 +50,7 @@ struct PoolOptions {
   std::size_t max_threads = 0;  // 0: the number of cores
   std::size_t max_queue = SIZE_MAX;
   uint64_t idle_timeout_ms = 5000;
+  std::size_t max_concurrent_per_worker = 1;  // async tasks a worker runs at once (0: 1)
   std::string name = "pool";
 };
 
@@ -86,6 +93,8 @@ struct PoolTask {
   PoolTask* prev = nullptr;  // the queue's links, guarded by the pool's mutex
   PoolTask* next = nullptr;
   void (*invoke)(PoolTask*) = nullptr;  // on a worker thread: runs the function, keeps its result
+  Task<void> (*body)(PoolTask*) = nullptr;  // instead of invoke for async tasks: awaits fn's Task
+  std::coroutine_handle<> driver;           // the worker's thread only: an async task in flight
   void (*destroy)(PoolTask*) noexcept = nullptr;
   PoolCore* core = nullptr;
   int priority = 0;
@@ -115,11 +124,24 @@ struct PoolResult : PoolTask {
 template <typename F, typename... Args>
 constexpr bool kTakesToken = std::is_invocable_v<F&, std::stop_token, Args&&...>;
 
-template <typename F, typename... Args>
-using PoolResultOf =
-    typename std::conditional_t<kTakesToken<F, Args...>, std::invoke_result<F&, std::stop_token, Args&&...>,
-                       std::invoke_result<F&, Args&&...>>::type;
+// fn's Task<T> for an async task: the pool's result is the T.
+template <typename T>
+struct Unwrapped {
+  static constexpr bool kAsync = false;
+  using type = T;
+};
+template <typename T>
+struct Unwrapped<Task<T>> {
+  static constexpr bool kAsync = true;
+  using type = T;
+};
 
+template <typename F, typename... Args>
+using PoolResultOf = typename std::conditional_t<kTakesToken<F, Args...>,
+                                                 std::invoke_result<F&, std::stop_token, Args&&...>,
+                                                 std::invoke_result<F&, Args&&...>>::type;
+
+// A plain function: run() calls it on the worker thread.
 template <typename R, typename F, typename... Args>
 struct PoolTaskOf final : PoolResult<R> {
   PoolTaskOf(F f, Args... a) : fn(std::move(f)), args(std::move(a)...) {
@@ -146,6 +168,38 @@ struct PoolTaskOf final : PoolResult<R> {
           }
         },
         self->args);
+  }
+  F fn;
+  std::tuple<Args...> args;
+};
+
+// An async function: body() calls it on the worker thread and awaits its Task there.
+template <typename R, typename F, typename... Args>
+struct PoolTaskOf<Task<R>, F, Args...> final : PoolResult<R> {
+  PoolTaskOf(F f, Args... a) : fn(std::move(f)), args(std::move(a)...) {
+    this->body = &run;
+    this->destroy = [](PoolTask* t) noexcept { delete static_cast<PoolTaskOf*>(t); };
+    if constexpr (kTakesToken<F, Args...>) this->stop = std::stop_source();
+  }
+  Task<R> start() {
+    return std::apply(
+        [this](Args&... a) {
+          if constexpr (kTakesToken<F, Args...>)
+            return std::invoke(fn, this->stop.get_token(), std::move(a)...);
+          else
+            return std::invoke(fn, std::move(a)...);
+        },
+        args);
+  }
+  static Task<void> run(PoolTask* base) {
+    auto* self = static_cast<PoolTaskOf*>(base);
+    Task<R> task = self->start();
+    if constexpr (std::is_void_v<R>) {
+      co_await task;
+      self->value.emplace();
+    } else {
+      self->value.emplace(co_await task);
+    }
   }
   F fn;
   std::tuple<Args...> args;
@@ -197,16 +251,17 @@ class WorkerPool {
   WorkerPool(const WorkerPool&) = delete;
   WorkerPool& operator=(const WorkerPool&) = delete;
 
-  // Queues fn(args...) (or fn(stop_token, args...)); fn runs on a worker thread.
+  // Queues fn(args...) (or fn(stop_token, args...)); fn runs on a worker thread. If fn returns
+  // Task<T>, the task runs on that worker's loop and the result is the T.
   template <typename F, typename... Args>
   auto run(F fn, Args... args) {
     return run_with(TaskOptions{}, std::move(fn), std::move(args)...);
   }
   template <typename F, typename... Args>
   auto run_with(TaskOptions options, F fn, Args... args) {
-    using R = detail::PoolResultOf<F, Args...>;
-    static_assert(!std::is_same_v<R, Task<void>>, "pool tasks are plain functions");
-    auto* t = new detail::PoolTaskOf<R, F, Args...>(std::move(fn), std::move(args)...);
+    using Raw = detail::PoolResultOf<F, Args...>;
+    using R = typename detail::Unwrapped<Raw>::type;
+    auto* t = new detail::PoolTaskOf<Raw, F, Args...>(std::move(fn), std::move(args)...);
     if (std::exception_ptr e = submit(t, options)) {
       t->destroy(t);
       return PoolRun<R>(e);
