@@ -70,8 +70,8 @@ void Mailbox::drain() {
   }
 }
 
-// While messages flow, the loop spins (see spin.hpp) before it sleeps. A caught batch runs as an
-// immediate, so the loop counts the spin as idle time and the batch as work.
+// While messages flow, the loop spins (see spin.hpp) before it sleeps. The loop counts the spin as
+// idle time and a caught batch, run right after, as work.
 bool Mailbox::spin(uint64_t limit_ns) {
   const uint64_t max = spin_ns_.load(std::memory_order_relaxed);
   if (!loop_ || Loop::hrtime() - last_batch_ns_ > kRecentNs) return false;  // idle: sleep at once
@@ -92,8 +92,9 @@ bool Mailbox::spin(uint64_t limit_ns) {
   }
   expected = kSpinning;
   if (state_.compare_exchange_strong(expected, kIdle)) return loop->post_pending();
-  // Notified (while spinning or as it gave up): the batch runs in this iteration's check phase.
-  loop->set_immediate([self = shared_from_this()] { self->drain(); });
+  // Notified (while spinning or as it gave up): the batch runs in this poll phase, as a wakeup
+  // would have run it; the loop is awake, so this post writes no eventfd.
+  loop->post([self = shared_from_this()] { self->drain(); });
   return true;
 }
 
