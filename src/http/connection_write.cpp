@@ -30,6 +30,7 @@ class AnswerWriter {
   }
   ~AnswerWriter() { out_.resize(static_cast<std::size_t>(p_ - out_.data())); }
   void put(std::string_view s) noexcept {
+    if (s.empty()) return;  // an empty view's data() may be null: memcpy's UB
     std::memcpy(p_, s.data(), s.size());
     p_ += s.size();
   }

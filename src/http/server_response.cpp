@@ -42,7 +42,7 @@ bool overlaps(const std::string& buf, std::string_view text) noexcept {
 // end. Clean text (all of it, in practice) is one copy.
 char* copy_clean(char* out, std::string_view text) noexcept {
   std::size_t clean = clean_prefix(text);
-  std::memcpy(out, text.data(), clean);
+  if (clean) std::memcpy(out, text.data(), clean);  // never memcpy from a null empty view
   out += clean;
   for (char c : text.substr(clean))
     if (!unsafe_in_header(c)) *out++ = c;
