@@ -101,9 +101,13 @@ WaitResult spin_wait(detail::SharedBlock& b, std::size_t i, int32_t expected, ui
     b.spinners.push_back(&self);
   }
   auto notified = [&self] { return self.notified.load(std::memory_order_acquire); };
-  if (detail::spin_until(notified, budget)) return WaitResult::kOk;
+  if (detail::spin_until(notified, budget)) {
+    t_wait_budget.caught(detail::default_spin_ns());
+    return WaitResult::kOk;
+  }
+  t_wait_budget.missed();
   std::lock_guard lock(b.mu);
-  if (notified()) return WaitResult::kOk;
+  if (notified()) return WaitResult::kOk;  // late: the spin still counts as a miss
   std::erase(b.spinners, &self);
   b.listed.fetch_sub(1, std::memory_order_relaxed);
   return WaitResult::kTimedOut;
@@ -152,9 +156,7 @@ WaitResult SharedBuffer::wait(std::size_t i, int32_t expected, int64_t timeout_m
   if (timeout_ms >= 0) max = std::min<uint64_t>(max, uint64_t(timeout_ms) * 1'000'000u);
   if (uint64_t budget = t_wait_budget.next(max)) {
     WaitResult r = spin_wait(b, i, expected, budget);
-    if (r == WaitResult::kOk) t_wait_budget.caught(detail::default_spin_ns());
     if (r != WaitResult::kTimedOut) return r;
-    t_wait_budget.missed();
   }
   return futex_wait(b, i, expected, ms_left(timeout_ms, start));
 }

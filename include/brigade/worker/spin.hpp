@@ -21,19 +21,25 @@ inline void cpu_relax() noexcept {
 
 // Polls ready() for up to budget_ns: about 2 us of pause instructions (the other thread runs on
 // another core and answers at once), then a sched_yield between checks, because on a busy
-// machine the other thread often waits for this very core. Returns whether ready() held.
+// machine the other thread often waits for this very core. Returns whether ready() held in
+// time; false also when a yield kept this thread off the CPU for long (other work wants the
+// cores: spinning only delays everyone), so the caller re-checks and counts a miss.
 template <typename Ready>
 bool spin_until(Ready ready, uint64_t budget_ns) {
   constexpr uint64_t kYieldAfterNs = 2'000;
+  constexpr uint64_t kLongYieldNs = 20'000;
   const uint64_t start = Loop::hrtime();
   for (;;) {
     for (int i = 0; i < 64; ++i) {
       if (ready()) return true;
       cpu_relax();
     }
-    uint64_t spent = Loop::hrtime() - start;
-    if (spent > budget_ns) return ready();
-    if (spent > kYieldAfterNs) sched_yield();
+    uint64_t now = Loop::hrtime();
+    if (now - start > budget_ns) return false;
+    if (now - start > kYieldAfterNs) {
+      sched_yield();
+      if (Loop::hrtime() - now > kLongYieldNs) return false;
+    }
   }
 }
 
