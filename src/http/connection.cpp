@@ -3,6 +3,8 @@
 // answers to the kernel in one send per read.
 #include "connection.hpp"
 
+#include <sys/socket.h>
+
 #include <charconv>
 #include <cstring>
 
@@ -14,6 +16,7 @@ namespace {
 constexpr std::size_t kMinRead = 1024;  // compact the read buffer when less room is left
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 constexpr uint64_t kDrainGraceMs = 1000;  // how long a closing connection may keep sending
+constexpr uint64_t kCloseGraceMs = 1000;  // server closing: how long a new connection may take
 }  // namespace
 
 Connection::Connection(ServerCore* c, net::Stream s) : core(c), stream(std::move(s)) {
@@ -345,9 +348,18 @@ bool Connection::maybe_destroy() {
   return true;
 }
 
-// Graceful server close: idle connections go now; the others answer with Connection: close.
+// Graceful server close: idle keep-alive connections go now; the others answer with
+// Connection: close. A connection with a request already in its socket, or one that has not
+// sent its first request yet (handed over just before the close), gets a short grace for it:
+// closing it unanswered would lose a request the client believes was accepted.
 void Connection::shutdown_idle() {
   if (handling || state != State::kIdle) return;
+  char peek;
+  bool pending = ::recv(stream.fd(), &peek, 1, MSG_PEEK | MSG_DONTWAIT) > 0;
+  if (pending || requests == 0) {
+    set_deadline(core->loop->now() + kCloseGraceMs);  // the readable event serves it, or it goes
+    return;
+  }
   close_now();
   maybe_destroy();
 }

@@ -250,6 +250,27 @@ TEST(HttpServer, GracefulCloseFinishesInFlightRequest) {
   EXPECT_FALSE(late.connected());  // no longer accepting
 }
 
+TEST(HttpServer, GracefulCloseServesARequestFromAConnectionMadeJustBefore) {
+  TestServer s(add_test_routes);
+  RawClient fresh(s.port());   // accepted, nothing sent yet
+  RawClient silent(s.port());  // never sends: goes after the grace
+  ASSERT_TRUE(fresh.connected() && silent.connected());
+  std::this_thread::sleep_for(50ms);
+  std::promise<void> closed;
+  s.on_loop([&](Server& srv) {
+    srv.close([&] { closed.set_value(); });
+    return 0;
+  });
+  std::this_thread::sleep_for(50ms);
+  ASSERT_TRUE(fresh.send(get("/")));
+  ASSERT_TRUE(fresh.read_to_eof());
+  EXPECT_EQ(fresh.buffer().rfind("HTTP/1.1 200 OK", 0), 0u) << fresh.buffer();
+  EXPECT_NE(fresh.buffer().find("Connection: close"), std::string::npos);
+  EXPECT_TRUE(silent.closed_by_peer());
+  EXPECT_EQ(silent.buffer(), "");
+  EXPECT_EQ(closed.get_future().wait_for(5s), std::future_status::ready);
+}
+
 TEST(HttpServer, StreamedBodyWithBackpressureArrivesWhole) {
   TestServer s(add_test_routes);
   RawClient c(s.port(), 5000);
