@@ -488,15 +488,25 @@ bench_http_heavy() {
 # connection over, Node's default on Linux), 1 and then 2 workers. The servers get both cores
 # (wrk stays on core 1, so it shares one with them); cpu_us_per_req sums primary and workers.
 
+wait_for_lines() {  # FILE PATTERN COUNT: up to 10 s for COUNT lines matching PATTERN
+  local i
+  for ((i = 0; i < 200; i++)); do
+    (($(grep -c "$2" "$1" 2>/dev/null || true) >= $3)) && return 0
+    sleep 0.05
+  done
+  return 1
+}
+
 bench_cluster() {
   local n b n1 n2 impl
   for n in 1 2; do
     BENCH_NAME=cluster_w$n
     SERVER_CPUS=0,1
-    if [[ -x $BIN/cluster_hello ]]; then
-      start_server brigade "$BIN/cluster_hello" --workers "$n" --port "$(free_port)"
+    if [[ -x $BUILD/examples/cluster_hello ]]; then
+      start_server brigade "$BUILD/examples/cluster_hello" --workers "$n" --port "$(free_port)" &&
+        wait_for_lines "$LOGS/server-brigade-$BENCH_NAME.log" "ready pid" "$n"
     else
-      skip "$BIN/cluster_hello"
+      skip "$BUILD/examples/cluster_hello"
     fi
     start_server node node "$NODE_DIR/cluster_hello.js" "$n" "$(free_port)"
     SERVER_CPUS=0
