@@ -60,17 +60,18 @@ App::Route* App::find(Req& req, int& status_if_none, std::string& allow) {
   bool method_known = req.method() != Method::kOther;
   for (Route& r : routes_) {
     if (!method_known && r.method == method) method_known = true;
-    if (!r.pattern.match(path)) continue;
     if (r.method.empty() || r.method == method || (head && r.method == "GET")) {
-      req.clear_params();
-      r.pattern.match(path, &req);
+      req.clear_params();  // a failed match may have captured some
+      if (!r.pattern.match(path, &req)) continue;
       req.set_route(r.pattern.text());
       return &r;
     }
+    if (!r.pattern.match(path)) continue;
     path_known = true;
     add_allowed(allow, r.method);
     if (r.method == "GET") add_allowed(allow, "HEAD");
   }
+  req.clear_params();
   status_if_none = !method_known ? 501 : path_known ? 405 : 404;
   return nullptr;
 }
