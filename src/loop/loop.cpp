@@ -8,6 +8,7 @@
 #include <cstdio>
 
 #include "brigade/error.hpp"
+#include "brigade/loop/fd_limit.hpp"
 #include "brigade/loop/loop_handle.hpp"
 #include "watchdog.hpp"
 
@@ -26,6 +27,8 @@ uint64_t Loop::hrtime() noexcept {
 }
 
 Loop::Loop() {
+  static const uint64_t open_files = raise_open_file_limit();  // once per process, as Node
+  (void)open_files;
   int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (fd < 0) throw_errno("eventfd");
   wakeup_.fd = fd;
