@@ -138,7 +138,7 @@ TEST(WorkerPoolAsync, TimeoutEndsAWaitingTask) {
         o, [](std::stop_token token) -> Task<void> { co_await brigade::sleep(60'000, token); });
     EXPECT_THROW(co_await job, TimeoutError);
     const uint64_t took = Loop::hrtime() - start;
-    EXPECT_GE(took, 25'000'000u);
+    EXPECT_GE(took, 10'000'000u);  // not at once; the loop's cached clock may start it early
     EXPECT_LT(took, 5'000'000'000u);
   }());
   EXPECT_EQ(pool.stats().timed_out, 1u);
