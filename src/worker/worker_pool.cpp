@@ -6,6 +6,7 @@
 #include <thread>
 #include <vector>
 
+#include "brigade/task/spawn.hpp"
 #include "brigade/worker/mailbox.hpp"
 
 namespace brigade {
@@ -221,12 +222,7 @@ struct AsyncDriver {
       return {std::coroutine_handle<promise_type>::from_promise(*this)};
     }
     std::suspend_always initial_suspend() noexcept { return {}; }
-    struct FreeSelf {
-      bool await_ready() noexcept { return false; }
-      void await_suspend(std::coroutine_handle<> h) noexcept { h.destroy(); }
-      void await_resume() noexcept {}
-    };
-    FreeSelf final_suspend() noexcept { return {}; }
+    brigade::detail::FreeSelf final_suspend() noexcept { return {}; }
     void return_void() noexcept {}
     void unhandled_exception() noexcept { std::terminate(); }
   };

@@ -20,16 +20,18 @@ void report_unhandled_rejection(const std::string& name, std::exception_ptr erro
 std::string describe_exception(std::exception_ptr error);
 
 namespace detail {
+// The final awaiter of a coroutine that owns itself: its frame is freed as it ends.
+struct FreeSelf {
+  bool await_ready() noexcept { return false; }
+  void await_suspend(std::coroutine_handle<> h) noexcept { h.destroy(); }
+  void await_resume() noexcept {}
+};
+
 // A coroutine that starts at once and frees itself at the end: the owner of a spawned task.
 struct Detached {
   struct promise_type {
     Detached get_return_object() noexcept { return {}; }
     std::suspend_never initial_suspend() noexcept { return {}; }
-    struct FreeSelf {
-      bool await_ready() noexcept { return false; }
-      void await_suspend(std::coroutine_handle<> h) noexcept { h.destroy(); }
-      void await_resume() noexcept {}
-    };
     FreeSelf final_suspend() noexcept { return {}; }
     void return_void() noexcept {}
     void unhandled_exception() noexcept { std::terminate(); }
