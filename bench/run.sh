@@ -380,13 +380,19 @@ start_app_servers() {
   start_server node node "$NODE_DIR/http_app.js" "$(free_port)"
 }
 
+warm_up_c50() {  # ROW: one second of wrk -c50 on WRK_PATH against each running server
+  local impl
+  for impl in brigade node; do
+    [[ -n ${SERVER_PID[$impl]:-} ]] && wrk_c50 "${SERVER_PORT[$impl]}" 1 "$LOGS/$1-$impl.warmup" >/dev/null
+  done
+  return 0
+}
+
 run_app_bench() {  # ROW PATH: wrk -c50 on PATH; requests/s, CPU per request, p99 latency
   local row=$1 impl r
   WRK_PATH=$2
   start_app_servers
-  for impl in brigade node; do
-    [[ -n ${SERVER_PID[$impl]:-} ]] && wrk_c50 "${SERVER_PORT[$impl]}" 1 "$LOGS/$row-$impl.warmup" >/dev/null
-  done
+  warm_up_c50 "$row"
   for ((r = 1; r <= RUNS; r++)); do
     for impl in brigade node; do
       [[ -z ${SERVER_PID[$impl]:-} ]] && continue
@@ -546,9 +552,7 @@ loop_p99() {  # PORT -> the server's loop delay p99 since the last call
 run_db_bench() {  # ROW: servers already started; records rates, CPU and loop delay
   local row=$1 impl r p99
   WRK_PATH=/users/42
-  for impl in brigade node; do
-    [[ -n ${SERVER_PID[$impl]:-} ]] && wrk_c50 "${SERVER_PORT[$impl]}" 1 "$LOGS/$row-$impl.warmup" >/dev/null
-  done
+  warm_up_c50 "$row"
   for ((r = 1; r <= RUNS; r++)); do
     for impl in brigade node; do
       [[ -z ${SERVER_PID[$impl]:-} ]] && continue
