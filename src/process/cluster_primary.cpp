@@ -36,12 +36,12 @@ struct Slot {
   bool ready = false;
   bool retiring = false;  // asked to drain and exit; gets no more connections
   uint64_t started_ms = 0;
-  std::weak_ptr<Slot> replaces;  // rolling restart: the worker this one takes over from
-  bool replacing = false;        // started by a rolling restart, not yet ready
+  // Rolling restart: the worker this one takes over from, until this one is ready (nullopt: an
+  // ordinary start; an expired pointer: the predecessor died meanwhile).
+  std::optional<std::weak_ptr<Slot>> replaces;
   Timer kill_timer;
 };
 
-// Which worker a new one takes over from in a rolling restart (nullopt: an ordinary start).
 using Predecessor = std::optional<std::weak_ptr<Slot>>;
 
 std::vector<std::string> own_arguments() {
@@ -192,13 +192,12 @@ class PrimaryImpl final : public Primary {
     }
   }
 
-  // `replaces` is set before the channel is read: a fast worker's ready message may be read at once.
+  // `replaces` is set before the channel is read: a fast worker's ready may be read at once.
   void start_worker(unsigned id, Predecessor replaces = std::nullopt) {
     auto slot = std::make_shared<Slot>();
     slot->primary = this;
     slot->id = id;
-    slot->replacing = replaces.has_value();
-    if (replaces) slot->replaces = std::move(*replaces);
+    slot->replaces = std::move(replaces);
     process::SpawnOptions so;
     so.ipc = true;
     so.stdio = {process::Stdio::inherit(), process::Stdio::inherit(), process::Stdio::inherit()};
@@ -274,13 +273,13 @@ class PrimaryImpl final : public Primary {
     s->ready = true;
     if (on_ready_) on_ready_(s->id, s->child.pid());
     flush_pending();
-    if (!std::exchange(s->replacing, false)) return;
-    if (auto old = s->replaces.lock()) {
+    Predecessor replaced = std::exchange(s->replaces, std::nullopt);
+    if (!replaced) return;
+    if (auto old = replaced->lock()) {
       retire(old);  // rolling restart: its successor is serving; restart_next() when it exits
     } else if (restarting_) {
       restart_next();  // the old one died while this one was starting
     }
-    s->replaces.reset();
   }
 
   void retire(const std::shared_ptr<Slot>& s) {
@@ -314,8 +313,7 @@ class PrimaryImpl final : public Primary {
     std::erase(slots_, s);
     if (on_exit_) on_exit_(s->id, s->child.pid(), st.code, st.signal);
     bool was_retiring = s->retiring;
-    Predecessor predecessor;
-    if (s->replacing) predecessor = s->replaces;
+    Predecessor predecessor = s->replaces;
     unsigned id = s->id;
     uint64_t uptime = loop_.now() - s->started_ms;
     loop_.defer([s = std::move(s)] {});
@@ -337,7 +335,7 @@ class PrimaryImpl final : public Primary {
 
   bool replacement_pending(unsigned id) const {
     for (const auto& s : slots_)
-      if (s->id == id && s->replacing) return true;
+      if (s->id == id && s->replaces) return true;
     return false;
   }
 
