@@ -10,7 +10,10 @@ build: deps
 	cmake --preset release >/dev/null
 	cmake --build --preset release -j $(JOBS)
 
-demo: build
+# The demo builds only itself and the libraries it links (no tests, no other examples).
+demo: deps
+	cmake --preset release >/dev/null
+	cmake --build --preset release -j $(JOBS) --target demo
 	./build/release/examples/demo --workers $(WORKERS)
 
 test: deps
