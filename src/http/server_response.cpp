@@ -156,6 +156,11 @@ bool ServerResponse::connection_closed() const noexcept { return !conn_ || !conn
 
 void ServerResponse::reset() noexcept {
   if (headers_sent_) return;
+  drop_answer();
+}
+
+// Everything a handler set, whatever was sent: the buffers keep their capacity.
+void ServerResponse::drop_answer() noexcept {
   headers_.clear();
   body_.clear();
   status_ = 200;
@@ -175,8 +180,9 @@ void ServerResponse::abort() noexcept {
 }
 
 void ServerResponse::clear() noexcept {
-  reset();
+  drop_answer();  // not reset(): a streamed response (headers sent) must be cleared too
   headers_sent_ = false;
+  streaming_raw_ = false;
   hold_ = false;
   head_only_ = false;
 }

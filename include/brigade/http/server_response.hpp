@@ -83,6 +83,7 @@ class ServerResponse {
   void release_memory();
 
  private:
+  void drop_answer() noexcept;
   detail::Connection* conn_ = nullptr;
   std::string headers_;  // "Name: value\r\n" lines
   std::string body_;
