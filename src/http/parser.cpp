@@ -39,7 +39,8 @@ RequestParser::RequestParser(ParserLimits limits) : limits_(limits) {
   // Offsets into the head are 32-bit; the request line must leave room for its CRLF.
   limits_.max_head_bytes = std::min<size_t>(limits_.max_head_bytes, UINT32_MAX);
   limits_.max_head_bytes = std::max<size_t>(limits_.max_head_bytes, 2);
-  limits_.max_request_line = std::min(limits_.max_request_line, limits_.max_head_bytes - 2);
+  if (limits_.max_request_line)
+    limits_.max_request_line = std::min(limits_.max_request_line, limits_.max_head_bytes - 2);
   spans_ = std::make_unique<FieldSpan[]>(limits_.max_headers);
   headers_ = std::make_unique<Header[]>(limits_.max_headers);
 }

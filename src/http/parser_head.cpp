@@ -33,7 +33,7 @@ ParseResult RequestParser::parse_head(const char* data, size_t len) {
     if (lf == nullptr) {
       scan_ = n;
       // A partial line may end in the CR of its CRLF, hence the + 1.
-      if (in_request_line_ && n > limits_.max_request_line + 1) {
+      if (in_request_line_ && limits_.max_request_line && n > limits_.max_request_line + 1) {
         return fail(414, "request line too long");
       }
       if (n > limits_.max_head_bytes) return fail(431, "request head too large");
@@ -52,7 +52,7 @@ ParseResult RequestParser::parse_head(const char* data, size_t len) {
 ParseResult RequestParser::head_line(const char* head, size_t lf, size_t consumed_before) {
   bool cr = lf > line_start_ && head[lf - 1] == '\r';
   size_t length = lf - line_start_ - (cr ? 1 : 0);
-  if (in_request_line_ && length > limits_.max_request_line) {
+  if (in_request_line_ && limits_.max_request_line && length > limits_.max_request_line) {
     return fail(414, "request line too long");
   }
   if (lf + 1 > limits_.max_head_bytes) return fail(431, "request head too large");

@@ -16,9 +16,8 @@ ServerCore::ServerCore(Loop& l, Server::Handler h, ServerOptions o)
   limits.max_head_bytes = options.max_header_size;
   limits.max_headers = options.max_headers;
   limits.max_body_bytes = options.max_body_size;
-  if (limits.max_request_line > limits.max_head_bytes)
-    limits.max_request_line = limits.max_head_bytes;
-  buffer_size = options.max_header_size + 16 * 1024;  // a whole head plus room for the body
+  limits.max_request_line = options.max_request_line;  // the parser keeps it below the head's
+  buffer_size = options.max_header_size + 16 * 1024;   // a whole head plus room for the body
 }
 
 ServerCore::~ServerCore() {

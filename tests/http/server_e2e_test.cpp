@@ -147,7 +147,7 @@ TEST(HttpServer, MalformedRequestsGetStatusAndClose) {
       {"GARBAGE\r\n\r\n", "400"},
       {"GET / HTTP/1.1\r\nHost: t\r\nBad Header: x\r\n\r\n", "400"},
       {"GET / HTTP/1.1\r\nHost: t\r\nX: " + std::string(20000, 'a') + "\r\n\r\n", "431"},
-      {"GET /" + std::string(9000, 'a') + " HTTP/1.1\r\nHost: t\r\n\r\n", "414"},
+      {"GET /" + std::string(17000, 'a') + " HTTP/1.1\r\nHost: t\r\n\r\n", "431"},  // Node's
       {"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 5000\r\n\r\n", "413"},
       {"POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", "501"},
       {"GET / HTTP/2.0\r\nHost: t\r\n\r\n", "505"},
@@ -164,6 +164,31 @@ TEST(HttpServer, MalformedRequestsGetStatusAndClose) {
   }
   EXPECT_EQ(g_handled.load(), before);  // nothing reached a handler
   EXPECT_EQ(s.stats().bad_requests, cases.size());
+}
+
+// Node's only limit on the head is its size (16 KiB): a 12 KB request line is served. A
+// request-line limit of its own is an option (414 beyond).
+TEST(HttpServer, LongRequestLineFollowsNodeUnlessLimited) {
+  std::string target = "/files/" + std::string(12 * 1024, 'a');
+  {
+    TestServer s(add_test_routes);
+    RawClient c(s.port());
+    ASSERT_TRUE(c.send(get(target)));
+    ASSERT_TRUE(c.read_responses(1));
+    EXPECT_EQ(c.buffer().rfind("HTTP/1.1 200 OK", 0), 0u) << c.buffer().substr(0, 200);
+    EXPECT_NE(c.buffer().find(std::string(12 * 1024, 'a')), std::string::npos);
+  }
+  ServerOptions o;
+  o.max_request_line = 8 * 1024;
+  TestServer s(add_test_routes, o);
+  RawClient c(s.port());
+  ASSERT_TRUE(c.send(get(target)));
+  ASSERT_TRUE(c.read_to_eof());
+  EXPECT_EQ(c.buffer().rfind("HTTP/1.1 414 ", 0), 0u) << c.buffer().substr(0, 200);
+  RawClient under(s.port());
+  ASSERT_TRUE(under.send(get("/files/" + std::string(8000, 'b'))));
+  ASSERT_TRUE(under.read_responses(1));
+  EXPECT_EQ(under.buffer().rfind("HTTP/1.1 200 OK", 0), 0u);
 }
 
 TEST(HttpServer, ThrowingHandlerGives500AndConnectionStaysUsable) {

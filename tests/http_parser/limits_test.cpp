@@ -104,6 +104,17 @@ TEST(HttpParserLimits, TrailersCountAgainstTheLimits) {
   EXPECT_EQ(run_whole(head + "0\r\nA: " + std::string(17000, 'x')).error_status, 431);
 }
 
+// Node's rule by default: the request line has no limit of its own, only the head's (431).
+TEST(HttpParserLimits, RequestLineByDefaultCountsOnlyAgainstTheHead) {
+  std::string twelve_k = line_of(12 * 1024) + "Host: a\r\n\r\n";
+  EXPECT_EQ(run_whole(twelve_k).error_status, 0);
+  EXPECT_EQ(run_bytewise(twelve_k).error_status, 0);
+  std::string over = line_of(16 * 1024) + "Host: a\r\n\r\n";
+  EXPECT_EQ(run_whole(over).error_status, 431);
+  EXPECT_EQ(run_bytewise(over).error_status, 431);
+  EXPECT_EQ(run_whole("GET /" + std::string(20000, 'a')).error_status, 431);  // never ends
+}
+
 TEST(HttpParserLimits, RequestLineLimitIsKeptBelowTheHeadLimit) {
   ParserLimits limits;
   limits.max_head_bytes = 64;

@@ -47,7 +47,7 @@
 //   A well-formed version with another major (HTTP/0.9, HTTP/2.0) is 505; anything else 400.
 // - Request target: visible ASCII only (0x21-0x7E); origin-form, absolute-form, "*" (OPTIONS
 //   only) and authority-form (CONNECT only). Anything else is 400. Longer than
-//   max_request_line: 414.
+//   max_request_line (when set): 414; otherwise only the head's limit applies (431, Node's).
 // - Transfer-Encoding: only a lone, final "chunked" is accepted. Chunked not final, chunked
 //   twice, chunked with parameters, or any Transfer-Encoding in HTTP/1.0: 400 (RFC 9112 6.1,
 //   6.3). A known-shape list ending in chunked but carrying other codings ("gzip, chunked"):
@@ -92,11 +92,12 @@ struct Header {
 };
 
 struct ParserLimits {
-  size_t max_head_bytes = 16 * 1024;   // request line + field lines + CRLFs (Node's 16 KiB): 431
-  size_t max_request_line = 8 * 1024;  // request line without CRLF: 414 (kept below the head's)
-  size_t max_headers = 100;            // field lines in the head (and in the trailers): 431
-  uint64_t max_body_bytes = 0;         // 0: unlimited; declared or chunked total beyond: 413
-  size_t max_chunk_line = 4096;        // chunk size + extensions, without CRLF: 400
+  size_t max_head_bytes = 16 * 1024;  // request line + field lines + CRLFs (Node's 16 KiB): 431
+  size_t max_request_line = 0;   // request line without CRLF: 414 beyond (kept below the head's);
+                                 // 0: no limit of its own, the head's applies (431), as in Node
+  size_t max_headers = 100;      // field lines in the head (and in the trailers): 431
+  uint64_t max_body_bytes = 0;   // 0: unlimited; declared or chunked total beyond: 413
+  size_t max_chunk_line = 4096;  // chunk size + extensions, without CRLF: 400
 };
 
 // What the head said. Filled when parse() returns kHeadersComplete.

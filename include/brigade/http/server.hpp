@@ -37,6 +37,7 @@ namespace brigade::http {
 
 struct ServerOptions {
   std::size_t max_header_size = 16 * 1024;   // request line + headers: 431 beyond (Node's)
+  std::size_t max_request_line = 0;          // request line alone: 414 beyond; 0: none (Node's)
   std::size_t max_headers = 100;             // header lines: 431 beyond
   uint64_t max_body_size = 8 * 1024 * 1024;  // buffered request body: 413 beyond (0: unlimited)
   uint64_t headers_timeout_ms = 60'000;      // first byte to end of head: 408 and close
