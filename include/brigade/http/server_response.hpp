@@ -13,7 +13,7 @@
 // Headers are kept serialized, so setting one allocates nothing once the buffer has grown.
 // If the connection is gone, buffered calls do nothing and write() throws Error(EPIPE).
 #include <cstdint>
-#include <nlohmann/json_fwd.hpp>
+#include <nlohmann/json.hpp>  // whole: res.json({{"k", v}}) needs json's constructors
 #include <string>
 #include <string_view>
 
