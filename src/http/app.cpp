@@ -1,6 +1,8 @@
 // App: route lookup and the middleware chain, plain (no allocation) or as a coroutine.
 #include "brigade/http/app.hpp"
 
+#include <cstdio>
+
 #include "brigade/task/spawn.hpp"
 
 namespace brigade::http {
@@ -64,6 +66,11 @@ App::Route* App::find(Req& req, int& status_if_none, std::string& allow) {
       req.clear_params();  // a failed match may have captured some
       if (!r.pattern.match(path, &req)) continue;
       req.set_route(r.pattern.text());
+      if (std::string_view bad = req.malformed_param(); !bad.empty()) {  // Express: 400
+        status_if_none = 400;
+        allow = "Bad Request: malformed percent-escape in parameter '" + std::string(bad) + "'";
+        return nullptr;
+      }
       return &r;
     }
     if (!r.pattern.match(path)) continue;
@@ -76,6 +83,19 @@ App::Route* App::find(Req& req, int& status_if_none, std::string& allow) {
   return nullptr;
 }
 
+// A route's handler returned (or its coroutine finished) and nothing answered: a bug in the
+// handler. Answering an empty 200 would hide it (Express would hang the request): 500, logged.
+void App::check_answered(Req& req, Res& res, Route* route) {
+  if (!route || res.ended() || res.headers_sent()) return;
+  std::string_view m = req.method_name();
+  const std::string& pattern = route->pattern.text();
+  std::fprintf(stderr, "brigade: route %.*s %s returned without answering: 500 sent\n",
+               int(m.size()), m.data(), pattern.c_str());
+  std::fflush(stderr);
+  res.reset();  // a half-made answer is not sent, as for a handler that threw
+  res.status(500).send("Internal Server Error");
+}
+
 bool App::needs_coroutine(Route* route) const noexcept {
   return coro_middleware_ || (route && route->step.is_coro());
 }
@@ -84,7 +104,7 @@ void App::route_head(Req& req) {
   int status = 404;
   std::string allow;
   Route* route = find(req, status, allow);
-  req.set_match(route, status);
+  req.set_match(route, status);  // status 400: a malformed param (no streaming then)
   if (route && route->options.body == BodyMode::kStream)
     req.stream_body(route->options.max_body_size);
 }
@@ -96,7 +116,7 @@ void App::handle(Req& req, Res& res) {
   if (req.matched()) {  // routed at head time (route_head)
     route = static_cast<Route*>(const_cast<void*>(req.match()));
     status = req.match_status();
-    if (status == 405) find(req, status, allow);  // fills Allow
+    if (status == 405 || status == 400) find(req, status, allow);  // fills Allow / the reason
   } else {
     route = find(req, status, allow);
   }
@@ -105,10 +125,12 @@ void App::handle(Req& req, Res& res) {
   spawn(run_chain(req, res, route, status, std::move(allow)), "http request");
 }
 
-void App::answer_unrouted(Res& res, int status, const std::string& allow) {
-  if (status == 405) res.set("Allow", allow);
+// `detail`: the Allow list for 405, the reason for 400.
+void App::answer_unrouted(Res& res, int status, const std::string& detail) {
+  if (status == 405) res.set("Allow", detail);
   res.status(status).send(status == 405   ? "Method Not Allowed"
                           : status == 501 ? "Not Implemented"
+                          : status == 400 ? std::string_view(detail)
                                           : "Not Found");
 }
 
@@ -123,6 +145,7 @@ void App::run_plain(Req& req, Res& res, Route* route, int status, const std::str
         set_activity(route->pattern.text().c_str());
         route->step.plain(req, res);
         set_activity(kIdleActivity);
+        check_answered(req, res, route);
       } else {
         answer_unrouted(res, status, allow);
       }
@@ -158,9 +181,11 @@ Task<void> App::run_chain(Req& req, Res& res, Route* route, int status, std::str
       } else if (route->step.is_coro()) {
         set_activity(route->pattern.text().c_str());
         co_await route->step.coro(req, res);
+        check_answered(req, res, route);
       } else {
         set_activity(route->pattern.text().c_str());
         route->step.plain(req, res);
+        check_answered(req, res, route);
       }
     }
   } catch (...) {

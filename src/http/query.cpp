@@ -17,6 +17,15 @@ bool needs_decoding(std::string_view in, bool plus_is_space) noexcept {
   return false;
 }
 
+bool escapes_well_formed(std::string_view in) noexcept {
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    if (in[i] != '%') continue;
+    if (i + 2 >= in.size() || hex_value(in[i + 1]) < 0 || hex_value(in[i + 2]) < 0) return false;
+    i += 2;
+  }
+  return true;
+}
+
 void percent_decode_append(std::string& out, std::string_view in, bool plus_is_space) {
   for (std::size_t i = 0; i < in.size(); ++i) {
     char c = in[i];

@@ -133,7 +133,13 @@ void ServerRequest::add_param(std::string_view name, std::string_view raw) {
   p.name = name;
   p.raw = raw;
   p.escaped = needs_decoding(raw, false);
-  if (p.escaped) percent_decode_append(p.decoded, raw, false);
+  if (!p.escaped) return;
+  percent_decode_append(p.decoded, raw, false);
+  if (!malformed_param_ && !escapes_well_formed(raw)) malformed_param_ = &p - params_.data() + 1;
+}
+
+std::string_view ServerRequest::malformed_param() const noexcept {
+  return malformed_param_ ? params_[malformed_param_ - 1].name : std::string_view{};
 }
 
 void ServerRequest::clear() noexcept {
@@ -146,6 +152,7 @@ void ServerRequest::clear() noexcept {
   match_status_ = 0;
   streamed_ = stream_wanted_ = matched_ = false;
   params_.clear();
+  malformed_param_ = 0;
   route_ = {};
   query_.clear();
   query_parsed_ = false;

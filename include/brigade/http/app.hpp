@@ -22,7 +22,10 @@
 //
 // Routing: by method and RoutePattern (":params", "*"), in the order routes were added. HEAD
 // uses the GET route if there is no HEAD route. A path that matches with another method only:
-// 405 with Allow; an unknown method: 501; no match: 404. While a handler runs, the loop's
+// 405 with Allow; an unknown method: 501; no match: 404. A matched route whose ":param" has a
+// malformed percent-escape ("/users/%ZZ"): 400 naming the parameter, as in Express. A route's
+// handler that returns without answering (and without throwing) is a bug: 500, and a line
+// naming the route on stderr. While a handler runs, the loop's
 // activity (for the blocked-loop report) is the route's pattern.
 // The App must outlive its servers and any request in flight; add routes before serving.
 //
@@ -230,7 +233,8 @@ class App {
   bool needs_coroutine(Route* route) const noexcept;
   void run_plain(Req& req, Res& res, Route* route, int status_if_none, const std::string& allow);
   Task<void> run_chain(Req& req, Res& res, Route* route, int status_if_none, std::string allow);
-  void answer_unrouted(Res& res, int status, const std::string& allow);
+  void answer_unrouted(Res& res, int status, const std::string& detail);
+  void check_answered(Req& req, Res& res, Route* route);
   void fail_plain(Req& req, Res& res, std::exception_ptr error);
   Task<void> fail(Req& req, Res& res, std::exception_ptr error);
 

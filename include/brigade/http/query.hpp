@@ -13,6 +13,9 @@ std::string percent_decode(std::string_view in, bool plus_is_space = false);
 // Appends the decoded form of `in` to `out` (no allocation when out has the capacity).
 void percent_decode_append(std::string& out, std::string_view in, bool plus_is_space);
 bool needs_decoding(std::string_view in, bool plus_is_space) noexcept;
+// Whether every '%' in `in` starts a %XX escape (Express answers 400 to a path param that
+// does not decode; a query string keeps malformed escapes as they are).
+bool escapes_well_formed(std::string_view in) noexcept;
 
 // "a=1&b=x%20y&c" -> {{"a","1"},{"b","x y"},{"c",""}}; empty pairs are skipped.
 using QueryPairs = std::vector<std::pair<std::string, std::string>>;

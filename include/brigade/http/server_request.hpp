@@ -149,7 +149,12 @@ class ServerRequest {
   std::string& body_buffer() noexcept { return body_; }
   void add_param(std::string_view name, std::string_view raw);
   void set_route(std::string_view pattern) noexcept { route_ = pattern; }
-  void clear_params() noexcept { params_.clear(); }
+  void clear_params() noexcept {
+    params_.clear();
+    malformed_param_ = 0;
+  }
+  // The first param whose raw text has a malformed %-escape ("%ZZ"), empty if none.
+  std::string_view malformed_param() const noexcept;
   void release_memory();  // after a big request: give back what an idle connection should not keep
 
   // Head time (Server::on_head): ask for the body to be streamed, limited to `max_bytes`
@@ -188,6 +193,7 @@ class ServerRequest {
   std::string body_;
   std::size_t body_pos_ = 0;  // read()/read_chunk() on a buffered body
   std::vector<Param> params_;
+  std::size_t malformed_param_ = 0;  // 1 + index in params_; 0: none
   std::string_view route_;
   mutable QueryPairs query_;
   const void* match_ = nullptr;
