@@ -16,6 +16,7 @@
 // every URL with a small in-process client, prints the answers and exits 0 if all were 200.
 #include <unistd.h>
 
+#include <charconv>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -74,10 +75,25 @@ DemoOptions parse_args(int argc, char** argv) {
 
 uint64_t fib(unsigned n) { return n < 2 ? n : fib(n - 1) + fib(n - 2); }
 
-unsigned fib_arg(const Req& req) {
-  std::string_view n = req.query("n");
-  unsigned v = n.empty() ? 30 : static_cast<unsigned>(std::atoi(std::string(n).c_str()));
-  return v > 42 ? 42 : v;  // bounded: fib(42) is a few seconds already
+// The whole of `text` as a decimal integer (no sign, space, NUL or trailing junk).
+template <typename T>
+std::optional<T> parse_integer(std::string_view text) {
+  T v{};
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  return v;
+}
+
+constexpr unsigned kMaxFib = 42;  // fib(42) is a few seconds already
+
+// /heavy's n (default 30); a bad or out-of-range value is answered with 400 naming the limit.
+std::optional<unsigned> fib_arg(const Req& req, Res& res) {
+  if (!req.has_query("n")) return 30u;
+  std::optional<unsigned> n = parse_integer<unsigned>(req.query("n"));
+  if (n && *n <= kMaxFib) return n;
+  res.status(400).json(
+      {{"error", "n must be an integer from 0 to " + std::to_string(kMaxFib)}, {"param", "n"}});
+  return std::nullopt;
 }
 
 // ---- The users table: SQLite by default, PostgreSQL with DATABASE_URL --------------------------
@@ -195,7 +211,12 @@ void add_routes(http::App& app, Loop& loop, Users& users, http::Server** server,
     res.json({{"message", "Hello, World!"}, {"server", "brigade"}});
   });
   app.get("/users/:id", [&users](Req& req, Res& res) -> Task<void> {
-    int64_t id = std::atoll(std::string(req.param("id")).c_str());
+    std::optional<int64_t> parsed = parse_integer<int64_t>(req.param("id"));
+    if (!parsed) {  // "abc", "1%00", "1x": not a user id
+      res.status(400).json({{"error", "id must be an integer"}, {"param", "id"}});
+      co_return;
+    }
+    int64_t id = *parsed;
     json user = co_await users.find(id);
     if (user.is_null())
       res.status(404).json({{"error", "no such user"}, {"id", id}});
@@ -203,7 +224,9 @@ void add_routes(http::App& app, Loop& loop, Users& users, http::Server** server,
       res.json(user);
   });
   app.get("/heavy", [&heavy](Req& req, Res& res) -> Task<void> {
-    unsigned n = fib_arg(req);
+    std::optional<unsigned> arg = fib_arg(req, res);
+    if (!arg) co_return;
+    unsigned n = *arg;
     uint64_t start = Loop::hrtime();
     auto job = heavy.run([n] { return fib(n); });  // named: g++ 12 and temporaries in co_await
     uint64_t value = co_await job;
@@ -213,7 +236,9 @@ void add_routes(http::App& app, Loop& loop, Users& users, http::Server** server,
               {"where", "worker pool"}});
   });
   app.get("/heavy-blocking", [](Req& req, Res& res) {
-    unsigned n = fib_arg(req);
+    std::optional<unsigned> arg = fib_arg(req, res);
+    if (!arg) return;
+    unsigned n = *arg;
     uint64_t start = Loop::hrtime();
     uint64_t value = fib(n);
     res.json({{"n", n},
@@ -221,9 +246,8 @@ void add_routes(http::App& app, Loop& loop, Users& users, http::Server** server,
               {"ms", double(Loop::hrtime() - start) / 1e6},
               {"where", "event loop (blocked it)"}});
   });
-  app.get("/stats", [&loop, server, &heavy](Req&, Res& res) {
-    res.json(loop_stats(loop, *server, heavy));
-  });
+  app.get("/stats",
+          [&loop, server, &heavy](Req&, Res& res) { res.json(loop_stats(loop, *server, heavy)); });
   app.on_error([](Req& req, Res& res, std::exception_ptr e) {
     std::fprintf(stderr, "demo: %.*s %.*s failed: %s\n", int(req.method_name().size()),
                  req.method_name().data(), int(req.target().size()), req.target().data(),

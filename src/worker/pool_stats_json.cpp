@@ -19,7 +19,7 @@ nlohmann::json to_json(const PoolStats& s) {
           {"min_threads", s.min_threads},
           {"max_threads", s.max_threads},
           {"queue_size", s.queue_size},
-          {"max_queue", s.max_queue},
+          {"max_queue", s.max_queue == SIZE_MAX ? nlohmann::json() : nlohmann::json(s.max_queue)},
           {"running", s.running},
           {"submitted", s.submitted},
           {"completed", s.completed},

@@ -57,7 +57,8 @@ TEST(HttpApp, MalformedEscapeInAStreamRouteParamIs400) {
   ASSERT_TRUE(c.read_responses(2));
   EXPECT_EQ(c.buffer().rfind("HTTP/1.1 400", 0), 0u) << c.buffer();
   EXPECT_NE(c.buffer().find("hello"), std::string::npos);  // the connection went on
-  std::string ok = answer_to(s, "POST /up/x%20y HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabc");
+  std::string ok =
+      answer_to(s, "POST /up/x%20y HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabc");
   EXPECT_NE(ok.find("x y:abc"), std::string::npos) << ok;
 }
 
@@ -71,7 +72,7 @@ TEST(HttpApp, HandlerThatDoesNotAnswerGets500AndALogLine) {
   const std::string& b = c.buffer();
   EXPECT_EQ(count_of(b, "HTTP/1.1 500 Internal Server Error"), 2) << b;
   EXPECT_EQ(b.find("X-Half"), std::string::npos) << b;  // the half-made answer is not sent
-  EXPECT_NE(b.find("hello"), std::string::npos);          // the connection stays usable
+  EXPECT_NE(b.find("hello"), std::string::npos);        // the connection stays usable
   EXPECT_NE(err.find("route GET /forgot returned without answering"), std::string::npos) << err;
   EXPECT_NE(err.find("route GET /forgot-plain returned without answering"), std::string::npos)
       << err;

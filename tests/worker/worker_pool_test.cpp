@@ -344,6 +344,9 @@ TEST(WorkerPool, StatsAndJson) {
   EXPECT_EQ(j["completed"], 50);
   EXPECT_EQ(j["run_time"]["count"], 50);
   EXPECT_TRUE(j["wait_time"].contains("p99_us"));
+  EXPECT_TRUE(j["max_queue"].is_null());  // unbounded: null, not SIZE_MAX
+  s.max_queue = 8;
+  EXPECT_EQ(to_json(s)["max_queue"], 8);
 }
 
 TEST(WorkerPool, ThroughputAndLatency) {

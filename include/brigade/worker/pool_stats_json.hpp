@@ -7,6 +7,6 @@
 namespace brigade {
 
 nlohmann::json histogram_json(const LatencyHistogram& h);  // count, min/mean/p50/p90/p99/max in us
-nlohmann::json to_json(const PoolStats& s);
+nlohmann::json to_json(const PoolStats& s);  // "max_queue": null when unbounded
 
 }  // namespace brigade

@@ -1,0 +1,88 @@
+#pragma once
+// Test support: examples/demo started as a child process on a free port (its own database
+// file), stopped with SIGTERM.
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+namespace brigade::http::testing {
+
+class DemoProcess {
+ public:
+  DemoProcess() {
+    path_ = std::string(BRIGADE_BINARY_DIR) + "/examples/demo";
+    if (::access(path_.c_str(), X_OK) != 0) return;
+    db_ = std::string(BRIGADE_BINARY_DIR) + "/demo_e2e_" + std::to_string(::getpid()) + ".db";
+    int out[2];
+    if (::pipe2(out, O_CLOEXEC) != 0) return;
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::dup2(out[1], 1);
+      ::unsetenv("DATABASE_URL");
+      ::setenv("BRIGADE_DEMO_DB", db_.c_str(), 1);
+      ::execl(path_.c_str(), path_.c_str(), "--port", "0", static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    ::close(out[1]);
+    out_ = out[0];
+    // "brigade demo listening on http://127.0.0.1:PORT ..."
+    std::string text;
+    for (;;) {
+      pollfd p{out_, POLLIN, 0};
+      if (::poll(&p, 1, 30000) <= 0) break;
+      char buf[512];
+      ssize_t n = ::read(out_, buf, sizeof buf);
+      if (n <= 0) break;
+      text.append(buf, static_cast<std::size_t>(n));
+      std::size_t at = text.find("http://127.0.0.1:");
+      if (at != std::string::npos && text.find(' ', at) != std::string::npos) {
+        port_ = static_cast<uint16_t>(std::atoi(text.c_str() + at + 17));
+        break;
+      }
+    }
+  }
+  ~DemoProcess() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGTERM);
+      int st;
+      ::waitpid(pid_, &st, 0);
+    }
+    if (out_ >= 0) ::close(out_);
+    if (!db_.empty())
+      for (const char* suffix : {"", "-wal", "-shm"}) std::remove((db_ + suffix).c_str());
+  }
+  DemoProcess(const DemoProcess&) = delete;
+  DemoProcess& operator=(const DemoProcess&) = delete;
+
+  bool built() const { return ::access(path_.c_str(), X_OK) == 0; }
+  uint16_t port() const { return port_; }
+  pid_t pid() const { return pid_; }
+
+  // The process's resident set in KiB (VmRSS), 0 if unknown.
+  long rss_kib() const {
+    std::string status = "/proc/" + std::to_string(pid_) + "/status";
+    FILE* f = std::fopen(status.c_str(), "r");
+    if (!f) return 0;
+    char line[256];
+    long kib = 0;
+    while (std::fgets(line, sizeof line, f))
+      if (std::sscanf(line, "VmRSS: %ld kB", &kib) == 1) break;
+    std::fclose(f);
+    return kib;
+  }
+
+ private:
+  std::string path_;
+  std::string db_;
+  pid_t pid_ = -1;
+  int out_ = -1;
+  uint16_t port_ = 0;
+};
+
+}  // namespace brigade::http::testing
