@@ -2,15 +2,74 @@
 
 #include <signal.h>
 #include <sys/signalfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
+#include <cassert>
 #include <map>
+#include <mutex>
 #include <vector>
 
 #include "brigade/error.hpp"
 
 namespace brigade {
+
+namespace {
+
+// The signal's disposition is process-wide: the first watcher of a signal the process inherited
+// as ignored (a background job's SIGINT, nohup's SIGHUP) sets it to the default, as Node's
+// handler replaces SIG_IGN; with the signal blocked the default action never runs, the signalfd
+// takes it. The last watcher puts SIG_IGN back (Node leaves SIG_DFL), so the process ignores it
+// again as whoever started it asked.
+struct Dispositions {
+  std::mutex mu;
+  std::array<int, NSIG> watchers{};
+  std::array<bool, NSIG> was_ignored{};
+
+  static Dispositions& get() {
+    static Dispositions d;
+    return d;
+  }
+
+  void acquire(int signo) {
+    std::lock_guard lock(mu);
+    if (watchers[signo]++ > 0) return;
+    struct sigaction old {};
+    was_ignored[signo] = sigaction(signo, nullptr, &old) == 0 && old.sa_handler == SIG_IGN;
+    if (was_ignored[signo]) {
+      struct sigaction dfl {};
+      dfl.sa_handler = SIG_DFL;
+      sigemptyset(&dfl.sa_mask);
+      sigaction(signo, &dfl, nullptr);
+    }
+  }
+
+  void release(int signo) {
+    std::lock_guard lock(mu);
+    assert(watchers[signo] > 0);
+    if (--watchers[signo] > 0) return;
+    if (was_ignored[signo]) {
+      struct sigaction ign {};
+      ign.sa_handler = SIG_IGN;  // also discards an instance still pending
+      sigemptyset(&ign.sa_mask);
+      sigaction(signo, &ign, nullptr);
+      was_ignored[signo] = false;
+    }
+  }
+};
+
+// Per thread: the signals blocked before any watcher (start_thread's threads block them all:
+// never unblock those) and the ones the watchers of this thread's loops have blocked.
+struct ThreadSignals {
+  bool init = false;
+  sigset_t before;
+  sigset_t watched;
+};
+thread_local ThreadSignals t_signals;
+
+}  // namespace
 
 // One signalfd per loop whose mask is the union of the watched signals.
 struct SignalRouter {
@@ -36,21 +95,46 @@ struct SignalRouter {
     return *r;
   }
 
-  void update_mask() {
+  // Blocks, in this thread, what this thread's loops watch; unblocks what none of them watches
+  // any more (unless it was blocked before), after consuming an instance still pending: it
+  // belongs to the watchers that were there, not to the default action (a second SIGTERM
+  // during shutdown would end the process).
+  static void update_thread_mask() {
+    ThreadSignals& t = t_signals;
+    if (!t.init) {
+      pthread_sigmask(SIG_BLOCK, nullptr, &t.before);
+      sigemptyset(&t.watched);
+      t.init = true;
+    }
     sigset_t wanted;
     sigemptyset(&wanted);
-    for (SignalWatcher* w : watchers) sigaddset(&wanted, w->signo_);
-    // Block what is watched so signalfd sees it; unblock what no one watches any more.
-    for (int s = 1; s < NSIG; ++s) {
-      if (sigismember(&mask, s) == 1 && sigismember(&wanted, s) != 1) {
-        sigset_t one;
-        sigemptyset(&one);
-        sigaddset(&one, s);
-        pthread_sigmask(SIG_UNBLOCK, &one, nullptr);
-      }
+    for (auto& [loop, r] : routers()) {
+      for (SignalWatcher* w : r->watchers) sigaddset(&wanted, w->signo_);
     }
     pthread_sigmask(SIG_BLOCK, &wanted, nullptr);
-    mask = wanted;
+    sigset_t gone;
+    sigemptyset(&gone);
+    bool any_gone = false;
+    for (int s = 1; s < NSIG; ++s) {
+      if (sigismember(&t.watched, s) == 1 && sigismember(&wanted, s) != 1 &&
+          sigismember(&t.before, s) != 1) {
+        sigaddset(&gone, s);
+        any_gone = true;
+      }
+    }
+    if (any_gone) {
+      timespec zero{};
+      while (sigtimedwait(&gone, nullptr, &zero) > 0) {
+      }
+      pthread_sigmask(SIG_UNBLOCK, &gone, nullptr);
+    }
+    t.watched = wanted;
+  }
+
+  void update_mask() {
+    update_thread_mask();
+    sigemptyset(&mask);
+    for (SignalWatcher* w : watchers) sigaddset(&mask, w->signo_);
     fd = signalfd(fd, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
     if (fd < 0) throw_errno("signalfd");
     if (!watch.active) {
@@ -91,31 +175,34 @@ struct SignalRouter {
       return;
     }
     loop->io_stop(watch);
-    // A signal that arrived while it was watched belongs to the watchers: consume it here, or
-    // unblocking would hand it to the default action (a second SIGTERM during shutdown).
-    signalfd_siginfo info;
-    while (::read(fd, &info, sizeof info) == sizeof info) {
-    }
-    sigset_t none;
-    sigemptyset(&none);
-    for (int s = 1; s < NSIG; ++s) {
-      if (sigismember(&mask, s) == 1) sigaddset(&none, s);
-    }
-    pthread_sigmask(SIG_UNBLOCK, &none, nullptr);
     ::close(fd);
     routers().erase(loop);
+    update_thread_mask();
     delete this;
   }
 };
 
 SignalWatcher::SignalWatcher(Loop& loop, int signo, UniqueFunction<void(int)> handler)
     : loop_(loop), signo_(signo), handler_(std::move(handler)) {
+  if (signo <= 0 || signo >= NSIG || signo == SIGKILL || signo == SIGSTOP)
+    throw Error(EINVAL, "SignalWatcher: signal " + std::to_string(signo));
   SignalRouter& r = SignalRouter::of(loop);
   r.watchers.push_back(this);
-  r.update_mask();
+  try {
+    r.update_mask();
+  } catch (...) {
+    r.remove(this);
+    throw;
+  }
+  Dispositions::get().acquire(signo);
 }
 
-SignalWatcher::~SignalWatcher() { SignalRouter::of(loop_).remove(this); }
+SignalWatcher::~SignalWatcher() {
+  // The disposition goes back before the thread unblocks: a pending instance is discarded, not
+  // handed to SIG_DFL.
+  Dispositions::get().release(signo_);
+  SignalRouter::of(loop_).remove(this);
+}
 
 void SignalWatcher::ref() {
   ref_ = true;

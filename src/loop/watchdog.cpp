@@ -1,12 +1,11 @@
 #include "watchdog.hpp"
 
-#include <pthread.h>
-#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
 
 #include "brigade/loop/loop.hpp"
+#include "brigade/loop/thread.hpp"
 
 namespace brigade {
 
@@ -31,7 +30,7 @@ void BlockedLoopWatchdog::add(Loop* loop) {
       loops_.assign(1, loop);
     }
     pid_ = pid;
-    std::thread([this] { run(); }).detach();
+    start_thread("brigade-watch", [this] { run(); }).detach();
   }
 }
 
@@ -41,9 +40,6 @@ void BlockedLoopWatchdog::remove(Loop* loop) {
 }
 
 void BlockedLoopWatchdog::run() {
-  sigset_t all;
-  sigfillset(&all);
-  pthread_sigmask(SIG_BLOCK, &all, nullptr);
   std::unique_lock lock(mu_);
   for (;;) {
     cv_.wait_for(lock, std::chrono::milliseconds(20));

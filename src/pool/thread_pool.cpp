@@ -1,10 +1,9 @@
 #include "brigade/pool/thread_pool.hpp"
 
-#include <pthread.h>
-#include <signal.h>
-
 #include <algorithm>
 #include <cstdlib>
+
+#include "brigade/loop/thread.hpp"
 
 namespace brigade {
 
@@ -24,7 +23,8 @@ ThreadPool& ThreadPool::shared() {
 ThreadPool::ThreadPool(std::size_t threads) {
   threads = std::max<std::size_t>(threads, 1);
   threads_.reserve(threads);
-  for (std::size_t i = 0; i < threads; ++i) threads_.emplace_back([this] { worker_main(); });
+  for (std::size_t i = 0; i < threads; ++i)
+    threads_.push_back(start_thread("brigade-pool", [this] { worker_main(); }));
 }
 
 ThreadPool::~ThreadPool() {
@@ -111,9 +111,6 @@ detail::PoolWork* ThreadPool::next_locked() {
 }
 
 void ThreadPool::worker_main() {
-  sigset_t all;
-  sigfillset(&all);
-  pthread_sigmask(SIG_BLOCK, &all, nullptr);  // signals belong to the loops' signalfds
   std::unique_lock lock(mu_);
   for (;;) {
     detail::PoolWork* w = nullptr;

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <mutex>
 
+#include "brigade/loop/thread.hpp"
 #include "brigade/task/spawn.hpp"
 
 namespace brigade {
@@ -126,7 +127,7 @@ Worker::Worker(Loop& parent, WorkerMain main, Message worker_data, WorkerOptions
   // Receive from the start, so no message can be overtaken by the exit event.
   port_.on_message({}, &parent_);
   port_.unref();  // the worker itself keeps the parent loop alive while it runs
-  thread_ = std::thread(worker_thread, shared_);
+  thread_ = start_thread("brigade-worker", [s = shared_] { worker_thread(s); });
 }
 
 Worker::~Worker() {

@@ -6,6 +6,7 @@
 #include <thread>
 #include <vector>
 
+#include "brigade/loop/thread.hpp"
 #include "brigade/task/spawn.hpp"
 #include "brigade/worker/mailbox.hpp"
 
@@ -333,7 +334,8 @@ void PoolCore::post_finished(PoolTask* t, PoolWorker* exited_worker) {
 
 void PoolCore::start_worker() {  // called with threads already counted
   auto w = std::make_unique<PoolWorker>();
-  w->thread = std::thread(worker_thread, shared_from_this(), w.get());
+  w->thread =
+      start_thread("brigade-wpool", [c = shared_from_this(), p = w.get()] { worker_thread(c, p); });
   workers.push_back(std::move(w));
 }
 
