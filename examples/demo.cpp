@@ -339,19 +339,21 @@ int run_single(const DemoOptions& opts) {
 // main only sets up (the cluster starts serving once it returns); the service lives until the
 // worker is told to stop and its server has closed gracefully.
 struct WorkerService {
-  explicit WorkerService(Loop& loop) : heavy(loop), server(loop, app.handler()) {}
+  explicit WorkerService(cluster::Worker& worker)
+      : heavy(worker.loop()), server(worker.loop(), app.handler()), hold(worker.hold()) {}
   Users users;
   WorkerPool heavy;
   http::App app;
   http::Server server;
   http::Server* server_ptr = &server;
+  cluster::Worker::Hold hold;  // the worker exits only once the server has drained (reset below)
   std::optional<std::stop_callback<std::function<void()>>> on_stop;
 };
 std::unique_ptr<WorkerService> g_worker;
 
 Task<void> worker_main(cluster::Worker& worker) {
   Loop* loop = &worker.loop();
-  g_worker = std::make_unique<WorkerService>(*loop);
+  g_worker = std::make_unique<WorkerService>(worker);
   WorkerService* w = g_worker.get();
   co_await w->users.seed();
   add_routes(w->app, *loop, w->users, &w->server_ptr, w->heavy);

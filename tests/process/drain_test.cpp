@@ -1,0 +1,191 @@
+// Graceful shutdown of examples/demo under SIGTERM: requests in flight (slow ones, on its
+// WorkerPool) are all answered, in one process and in a cluster (signal to the primary, and to a
+// worker). The demo runs in its own session and process group; the group is killed whatever
+// the test's outcome.
+#include <signal.h>
+
+#include <fstream>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "brigade/net/connect.hpp"
+#include "brigade/process/spawn.hpp"
+#include "process_support.hpp"
+
+namespace {
+
+using namespace brigade;
+using namespace brigade::process;
+using namespace process_test;
+
+const std::string kDemo = std::string(BRIGADE_BINARY_DIR) + "/examples/demo";
+const std::string kDb = std::string(BRIGADE_BINARY_DIR) + "/drain_test_demo.db";
+
+// The demo's process group, killed on the way out (a failed test leaves nothing running).
+struct Demo {
+  Child child;
+  std::string log;
+  uint16_t port = 0;
+  ~Demo() {
+    if (child.pid() > 0) ::kill(-child.pid(), SIGKILL);
+  }
+};
+
+Task<void> read_log(net::Stream& out, Demo& d) {
+  char buf[4096];
+  try {
+    for (;;) {
+      std::size_t n = co_await out.read(buf);
+      if (n == 0) break;
+      d.log.append(buf, n);
+      std::size_t at = d.log.find("http://127.0.0.1:");
+      if (d.port == 0 && at != std::string::npos && d.log.find('\n', at) != std::string::npos)
+        d.port = static_cast<uint16_t>(std::stoi(d.log.substr(at + 17)));
+    }
+  } catch (const Error&) {
+  }
+}
+
+Task<void> wait_until(Loop& loop, uint64_t limit_ms, std::function<bool()> done) {
+  uint64_t end = loop.now() + limit_ms;
+  while (!done() && loop.now() < end) co_await brigade::sleep(5);
+}
+
+Task<void> start(Loop& loop, Demo& d, std::vector<std::string> args) {
+  SpawnOptions o;
+  o.stdio = {Stdio::ignore(), Stdio::pipe(), Stdio::inherit()};
+  o.detached = true;  // setsid: its own process group, for the cleanup
+  o.env_add = {"BRIGADE_DEMO_DB=" + kDb};
+  d.child = spawn(loop, kDemo, args, o);
+  brigade::spawn(read_log(d.child.out(), d), "demo log");
+  co_await wait_until(loop, 20000, [&] { return d.port != 0 || d.child.exited(); });
+  EXPECT_NE(d.port, 0) << d.log;
+}
+
+Task<std::string> get(Loop& loop, uint16_t port, std::string path) {
+  std::string answer;
+  try {
+    net::Stream s = co_await net::connect(loop, "127.0.0.1", port);
+    co_await s.write("GET " + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    answer = co_await read_all(s);
+  } catch (const Error& e) {
+    answer = std::string("error: ") + e.what();
+  }
+  co_return answer;
+}
+
+// `n` slow requests in flight (fib on the demo's WorkerPool), then `signal_it()`; every answer.
+Task<std::vector<std::string>> slow_requests_then(Loop& loop, uint16_t port, int n,
+                                                  std::function<void()> signal_it) {
+  std::vector<std::string> answers(static_cast<std::size_t>(n));
+  int done = 0;
+  for (int i = 0; i < n; ++i) {
+    brigade::spawn([](Loop& l, uint16_t p, std::string& out, int& count) -> Task<void> {
+      out = co_await get(l, p, "/heavy?n=40");
+      ++count;
+    }(loop, port, answers[static_cast<std::size_t>(i)], done));
+  }
+  co_await brigade::sleep(300);  // read and started by the server (fib(40) lasts far longer)
+  EXPECT_LT(done, n) << "the requests were not slow enough to be in flight: " << answers[0];
+  signal_it();
+  co_await wait_until(loop, 30000, [&] { return done == n; });
+  co_return answers;
+}
+
+void expect_all_answered(const std::vector<std::string>& answers, const std::string& log) {
+  for (const std::string& a : answers) {
+    EXPECT_EQ(a.rfind("HTTP/1.1 200", 0), 0u) << a << "\n" << log;
+    EXPECT_NE(a.find("\"fib\":102334155"), std::string::npos) << a;
+  }
+}
+
+Task<void> expect_exit_ok(Loop& loop, Demo& d) {
+  co_await wait_until(loop, 20000, [&] { return d.child.exited(); });
+  EXPECT_TRUE(d.child.exited()) << "still running after SIGTERM\n" << d.log;
+  if (!d.child.exited()) co_return;
+  ExitStatus st = co_await d.child.wait();
+  EXPECT_TRUE(st.ok()) << st.describe() << "\n" << d.log;
+}
+
+// The demo's database, seeded once (cluster workers would otherwise race to seed it).
+void seed_db(Loop& loop) {
+  static bool seeded = false;
+  if (seeded) return;
+  run(loop, [](Loop& l) -> Task<void> {
+    SpawnOptions o;
+    o.stdio = {Stdio::ignore(), Stdio::ignore(), Stdio::inherit()};
+    o.env_add = {"BRIGADE_DEMO_DB=" + kDb};
+    std::vector<std::string> args{"--self-check"};
+    Child c = spawn(l, kDemo, args, o);
+    ExitStatus st = co_await c.wait();
+    EXPECT_TRUE(st.ok()) << st.describe();
+  }(loop));
+  seeded = true;
+}
+
+std::vector<pid_t> children_of(pid_t parent) {
+  std::vector<pid_t> out;
+  std::ifstream f("/proc/" + std::to_string(parent) + "/task/" + std::to_string(parent) +
+                  "/children");
+  for (pid_t p; f >> p;) out.push_back(p);
+  return out;
+}
+
+TEST(Drain, SigtermToTheDemoAnswersEveryRequestInFlight) {
+  Loop loop;
+  HangGuard guard(loop, 90000);
+  seed_db(loop);
+  Demo d;
+  run_test(loop, [&]() -> Task<void> {
+    std::vector<std::string> args{"--port", "0"};  // named: g++ 12 and lists in co_await
+    co_await start(loop, d, args);
+    if (!d.port) co_return;
+    auto answers = co_await slow_requests_then(loop, d.port, 4, [&] { d.child.kill(SIGTERM); });
+    expect_all_answered(answers, d.log);
+    co_await expect_exit_ok(loop, d);
+    EXPECT_NE(d.log.find("closing gracefully"), std::string::npos) << d.log;
+  }());
+}
+
+TEST(Drain, SigtermToTheClusterPrimaryAnswersEveryRequestInFlight) {
+  Loop loop;
+  HangGuard guard(loop, 90000);
+  seed_db(loop);
+  Demo d;
+  run_test(loop, [&]() -> Task<void> {
+    std::vector<std::string> args{"--port", "0", "--workers", "2"};
+    co_await start(loop, d, args);
+    if (!d.port) co_return;
+    co_await wait_until(loop, 10000, [&] { return children_of(d.child.pid()).size() == 2; });
+    for (int i = 0; i < 4; ++i) co_await get(loop, d.port, "/");  // both workers up
+    auto answers = co_await slow_requests_then(loop, d.port, 4, [&] { d.child.kill(SIGTERM); });
+    expect_all_answered(answers, d.log);
+    co_await expect_exit_ok(loop, d);
+  }());
+}
+
+TEST(Drain, SigtermToAClusterWorkerAnswersEveryRequestInFlight) {
+  Loop loop;
+  HangGuard guard(loop, 90000);
+  seed_db(loop);
+  Demo d;
+  run_test(loop, [&]() -> Task<void> {
+    std::vector<std::string> args{"--port", "0", "--workers", "2"};
+    co_await start(loop, d, args);
+    if (!d.port) co_return;
+    co_await wait_until(loop, 10000, [&] { return children_of(d.child.pid()).size() == 2; });
+    for (int i = 0; i < 4; ++i) co_await get(loop, d.port, "/");
+    std::vector<pid_t> workers = children_of(d.child.pid());
+    EXPECT_EQ(workers.size(), 2u);
+    if (workers.size() != 2) co_return;
+    // Round robin: two of the four requests are on the worker that gets the signal.
+    auto answers =
+        co_await slow_requests_then(loop, d.port, 4, [&] { ::kill(workers[0], SIGTERM); });
+    expect_all_answered(answers, d.log);
+    d.child.kill(SIGTERM);
+    co_await expect_exit_ok(loop, d);
+  }());
+}
+
+}  // namespace
