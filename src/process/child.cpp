@@ -9,6 +9,7 @@
 
 #include "brigade/process/spawn.hpp"
 #include "child_core.hpp"
+#include "reaper.hpp"
 
 namespace brigade::process {
 
@@ -26,10 +27,6 @@ namespace {
 void on_pidfd(IoWatch& w, uint32_t) {
   auto* core = static_cast<ChildCore*>(w.data);
   if (!core->try_reap()) return;
-  if (core->orphaned) {
-    delete core;
-    return;
-  }
   ExitStatus st = *core->status;
   // Whoever we call may destroy the Child (and this core): take the waiters first.
   ExitWaiter* list = std::exchange(core->waiters, nullptr);
@@ -91,12 +88,14 @@ void ChildCore::release(ChildCore* core) noexcept {
     core->loop->queue_microtask([h] { h.resume(); });
   }
   core->on_exit = nullptr;
-  if (core->status || core->watch.fd < 0 || core->try_reap()) {
-    delete core;
-    return;
+  if (!core->status && core->watch.fd >= 0 && !core->try_reap()) {
+    // Still running: the process-wide reaper takes it, so neither a zombie nor the core waits
+    // for this loop (which may be destroyed before the child exits).
+    core->loop->io_stop(core->watch);
+    reap_later(core->watch.fd);
+    core->watch.fd = -1;
   }
-  core->orphaned = true;
-  core->loop->io_set_ref(core->watch, false);
+  delete core;
 }
 
 void wait_suspend(ChildCore& core, ExitWaiter& w) noexcept {

@@ -18,13 +18,13 @@ struct ChildCore {
   std::optional<ExitStatus> status;
   UniqueFunction<void(ExitStatus)> on_exit;
   ExitWaiter* waiters = nullptr;
-  bool orphaned = false;  // its Child is gone: reap on exit, then delete itself
 
   // Starts watching the pidfd; throws Error on failure (after killing and reaping the child).
   void start(Loop& l, pid_t p, int pidfd);
   // Reaps if exited; returns whether it has.
   bool try_reap() noexcept;
-  // The Child is going away: cancel waiters; if the child still runs, keep watching on our own.
+  // The Child is going away: cancel waiters, delete the core; a child that still runs goes to
+  // the process-wide reaper (reaper.hpp).
   static void release(ChildCore* core) noexcept;
 };
 

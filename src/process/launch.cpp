@@ -105,6 +105,10 @@ BRIGADE_CHILD int child_main(void* arg) {
   uint64_t empty = 0;
   syscall(SYS_rt_sigprocmask, SIG_SETMASK, &empty, nullptr, 8);
   syscall(SYS_execve, plan->path, plan->argv, plan->envp);
+  if (errno == ENOEXEC && plan->sh_argv) {
+    syscall(SYS_execve, plan->sh_argv[0], plan->sh_argv, plan->envp);
+    errno = ENOEXEC;  // no shell either: the script's own failure is the one to report
+  }
   return fail(plan, "exec");
 }
 

@@ -13,6 +13,9 @@ struct LaunchPlan {
   const char* path = nullptr;  // the program, already resolved against PATH
   char* const* argv = nullptr;
   char* const* envp = nullptr;
+  // argv for /bin/sh when execve fails with ENOEXEC (a script without #!), as execvp does:
+  // {"/bin/sh", path, args..., nullptr}. nullptr: no fallback.
+  char* const* sh_argv = nullptr;
   const char* cwd = nullptr;  // nullptr: ours
   int fds[kMaxChildFds];      // the child's fd i becomes our fds[i]; -1: closed in the child
   int nfds = 0;

@@ -156,6 +156,12 @@ Child spawn(Loop& loop, const std::string& file, const std::vector<std::string>&
   argv.push_back(const_cast<char*>(options.argv0.empty() ? file.c_str() : options.argv0.c_str()));
   for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
+  std::vector<char*> sh_argv;  // a script without #! runs with /bin/sh, as execvp does
+  sh_argv.reserve(args.size() + 3);
+  sh_argv.push_back(const_cast<char*>("/bin/sh"));
+  sh_argv.push_back(const_cast<char*>(path.c_str()));
+  for (const auto& a : args) sh_argv.push_back(const_cast<char*>(a.c_str()));
+  sh_argv.push_back(nullptr);
 
   int parent[3];
   for (int i = 0; i < 3; ++i) {
@@ -177,6 +183,7 @@ Child spawn(Loop& loop, const std::string& file, const std::vector<std::string>&
 
   plan.path = path.c_str();
   plan.argv = argv.data();
+  plan.sh_argv = sh_argv.data();
   plan.envp = own_env ? envp.data() : environ;
   plan.cwd = options.cwd.empty() ? nullptr : options.cwd.c_str();
   plan.setsid = options.detached;

@@ -7,12 +7,15 @@
 // is reaped there with waitid(P_PIDFD) — the loop never blocks in waitpid and installs no
 // SIGCHLD handler. Signal handlers and the signal mask are reset to the defaults in the child.
 //
+// A file execve refuses with ENOEXEC (an executable script without #!) is run by /bin/sh, as
+// execvp (and so libuv and Node) does.
+//
 // Failures before or at execve (missing program, not executable, bad cwd, setuid refused) throw
 // SpawnError with the errno, the step that failed and the path; no process is left behind.
 //
 // Ownership: a Child owns its pipes and its exit watch. Destroying a Child that is still running
-// neither kills nor waits for it: the loop keeps watching (unref'd) and reaps it when it exits,
-// so no zombie is left. Suspended wait()s fail with CancelledError.
+// neither kills nor waits for it: a process-wide reaper thread reaps it when it exits, so no
+// zombie is left, even if the loop is destroyed first. Suspended wait()s fail with CancelledError.
 #include <sys/types.h>
 
 #include <array>
