@@ -81,6 +81,9 @@ struct PoolCore : std::enable_shared_from_this<PoolCore> {
   mutable std::mutex mu;  // the queue, the idle list, thread counts
   std::map<int, TaskList, std::greater<int>> queue;
   std::size_t queued = 0;
+  // Of the queued, those a worker was woken or started for: they start at once and do not count
+  // against max_queue (Piscina's rule: only a task that cannot start now waits in the queue).
+  std::size_t starting = 0;
   std::size_t running = 0;
   std::vector<PoolWorker*> idle;
   std::size_t threads = 0;
@@ -105,6 +108,11 @@ struct PoolCore : std::enable_shared_from_this<PoolCore> {
   uint64_t start_ns = Loop::hrtime();
 
   PoolTask* pop_locked();
+  std::size_t waiting_locked() const { return queued - starting; }
+  // Whether a producer should wait (needs_drain / drain); max_queue 0 waits for an empty queue.
+  bool needs_drain_locked() const {
+    return waiting_locked() >= std::max<std::size_t>(1, opts.max_queue);
+  }
   void push_locked(PoolTask* t);
   void start_worker();
   void ensure_workers();
@@ -130,6 +138,7 @@ PoolTask* PoolCore::pop_locked() {
     PoolTask* t = list.head;
     list.unlink(t);
     --queued;
+    if (starting > 0) --starting;  // the task a worker was woken for, or one like it
     return t;
   }
   return nullptr;
@@ -413,6 +422,7 @@ void PoolCore::cancel(PoolTask* t, bool timed_out) {
     if (t->state == PoolTask::kQueued) {
       queue[t->priority].unlink(t);
       --queued;
+      starting = std::min(starting, queued);
       t->state = PoolTask::kRemoved;
       removed = true;
     }
@@ -442,7 +452,7 @@ void PoolCore::wake_drain_waiters() {
   if (drain_waiters.empty()) return;
   {
     std::lock_guard lock(mu);
-    if (queued >= opts.max_queue) return;
+    if (needs_drain_locked()) return;
   }
   for (auto h : drain_waiters) to_resume.push_back(h);
   drain_waiters.clear();
@@ -481,7 +491,6 @@ WorkerPool::WorkerPool(Loop& loop, PoolOptions options) {
     options.max_threads = std::max(1u, std::thread::hardware_concurrency());
   if (options.min_threads == 0 || options.min_threads > options.max_threads)
     options.min_threads = options.max_threads;
-  if (options.max_queue == 0) options.max_queue = 1;
   if (options.max_concurrent_per_worker == 0) options.max_concurrent_per_worker = 1;
   core_ = std::make_shared<PoolCore>(loop, std::move(options));
   core_->owner = this;
@@ -534,7 +543,9 @@ std::exception_ptr WorkerPool::submit(PoolTask* t, const TaskOptions& o) {
   {
     std::lock_guard lock(c.mu);
     if (c.closed) return std::make_exception_ptr(PoolClosedError());
-    if (c.queued >= c.opts.max_queue) return std::make_exception_ptr(QueueFullError());
+    bool at_once = !c.idle.empty() || c.threads < c.opts.max_threads;
+    if (!at_once && c.waiting_locked() >= c.opts.max_queue)
+      return std::make_exception_ptr(QueueFullError());
     c.push_locked(t);
     if (!c.idle.empty()) {
       wake = c.idle.back();  // the latest to go idle is the likeliest to be spinning still
@@ -544,6 +555,7 @@ std::exception_ptr WorkerPool::submit(PoolTask* t, const TaskOptions& o) {
       ++c.threads;
       grow = true;
     }
+    if (at_once) ++c.starting;
     if (wake) wake->box->post([w = wake] { w->rt->pull(); });
   }
   ++c.stats.submitted;
@@ -566,7 +578,7 @@ std::exception_ptr WorkerPool::submit(PoolTask* t, const TaskOptions& o) {
 
 bool WorkerPool::needs_drain() const {
   std::lock_guard lock(core_->mu);
-  return core_->queued >= core_->opts.max_queue;
+  return core_->needs_drain_locked();
 }
 
 void WorkerPool::DrainAwaiter::await_suspend(std::coroutine_handle<> h) {

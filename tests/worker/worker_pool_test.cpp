@@ -248,6 +248,50 @@ TEST(WorkerPool, MaxQueueBackpressure) {
   }());
 }
 
+// Piscina's rule: max_queue counts only tasks that cannot start at once. Two idle threads take
+// two tasks submitted back to back even with max_queue 0 (the first used to sit in the queue
+// until its thread woke, and the second was refused); a third, with both busy, is refused.
+TEST(WorkerPool, MaxQueueZeroAcceptsWhatIdleThreadsCanStart) {
+  Loop loop;
+  PoolOptions o = threads(2);
+  o.max_queue = 0;
+  WorkerPool pool(loop, o);
+  EXPECT_EQ(pool.stats().max_queue, 0u);
+  run(loop, [&]() -> Task<void> {
+    for (int round = 0; round < 50; ++round) {
+      EXPECT_TRUE(co_await eventually([&] { return pool.stats().idle_threads == 2; }));
+      Gate gate;
+      auto a = pool.run([g = gate] { g.wait(); });
+      auto b = pool.run([g = gate] { g.wait(); });  // threw QueueFullError in most rounds
+      EXPECT_TRUE(co_await eventually([&] { return pool.stats().running == 2; }));
+      EXPECT_THROW(co_await pool.run([] { return 0; }), QueueFullError);
+      gate.open();
+      co_await a;
+      co_await b;
+    }
+  }());
+}
+
+// With room for one waiting task, the idle threads' tasks do not take that room.
+TEST(WorkerPool, MaxQueueCountsOnlyTasksThatMustWait) {
+  Loop loop;
+  PoolOptions o = threads(2);
+  o.max_queue = 1;
+  WorkerPool pool(loop, o);
+  Gate gate;
+  run(loop, [&]() -> Task<void> {
+    EXPECT_TRUE(co_await eventually([&] { return pool.stats().idle_threads == 2; }));
+    auto a = pool.run([g = gate] { g.wait(); });
+    auto b = pool.run([g = gate] { g.wait(); });
+    auto c = pool.run([] { return 3; });  // waits: the one queue place
+    EXPECT_THROW(co_await pool.run([] { return 0; }), QueueFullError);
+    gate.open();
+    co_await a;
+    co_await b;
+    EXPECT_EQ(co_await c, 3);
+  }());
+}
+
 TEST(WorkerPool, IdleThreadsShrinkBackToMin) {
   Loop loop;
   PoolOptions o;

@@ -5,8 +5,10 @@
 //
 // - Threads: min_threads are started at once; more up to max_threads while work waits; a thread
 //   above min that stays idle idle_timeout_ms ends.
-// - Queue: bounded by max_queue (run() beyond it fails with QueueFullError); needs_drain() and
-//   co_await drain() let a producer wait until there is room (Piscina's needsDrain/drain).
+// - Queue: only a task that cannot start at once (no idle thread, no thread left to start) waits
+//   in the queue, and run() fails with QueueFullError when max_queue tasks wait already
+//   (Piscina's maxQueue; 0: nothing may wait). needs_drain() and co_await drain() let a producer
+//   wait until there is room (Piscina's needsDrain/drain).
 // - Per task (TaskOptions): a stop token (a queued task leaves the queue, a running one has the
 //   token it may take as first parameter stopped; either way run() throws CancelledError at
 //   once), a timeout (TimeoutError, counted from run()) and a priority (higher first, FIFO within).
@@ -269,7 +271,7 @@ class WorkerPool {
     return PoolRun<R>(t);
   }
 
-  bool needs_drain() const;  // the queue is at max_queue
+  bool needs_drain() const;  // max_queue tasks wait (max_queue 0: one does)
   struct DrainAwaiter {
     WorkerPool& pool;
     bool await_ready() const { return !pool.needs_drain(); }
