@@ -1,6 +1,8 @@
 // PgConnection's engine: statements out (pipeline mode, a Sync each), answers in, in order.
 #include "brigade/db/pg_connection.hpp"
 
+#include <sys/socket.h>
+
 #include <charconv>
 #include <cmath>
 #include <cstring>
@@ -160,7 +162,8 @@ bool PgConnection::send(PgRequest* r) {
       case Type::kBytes: {
         const Bytes& b = v.as_bytes();
         param_types_[i] = kBytea;
-        param_values_[i] = reinterpret_cast<const char*>(b.data());
+        // libpq reads a null pointer as SQL NULL: an empty bytea needs a non-null one.
+        param_values_[i] = b.empty() ? "" : reinterpret_cast<const char*>(b.data());
         param_lengths_[i] = static_cast<int>(b.size());
         param_formats_[i] = 1;
         break;
@@ -225,12 +228,27 @@ void PgConnection::flush() {
   watch(io::kReadable | (want_write_ ? io::kWritable : 0));
 }
 
+// Reads until the socket is empty: the poller is edge-triggered, and a server going away sends
+// its error message and closes at once; seen together after a busy spell of the loop, one read
+// took the message and the close was never noticed (an idle connection looked alive).
+bool PgConnection::check_alive() {
+  if (!broken_ && !connecting_) read();
+  return !broken_;
+}
+
 void PgConnection::read() {
-  if (!PQconsumeInput(pg_)) return fail_all(connection_error("connection lost", pg_));
-  drain_results();
-  drain_notifications();
-  if (!broken_ && PQstatus(pg_) == CONNECTION_BAD)
-    fail_all(connection_error("connection lost", pg_));
+  for (;;) {
+    if (!PQconsumeInput(pg_)) return fail_all(connection_error("connection lost", pg_));
+    drain_results();
+    drain_notifications();
+    if (broken_) return;
+    if (PQstatus(pg_) == CONNECTION_BAD) return fail_all(connection_error("connection lost", pg_));
+    char byte;
+    ssize_t n = ::recv(PQsocket(pg_), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return;  // EAGAIN: all read (or an error the next read reports)
+    // n > 0: more arrived meanwhile; n == 0: the close, which the next PQconsumeInput reports.
+  }
 }
 
 // Answers arrive as: result(s) of a statement, a null, then the PIPELINE_SYNC that ends it.

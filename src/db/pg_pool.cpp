@@ -17,6 +17,11 @@ PgLease& PgLease::operator=(PgLease&& o) noexcept {
   return *this;
 }
 
+PgConnection& PgLease::operator*() const {
+  if (!conn_) throw_usage("postgres: this PgLease holds no connection (moved from or released)");
+  return *conn_;
+}
+
 void PgLease::release() {
   if (conn_ && pool_) pool_->give_back(std::move(conn_));
   conn_.reset();
@@ -76,7 +81,9 @@ Task<PgLease> PgPool::acquire() {
     while (!idle_.empty()) {
       std::unique_ptr<PgConnection> c = std::move(idle_.back());
       idle_.pop_back();
-      if (c->ok()) co_return PgLease(this, std::move(c));
+      // Checked now, not only by the idle watch: a timer due before the loop polls again (after
+      // a busy spell) may ask for a connection whose server has already gone.
+      if (c->check_alive()) co_return PgLease(this, std::move(c));
       drop(std::move(c));
     }
     if (open_ < options_.max_connections) co_return PgLease(this, co_await open_one());

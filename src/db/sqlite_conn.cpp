@@ -68,13 +68,16 @@ void bind(sqlite3* db, sqlite3_stmt* st, int index, const Value& v) {
       rc = sqlite3_bind_int(st, index, v.as_bool() ? 1 : 0);
       break;
     case Type::kText: {
-      std::string_view s = v.as_text();
-      rc = sqlite3_bind_text64(st, index, s.data(), s.size(), SQLITE_STATIC, SQLITE_UTF8);
+      std::string_view s = v.as_text();  // a null pointer would bind NULL, not ''
+      rc = sqlite3_bind_text64(st, index, s.data() ? s.data() : "", s.size(), SQLITE_STATIC,
+                               SQLITE_UTF8);
       break;
     }
     case Type::kBytes: {
       const Bytes& b = v.as_bytes();
-      rc = sqlite3_bind_blob64(st, index, b.data(), b.size(), SQLITE_STATIC);
+      // An empty vector's data() is null, which SQLite binds as NULL: bind a zero-length blob.
+      rc = b.empty() ? sqlite3_bind_zeroblob64(st, index, 0)
+                     : sqlite3_bind_blob64(st, index, b.data(), b.size(), SQLITE_STATIC);
       break;
     }
   }

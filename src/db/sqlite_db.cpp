@@ -89,25 +89,33 @@ SqliteDb::SqliteDb(SqliteDb&&) noexcept = default;
 SqliteDb& SqliteDb::operator=(SqliteDb&&) noexcept = default;
 SqliteDb::~SqliteDb() = default;
 
-const std::string& SqliteDb::path() const noexcept { return impl_->path; }
-std::size_t SqliteDb::max_connections() const noexcept { return impl_->max; }
+const std::string& SqliteDb::path() const noexcept {
+  static const std::string none;
+  return impl_ ? impl_->path : none;
+}
+std::size_t SqliteDb::max_connections() const noexcept { return impl_ ? impl_->max : 0; }
+
+SqliteDb::Impl* SqliteDb::checked() const {
+  if (!impl_) throw_usage("sqlite: this SqliteDb was moved from");
+  return impl_.get();
+}
 
 Task<Rows> SqliteDb::run(std::string sql, std::vector<Value> params) {
-  Impl* d = impl_.get();
+  Impl* d = checked();
   co_await d->acquire_slot();
   SlotGuard slot{d};
   co_return co_await on_connection(d, [&](SqliteConn& c) { return c.run(sql, params); });
 }
 
 Task<void> SqliteDb::exec(std::string sql) {
-  Impl* d = impl_.get();
+  Impl* d = checked();
   co_await d->acquire_slot();
   SlotGuard slot{d};
   co_await on_connection(d, [&](SqliteConn& c) { c.exec(sql.c_str()); });
 }
 
 Task<SqliteTransaction> SqliteDb::begin() {
-  Impl* d = impl_.get();
+  Impl* d = checked();
   co_await d->acquire_slot();
   SqliteConn* conn = nullptr;
   try {

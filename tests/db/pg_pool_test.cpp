@@ -219,6 +219,55 @@ TEST_F(PgPoolTest, ServerRestartUnderLoad) {
   std::printf("restart under load: %d ok, %d failed\n", ok, failed);
 }
 
+// The server restarts while the loop is blocked: each idle connection's error message and the
+// close arrive together, and must both be seen (the three queries after used to fail with
+// "terminating connection due to administrator command" and "server closed the connection").
+TEST_F(PgPoolTest, IdleConnectionsDeadAfterARestartWhileTheLoopWasBusyAreDropped) {
+  PgPoolOptions o = options(3);
+  o.min_connections = 3;
+  o.connect_timeout_ms = 5000;
+  PgPool pool(o);
+  run(loop_, [&]() -> Task<void> {
+    co_await pool.start();
+    EXPECT_EQ(pool.stats().idle, 3u);
+    brigade::test::pg_restart();  // on the loop's own thread: the loop is blocked meanwhile
+    co_await brigade::sleep(200);
+    std::vector<Task<Rows>> queries;
+    for (int i = 0; i < 3; ++i) queries.push_back(pool.query("SELECT $1::int", i));
+    std::vector<Rows> rows = co_await when_all(std::move(queries));
+    for (int i = 0; i < 3; ++i) EXPECT_EQ(rows[i].front().get<int>(0), i);
+    EXPECT_EQ(pool.stats().connects, 6u);  // three new ones
+  }());
+}
+
+// Bytes{} binds a null pointer, which libpq reads as NULL: an empty bytea is not NULL.
+TEST_F(PgPoolTest, EmptyByteaIsNotNull) {
+  PgPool pool(options(1));
+  run(loop_, [&]() -> Task<void> {
+    Bytes empty;
+    Rows r = co_await pool.query("SELECT $1::bytea IS NULL AS n, length($1::bytea) AS l", empty);
+    EXPECT_FALSE(r.front().get<bool>("n"));
+    EXPECT_EQ(r.front().get<int>("l"), 0);
+  }());
+}
+
+// A moved-from (or released) lease fails with a clear DbError, not a null dereference.
+TEST_F(PgPoolTest, EmptyLeaseIsAClearError) {
+  PgPool pool(options(1));
+  run(loop_, [&]() -> Task<void> {
+    PgLease lease = co_await pool.acquire();
+    PgLease other = std::move(lease);
+    try {
+      co_await lease->query("SELECT 1");  // NOLINT(bugprone-use-after-move): the point
+      ADD_FAILURE() << "an empty lease ran a statement";
+    } catch (const DbError& e) {
+      EXPECT_EQ(e.kind(), DbError::Kind::kUsage);
+    }
+    Rows r = co_await other->query("SELECT 2");
+    EXPECT_EQ(r.front().get<int>(0), 2);
+  }());
+}
+
 TEST_F(PgPoolTest, StatementTimeoutFailsOnlyItself) {
   PgPool pool(options(4));
   run(loop_, [&]() -> Task<void> {

@@ -186,3 +186,57 @@ TEST_F(SqliteTest, OpenFailsClearly) {
 }
 
 }  // namespace
+
+namespace {
+
+// An empty blob is a zero-length blob, not NULL (an empty vector's data() is a null pointer);
+// the same for an empty string through every way text binds.
+TEST_F(SqliteTest, EmptyBlobAndEmptyTextAreNotNull) {
+  SqliteDb db = SqliteDb::open(path());
+  run(loop_, [&]() -> Task<void> {
+    co_await db.exec("CREATE TABLE t(id INTEGER PRIMARY KEY, data BLOB)");
+    Bytes empty;
+    std::string empty_text;
+    co_await db.query("INSERT INTO t(id, data) VALUES (1, ?)", empty);
+    co_await db.query("INSERT INTO t(id, data) VALUES (2, ?)", empty_text);
+    co_await db.query("INSERT INTO t(id, data) VALUES (3, ?)", std::string_view());
+    Value empty_value{Bytes{}};
+    co_await db.query("INSERT INTO t(id, data) VALUES (4, ?)", empty_value);
+    Rows rows = co_await db.query("SELECT typeof(data) AS t, length(data) AS n FROM t ORDER BY id");
+    EXPECT_EQ(rows.size(), 4u);
+    if (rows.size() != 4) co_return;
+    EXPECT_EQ(rows[0].get<std::string>("t"), "blob");
+    EXPECT_EQ(rows[1].get<std::string>("t"), "text");
+    EXPECT_EQ(rows[2].get<std::string>("t"), "text");
+    EXPECT_EQ(rows[3].get<std::string>("t"), "blob");
+    for (std::size_t i = 0; i < rows.size(); ++i) EXPECT_EQ(rows[i].get<int>("n"), 0) << i;
+    Rows back = co_await db.query("SELECT data FROM t WHERE id = 1");
+    EXPECT_FALSE(back[0].is_null("data"));
+    EXPECT_EQ(back[0].get<Bytes>("data"), Bytes{});
+  }());
+}
+
+// A moved-from SqliteDb fails with a clear DbError instead of a null dereference.
+TEST_F(SqliteTest, MovedFromDbIsAClearError) {
+  SqliteDb db = SqliteDb::open(path());
+  SqliteDb other = std::move(db);
+  EXPECT_TRUE(db.path().empty());  // NOLINT(bugprone-use-after-move): the point of the test
+  EXPECT_EQ(db.max_connections(), 0u);
+  run(loop_, [&]() -> Task<void> {
+    for (int what = 0; what < 3; ++what) {
+      try {
+        if (what == 0) co_await db.query("SELECT 1");
+        if (what == 1) co_await db.exec("SELECT 1");
+        if (what == 2) co_await db.begin();
+        ADD_FAILURE() << "a moved-from SqliteDb ran a statement";
+      } catch (const DbError& e) {
+        EXPECT_EQ(e.kind(), DbError::Kind::kUsage);
+        EXPECT_NE(std::string(e.what()).find("moved from"), std::string::npos) << e.what();
+      }
+    }
+    Rows rows = co_await other.query("SELECT 1 AS one");
+    EXPECT_EQ(rows[0].get<int>("one"), 1);
+  }());
+}
+
+}  // namespace

@@ -105,6 +105,9 @@ class PgConnection {
 
   // False once the connection is lost: every later statement fails at once.
   bool ok() const noexcept { return !broken_; }
+  // Reads what the server sent meanwhile (a restarting server's goodbye to an idle connection,
+  // not yet seen if the loop has not polled since) and returns ok().
+  bool check_alive();
   const std::string& last_error() const noexcept { return broken_reason_; }
   // Statements sent or queued and not yet answered.
   std::size_t in_flight() const noexcept { return inflight_.size() + unsent_.size(); }

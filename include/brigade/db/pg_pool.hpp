@@ -52,8 +52,9 @@ class PgLease {
   PgLease& operator=(PgLease&& o) noexcept;
   ~PgLease() { release(); }
 
-  PgConnection* operator->() const noexcept { return conn_.get(); }
-  PgConnection& operator*() const noexcept { return *conn_; }
+  // An empty lease (moved from, released or default) throws DbError(kUsage) here.
+  PgConnection* operator->() const { return &**this; }
+  PgConnection& operator*() const;
   PgConnection* get() const noexcept { return conn_.get(); }
   explicit operator bool() const noexcept { return bool(conn_); }
   void release();

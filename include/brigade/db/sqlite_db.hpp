@@ -60,6 +60,8 @@ class SqliteDb {
   // without either is rolled back (on the pool) and its connection is given back.
   Task<SqliteTransaction> begin();
 
+  // A moved-from SqliteDb: path() is empty, max_connections() 0, and a statement throws
+  // DbError(kUsage).
   const std::string& path() const noexcept;
   std::size_t max_connections() const noexcept;
 
@@ -67,6 +69,7 @@ class SqliteDb {
 
  private:
   explicit SqliteDb(std::unique_ptr<Impl> impl);
+  Impl* checked() const;  // the Impl, or DbError(kUsage) if moved from
   std::unique_ptr<Impl> impl_;
 };
 
