@@ -27,6 +27,60 @@ TEST(Message, HoldsAnyMovableValueAndMovesBuffers) {
   EXPECT_EQ(*u.get<std::unique_ptr<int>>(), 5);
 }
 
+// uint64_t is unsigned long on this platform and unsigned long long on others: an integer of the
+// same size and signedness is the same value (the README's Worker snippet aborted with bad_cast).
+TEST(Message, IntegersOfOneRepresentationAreOneValue) {
+  Message m(uint64_t{12586269025});
+  EXPECT_TRUE(m.is<unsigned long long>());
+  EXPECT_TRUE(m.is<unsigned long>());
+  EXPECT_FALSE(m.is<long long>());  // another signedness
+  EXPECT_FALSE(m.is<unsigned>());   // another size
+  EXPECT_EQ(m.get<unsigned long long>(), 12586269025ull);
+  EXPECT_EQ(m.get<uint64_t>(), 12586269025u);
+  const Message c(int64_t{-5});
+  EXPECT_EQ(c.get<long long>(), -5);
+  EXPECT_EQ(c.get<long>(), -5);
+  Message i(int32_t{-7});
+  EXPECT_EQ(i.take<int>(), -7);
+  EXPECT_FALSE(Message(true).is<unsigned char>());  // bool and characters are not integers here
+  EXPECT_FALSE(Message('a').is<signed char>());
+}
+
+TEST(Message, AMismatchNamesTheTypeHeldAndTheTypeAsked) {
+  Message m(std::string("text"));
+  try {
+    m.get<int>();
+    ADD_FAILURE() << "no throw";
+  } catch (const MessageTypeError& e) {
+    std::string what = e.what();
+    EXPECT_NE(what.find("std::__cxx11::basic_string"), std::string::npos) << what;
+    EXPECT_NE(what.find("get<int>"), std::string::npos) << what;
+  }
+  Message u(uint64_t{1});
+  EXPECT_THROW(u.get<int64_t>(), std::bad_cast);  // still a std::bad_cast
+  EXPECT_EQ(u.get<uint64_t>(), 1u);               // and unharmed
+  EXPECT_THROW(Message().get<int>(), MessageTypeError);
+}
+
+// The README's Worker snippet, as written: fib returns uint64_t, the receiver asks unsigned long
+// long.
+TEST(Message, ReadmeWorkerSnippetReceivesTheResult) {
+  Loop loop;
+  unsigned long long got = 0;
+  static constexpr auto fib = [](int n) {
+    uint64_t a = 0, b = 1;
+    for (int i = 0; i < n; ++i) b = std::exchange(a, b) + b;
+    return a;
+  };
+  Worker w(
+      loop,
+      [](WorkerContext& ctx) { ctx.parent_port.post_message(fib(ctx.worker_data.get<int>())); },
+      Message(40));
+  w.on_message([&](Message m) { got = m.get<unsigned long long>(); });
+  loop.run();
+  EXPECT_EQ(got, 102334155ull);
+}
+
 TEST(MessagePort, SameThreadDeliveryIsInOrderOnTheLoop) {
   Loop loop;
   MessageChannel ch;
