@@ -241,6 +241,25 @@ TEST(Spawn, ScriptWithoutShebangRunsWithBinSh) {
   ::rmdir(empty_dir.c_str());
 }
 
+// The README's child-process snippet as written: grep reads to the end of its input, so its
+// stdin pipe must be ended (it hung in child.wait() when the snippet did not).
+TEST(Spawn, ReadmeGrepSnippetEndsItsInput) {
+  Loop loop;
+  HangGuard guard(loop, 10000);
+  run_test(loop, [&]() -> Task<void> {
+    brigade::process::SpawnOptions opts;  // stdio: pipe (default) / inherit / ignore / a file
+    opts.stdio[2] = brigade::process::Stdio::inherit();
+    auto child = brigade::process::spawn(loop, "grep", {"x"}, opts);
+    co_await child.in().write("one\nx two\n");
+    child.in().end();  // grep reads to the end of its input: end it, as Node's
+    char buf[256];     // child.stdin.end() (else child.wait() waits forever)
+    std::size_t n = co_await child.out().read(buf);  // "x two\n"
+    brigade::process::ExitStatus status = co_await child.wait();
+    EXPECT_EQ(std::string(buf, n), "x two\n");
+    EXPECT_TRUE(status.ok()) << status.describe();
+  }());
+}
+
 // 10,000 short children, 32 at a time: none is left a zombie.
 TEST(Spawn, TenThousandChildrenLeaveNoZombie) {
   Loop loop;

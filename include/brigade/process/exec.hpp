@@ -21,7 +21,9 @@ struct ExecOptions {
   std::size_t max_buffer = 1024 * 1024;  // per stream, as Node's maxBuffer
   uint64_t timeout_ms = 0;               // 0: none
   int kill_signal = SIGTERM;             // sent on timeout or overflow
-  std::string input;                     // written to the child's stdin, which is then closed
+  // Written to the child's stdin, which is then closed, so a child that reads its input to the
+  // end (cat, grep) finishes. (Node's execFile leaves stdin open: `cat` would wait forever.)
+  std::string input;
 };
 
 struct ExecResult {
