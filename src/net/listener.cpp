@@ -255,6 +255,25 @@ Listener listen_tcp(Loop& loop, std::string_view ip, uint16_t port, ListenOption
   }
 }
 
+int reserve_port(std::string_view ip, uint16_t& port) {
+  detail::SockAddr addr;
+  if (int err = detail::parse_ip(ip, port, addr)) throw Error(err, "bind");
+  int fd = ::socket(addr.family(), SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) throw_errno("bind");
+  int on = 1;
+  bool ok = ::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof on) == 0 &&
+            ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) == 0 &&
+            ::bind(fd, addr.get(), addr.len) == 0;
+  Endpoint bound = ok ? local_endpoint_of(fd) : Endpoint{};
+  if (!ok || bound.family == 0) {
+    int err = ok ? EINVAL : errno;
+    ::close(fd);
+    throw Error(err, "bind");
+  }
+  port = bound.port;
+  return fd;
+}
+
 Listener listen_unix(Loop& loop, std::string_view path, ListenOptions options) {
   detail::SockAddr addr;
   if (int err = detail::parse_unix(path, addr)) throw Error(err, "listen");
@@ -288,6 +307,19 @@ void Listener::serve_callback(UniqueFunction<void(Stream)> on_connection) {
   if (!is_open()) throw Error(EBADF, "serve");
   core_->on_connection = std::move(on_connection);
   if (core_->readable) detail::accept_all(*core_);  // connections may be waiting already
+}
+
+std::size_t Listener::accept_backlog(UniqueFunction<void(int fd)> take) {
+  std::size_t n = 0;
+  // Not only after a readable edge: the loop may not have polled since connections arrived.
+  while (is_open()) {
+    int fd = detail::accept_one(*core_);
+    if (fd < 0) break;  // EAGAIN: the backlog is empty (or an error the next accept reports)
+    ++core_->accepted;
+    ++n;
+    take(fd);
+  }
+  return n;
 }
 
 void Listener::close() noexcept {

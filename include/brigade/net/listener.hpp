@@ -67,6 +67,11 @@ class Listener {
   }
   void serve_callback(UniqueFunction<void(Stream)> on_connection);
 
+  // Accepts, without waiting, every connection already queued (until EAGAIN) and gives each to
+  // `take` as a non-blocking, close-on-exec fd: the step before close() when connections that
+  // completed the handshake must not be reset (a draining cluster). Returns how many.
+  std::size_t accept_backlog(UniqueFunction<void(int fd)> take);
+
   // Stops accepting and closes the socket (a Unix socket's file is unlinked). A pending
   // accept() fails with CancelledError. Idempotent.
   void close() noexcept;
@@ -98,6 +103,11 @@ class Listener {
 // SO_REUSEADDR; port 0 picks a free port (see port()). Throws Error(errno, "listen")
 // (EINVAL for a hostname: resolve it first).
 Listener listen_tcp(Loop& loop, std::string_view ip, uint16_t port, ListenOptions options = {});
+// A bound, non-listening TCP socket with SO_REUSEPORT and SO_REUSEADDR: it holds the port for
+// processes that listen on it with ListenOptions::reuse_port (cluster's kernel mode). Port 0
+// picks a free one, written back to `port`. Returns the fd (close-on-exec; the caller closes it).
+// Throws Error(errno, "bind") (EINVAL for a hostname).
+int reserve_port(std::string_view ip, uint16_t& port);
 // Binds a Unix socket at `path` (a leading '\0' makes a Linux abstract name). An existing file
 // at `path` gives EADDRINUSE, as in Node. Throws Error(errno, "listen").
 Listener listen_unix(Loop& loop, std::string_view path, ListenOptions options = {});
