@@ -1,7 +1,5 @@
 // The primary of a cluster: starts, watches and respawns workers; in round-robin mode accepts
 // and hands connections out; drains on shutdown; restarts workers one at a time.
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -58,38 +56,6 @@ std::vector<std::string> own_arguments() {
   return args;
 }
 
-// Reuse-port mode: a bound, non-listening SO_REUSEPORT socket holds the port for the workers.
-int reserve_port(const std::string& host, uint16_t& port) {
-  sockaddr_storage ss{};
-  socklen_t len;
-  auto* v4 = reinterpret_cast<sockaddr_in*>(&ss);
-  auto* v6 = reinterpret_cast<sockaddr_in6*>(&ss);
-  if (inet_pton(AF_INET, host.c_str(), &v4->sin_addr) == 1) {
-    v4->sin_family = AF_INET;
-    v4->sin_port = htons(port);
-    len = sizeof *v4;
-  } else if (inet_pton(AF_INET6, host.c_str(), &v6->sin6_addr) == 1) {
-    v6->sin6_family = AF_INET6;
-    v6->sin6_port = htons(port);
-    len = sizeof *v6;
-  } else {
-    throw Error(EINVAL, "cluster: host must be a numeric address");
-  }
-  int fd = ::socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) throw_errno("cluster: socket");
-  int one = 1;
-  ::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
-  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) {
-    int err = errno;
-    ::close(fd);
-    throw Error(err, "cluster: bind");
-  }
-  port = ntohs(ss.ss_family == AF_INET ? v4->sin_port : v6->sin6_port);
-  return fd;
-}
-
 class PrimaryImpl final : public Primary {
  public:
   PrimaryImpl(Loop& loop, Options options)
@@ -106,7 +72,7 @@ class PrimaryImpl final : public Primary {
       port_ = listener_->port();
       listener_->serve_callback([this](net::Stream s) { dispatch(s.release()); });
     } else {
-      reserve_fd_ = reserve_port(options_.host, port_);
+      reserve_fd_ = net::reserve_port(options_.host, port_);  // held for the workers
     }
     backoff_ms_.assign(options_.workers, 0);
     respawn_timers_.reserve(options_.workers);
@@ -164,11 +130,7 @@ class PrimaryImpl final : public Primary {
     for (auto& t : respawn_timers_) t.clear();
     if (listener_ && listener_->is_open()) {
       // Take what already completed the handshake, so no accepted connection is reset.
-      for (;;) {
-        int fd = ::accept4(listener_->fd(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (fd < 0) break;
-        dispatch(fd);
-      }
+      listener_->accept_backlog([this](int fd) { dispatch(fd); });
       listener_->close();
     }
     for (auto& s : slots_) retire(s);

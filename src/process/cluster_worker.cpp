@@ -94,11 +94,8 @@ struct WorkerRuntime {
       handles = -1;
     }
     if (listener && listener->is_open()) {
-      for (;;) {
-        int fd = ::accept4(listener->fd(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (fd < 0) break;
-        deliver(net::Stream::adopt(loop, fd, net::Stream::Kind::kSocket));
-      }
+      listener->accept_backlog(
+          [this](int fd) { deliver(net::Stream::adopt(loop, fd, net::Stream::Kind::kSocket)); });
       listener->close();
     }
     worker.stop_.request_stop();
