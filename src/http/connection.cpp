@@ -5,15 +5,18 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstring>
+#include <new>
 
 #include "brigade/http/status.hpp"
 
 namespace brigade::http::detail {
 
 namespace {
-constexpr std::size_t kMinRead = 1024;  // compact the read buffer when less room is left
+constexpr std::size_t kMinRead = 1024;        // compact the read buffer when less room is left
+constexpr std::size_t kBodyRoom = 16 * 1024;  // room after a head for its body's reads
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 constexpr uint64_t kDrainGraceMs = 1000;  // how long a closing connection may keep sending
 constexpr uint64_t kCloseGraceMs = 1000;  // server closing: how long a new connection may take
@@ -62,14 +65,20 @@ void Connection::process() {
     return;
   }
   in_process = true;
+  bool filled = false;  // the last read filled a buffer that can still grow: read on first
   for (;;) {
-    if (ex && ex->off < ex->len && !parse_buffered()) break;
+    if (ex && ex->off < ex->len && !filled && !parse_buffered()) break;
     if (!ex) acquire_exchange();
     if (!make_room()) {
       send_error(431);
       break;
     }
-    long n = stream.try_read(std::span<char>(ex->buf.get() + ex->len, ex->cap - ex->len));
+    std::size_t room = ex->cap - ex->len;
+    long n = stream.try_read(std::span<char>(ex->buf.get() + ex->len, room));
+    if (n <= 0 && filled) {  // parse what is buffered first; the read repeats (EAGAIN, EOF)
+      filled = false;
+      continue;
+    }
     if (n == -EAGAIN) break;
     if (n <= 0) {  // the peer closed (an unfinished request is dropped) or the socket failed
       close_now();
@@ -84,6 +93,7 @@ void Connection::process() {
       set_deadline(limit ? request_start + limit : 0);
     }
     ex->len += static_cast<std::size_t>(n);
+    filled = static_cast<std::size_t>(n) == room && ex->cap < core->buffer_size;
   }
   in_process = false;
   if (maybe_destroy()) return;
@@ -147,8 +157,11 @@ void Connection::on_head() {
   uint64_t limit = core->options.request_timeout_ms;
   set_deadline(limit ? request_start + limit : 0);
   const Request& head = ex->parser.request();
-  ex->req.bind(&head);
   bool has_body = head.chunked || head.content_length > 0;
+  // The head stays in place while its body is read: room for the body now, while the parser's
+  // views are the only ones into the buffer (the buffer cannot move later in kBody).
+  if (has_body && ex->cap - ex->head_end < kBodyRoom) grow_buffer(core->buffer_size);
+  ex->req.bind(&head);
   if (core->head_hook) {
     try {
       core->head_hook(ex->req);
@@ -171,8 +184,8 @@ void Connection::buffer_body(std::string_view piece) {
   body.append(piece);
 }
 
-// Room to read into; false when the head alone fills the buffer (the parser's limit is below
-// the buffer size, so this only guards against a misconfiguration).
+// Room to read into; false when the head alone fills the largest buffer (the parser's limit is
+// below it, so this only guards against a misconfiguration).
 bool Connection::make_room() noexcept {
   std::size_t base = state == State::kBody ? ex->head_end : 0;  // the head stays in place
   if (ex->off == ex->len) {
@@ -182,7 +195,23 @@ bool Connection::make_room() noexcept {
     ex->len -= ex->off - base;
     ex->off = base;
   }
+  // Before a head is complete nothing points into the buffer: it may move (in kBody it had
+  // its room made in on_head).
+  if (ex->cap - ex->len < ex->cap / 4 && state != State::kBody) grow_buffer(ex->cap * 2);
   return ex->len < ex->cap;
+}
+
+// A bigger read buffer (at most buffer_size) holding the same bytes at the same offsets.
+bool Connection::grow_buffer(std::size_t want) noexcept {
+  want = std::min(want, core->buffer_size);
+  if (want <= ex->cap) return false;
+  std::unique_ptr<char[]> bigger(new (std::nothrow) char[want]);
+  if (!bigger) return false;
+  if (ex->len) std::memcpy(bigger.get(), ex->buf.get(), ex->len);
+  if (state == State::kBody) ex->parser.relocate(ex->buf.get(), bigger.get());
+  ex->buf = std::move(bigger);
+  ex->cap = want;
+  return true;
 }
 
 // ---- Handlers ------------------------------------------------------------------------------

@@ -34,7 +34,9 @@ struct BodyStream {
   bool skipping = false;         // answered: the rest of the body is read and dropped
 };
 
-// What a connection needs only while bytes are pending or a request is in flight.
+// What a connection needs only while bytes are pending or a request is in flight. The read
+// buffer starts small (a partial head costs about its bytes) and doubles as a head or a
+// pipelined batch needs, up to ServerCore::buffer_size; a pooled exchange keeps what it grew.
 struct Exchange {
   Exchange(const ParserLimits& limits, std::size_t capacity)
       : parser(limits), buf(new char[capacity]), cap(capacity) {}
@@ -122,6 +124,7 @@ struct Connection {
   void await_next_request();
   void handler_threw() noexcept;
   bool make_room() noexcept;
+  bool grow_buffer(std::size_t want) noexcept;
   void send_error(int status);
   void start_draining();
   void discard_input();
@@ -153,13 +156,14 @@ struct ServerCore {
   Server::HeadHook head_hook;  // set: bodies may be streamed (the parser then has no body limit)
   ServerOptions options;
   ParserLimits limits;
-  std::size_t buffer_size;
+  std::size_t buffer_size;  // the read buffer's most: a whole head plus room for the body
   net::Listener listener;
   Connection* connections = nullptr;
   Exchange* free_exchanges = nullptr;
   std::size_t free_count = 0;
   DateCache date;
   ServerStats stats;
+  std::size_t peak_connections = 0;  // since the last heap trim
   bool closing = false;
   Callback on_closed;
 };

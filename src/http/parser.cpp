@@ -41,8 +41,6 @@ RequestParser::RequestParser(ParserLimits limits) : limits_(limits) {
   limits_.max_head_bytes = std::max<size_t>(limits_.max_head_bytes, 2);
   if (limits_.max_request_line)
     limits_.max_request_line = std::min(limits_.max_request_line, limits_.max_head_bytes - 2);
-  spans_ = std::make_unique<FieldSpan[]>(limits_.max_headers);
-  headers_ = std::make_unique<Header[]>(limits_.max_headers);
 }
 
 ParseResult RequestParser::parse(const char* data, size_t len) {

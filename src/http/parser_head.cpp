@@ -86,6 +86,7 @@ ParseResult RequestParser::field_line(const char* head, std::string_view line) {
   if (field_count_ == limits_.max_headers) return fail(431, "too many header fields");
   Header field;
   if (Verdict v = syntax::parse_field_line(line, field)) return fail(v.status, v.reason);
+  if (field_count_ == spans_.size()) spans_.emplace_back();  // grows once per new high
   spans_[field_count_++] = {offset_in(head, field.name), static_cast<uint32_t>(field.name.size()),
                             offset_in(head, field.value),
                             static_cast<uint32_t>(field.value.size())};
@@ -178,6 +179,10 @@ ParseResult RequestParser::finish_head(const char* head, size_t head_end, size_t
   return event(ParseStatus::kHeadersComplete, consumed_before + head_end);
 }
 
+void RequestParser::relocate(const char* from, const char* to) {
+  publish_request(to + (request_.method_name.data() - from));  // the method starts the head
+}
+
 // Turns the remembered offsets into views of this call's bytes.
 void RequestParser::publish_request(const char* head) {
   const Framing& f = framing_;
@@ -185,12 +190,13 @@ void RequestParser::publish_request(const char* head) {
   r.method_name = std::string_view(head, method_length_);
   r.target = std::string_view(head + target_offset_, target_length_);
   syntax::split_target(r.target, r.path, r.query);
+  if (headers_.size() < field_count_) headers_.resize(field_count_);
   for (size_t i = 0; i < field_count_; ++i) {
     const FieldSpan& s = spans_[i];
     headers_[i] = {std::string_view(head + s.name_offset, s.name_length),
                    std::string_view(head + s.value_offset, s.value_length)};
   }
-  r.headers = std::span<const Header>(headers_.get(), field_count_);
+  r.headers = std::span<const Header>(headers_.data(), field_count_);
   bool http11 = r.version_minor >= 1;
   r.has_content_length = f.has_content_length;
   r.content_length = f.content_length;

@@ -1,6 +1,10 @@
 // Server and ServerCore: the listener, the connection list, the exchange free list.
 #include "brigade/http/server.hpp"
 
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+
 #include "connection.hpp"
 
 namespace brigade::http {
@@ -9,7 +13,19 @@ namespace detail {
 
 namespace {
 constexpr std::size_t kMaxFreeExchanges = 64;  // beyond, finished exchanges are freed
+constexpr std::size_t kFirstBuffer = 1024;     // an exchange's first read buffer (it grows)
+constexpr std::size_t kTrimAfter = 256;        // connections gone since the peak before a trim
+
+// The heap keeps what many closed connections freed (their pieces lie between live blocks, so
+// free() alone returns nothing to the kernel): give the free pages back, once per fall.
+void trim_heap(Loop& loop) {
+#ifdef __GLIBC__
+  loop.set_immediate([] { ::malloc_trim(0); });  // after the burst of closes, not inside it
+#else
+  (void)loop;
+#endif
 }
+}  // namespace
 
 ServerCore::ServerCore(Loop& l, Server::Handler h, ServerOptions o)
     : loop(&l), handler(std::move(h)), options(o) {
@@ -46,7 +62,7 @@ Exchange* ServerCore::take_exchange() {
     --free_count;
     return e;
   }
-  return new Exchange(limits, buffer_size);
+  return new Exchange(limits, kFirstBuffer);
 }
 
 void ServerCore::give_exchange(Exchange* e) noexcept {
@@ -68,6 +84,7 @@ void ServerCore::add(Connection* c) noexcept {
   connections = c;
   ++stats.connections;
   ++stats.accepted;
+  if (stats.connections > peak_connections) peak_connections = stats.connections;
 }
 
 void ServerCore::remove(Connection* c) noexcept {
@@ -78,6 +95,12 @@ void ServerCore::remove(Connection* c) noexcept {
   if (c->next) c->next->prev = c->prev;
   c->prev = c->next = nullptr;
   --stats.connections;
+  // Fallen to a quarter of the peak, and by enough to matter: the memory goes back.
+  if (peak_connections - stats.connections >= kTrimAfter &&
+      stats.connections * 4 <= peak_connections) {
+    peak_connections = stats.connections;
+    trim_heap(*loop);
+  }
 }
 
 void ServerCore::check_closed() {

@@ -191,6 +191,39 @@ TEST(HttpServer, LongRequestLineFollowsNodeUnlessLimited) {
   EXPECT_EQ(under.buffer().rfind("HTTP/1.1 200 OK", 0), 0u);
 }
 
+// The read buffer starts small and grows (a head, a pipelined batch, a body after its head):
+// the head's views follow it, whatever the sizes and however the bytes were split.
+TEST(HttpServer, HeadersSurviveTheReadBufferGrowing) {
+  TestServer s([](App& app) {
+    app.post("/h", [](Req& req, Res& res) {
+      res.send(std::string(req.header("X-Tag")) + "|" +
+               std::string(req.header("X-Pad")).substr(0, 3) + "|" +
+               std::to_string(req.body().size()) + "|" + std::string(req.path()));
+    });
+  });
+  for (std::size_t pad : {10, 700, 900, 1000, 3000, 15000}) {
+    for (std::size_t body : {0, 5, 20000}) {
+      std::string one = "POST /h HTTP/1.1\r\nHost: t\r\nX-Pad: " + std::string(pad, 'p') +
+                        "\r\nX-Tag: tag" + std::to_string(pad) +
+                        "\r\nContent-Length: " + std::to_string(body) + "\r\n\r\n" +
+                        std::string(body, 'b');
+      std::string want = "tag" + std::to_string(pad) + "|" + (pad ? "ppp" : "") + "|" +
+                         std::to_string(body) + "|/h";
+      RawClient whole(s.port());  // three at once, then the same in small pieces
+      ASSERT_TRUE(whole.send(one + one + one));
+      ASSERT_TRUE(whole.read_responses(3)) << pad << " " << body;
+      EXPECT_EQ(count_of(whole.buffer(), want), 3) << whole.buffer().substr(0, 300);
+      RawClient pieces(s.port());
+      for (std::size_t at = 0; at < one.size(); at += 700) {
+        ASSERT_TRUE(pieces.send(std::string_view(one).substr(at, 700)));
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      }
+      ASSERT_TRUE(pieces.read_responses(1));
+      EXPECT_EQ(count_of(pieces.buffer(), want), 1) << pieces.buffer().substr(0, 300);
+    }
+  }
+}
+
 TEST(HttpServer, ThrowingHandlerGives500AndConnectionStaysUsable) {
   TestServer s(add_test_routes);
   RawClient c(s.port());

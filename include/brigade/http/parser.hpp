@@ -68,6 +68,7 @@
 #include <memory>
 #include <span>
 #include <string_view>
+#include <vector>
 
 namespace brigade::http {
 
@@ -156,6 +157,11 @@ class RequestParser {
   // Forgets any partial message and any error or upgrade: the next byte starts a request.
   void reset();
 
+  // The caller copied the head's bytes from the buffer at `from` to the same offset in the one
+  // at `to` (a bigger buffer): request()'s views follow. Only between kHeadersComplete and the
+  // end of that message.
+  void relocate(const char* from, const char* to);
+
  private:
   enum class State : uint8_t {
     kHead,
@@ -216,8 +222,10 @@ class RequestParser {
   static ParseResult need_more(size_t consumed) { return event(ParseStatus::kNeedMore, consumed); }
 
   ParserLimits limits_;
-  std::unique_ptr<FieldSpan[]> spans_;  // max_headers entries, allocated once
-  std::unique_ptr<Header[]> headers_;   // max_headers entries, allocated once
+  // Grown as fields arrive (up to max_headers) and kept: a parser that saw a partial head costs
+  // what that head needed, and a reused one allocates nothing.
+  std::vector<FieldSpan> spans_;
+  std::vector<Header> headers_;
   Request request_;
   State state_ = State::kHead;
   bool message_fresh_ = true;  // the next head call starts a new message

@@ -20,6 +20,10 @@
 // Memory: an idle keep-alive connection holds no buffer. Bytes are read into an Exchange (read
 // buffer, parser, request, response) taken from a per-server free list when data arrives and
 // given back once the connection is idle again, so steady keep-alive traffic allocates nothing.
+// The read buffer starts at 1 KiB and doubles as a head or a pipelined batch needs (up to
+// max_header_size + 16 KiB), so a connection that sent a partial head costs about its bytes
+// plus ~1 KiB; when the connection count falls well below its peak, the freed heap is given
+// back to the system (malloc_trim), so a burst of slow clients leaves no lasting RSS.
 // Timeouts (Node's defaults) use one loop timer per connection that is re-armed only when it
 // fires: moving a deadline later costs nothing.
 #include <cstddef>
