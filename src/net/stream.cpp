@@ -137,6 +137,16 @@ long Stream::try_read(std::span<char> buf) noexcept {
   return detail::core_read(*core_, buf);
 }
 
+long Stream::try_peek(std::span<char> buf) const noexcept {
+  if (!is_open()) return -EBADF;
+  if (buf.empty()) return -EINVAL;
+  for (;;) {
+    ssize_t n = ::recv(core_->watch.fd, buf.data(), buf.size(), MSG_PEEK | MSG_DONTWAIT);
+    if (n >= 0) return static_cast<long>(n);
+    if (errno != EINTR) return -errno;
+  }
+}
+
 int Stream::write_nowait(std::span<const char> bytes) noexcept {
   if (!is_open()) return EBADF;
   StreamCore& c = *core_;

@@ -223,6 +223,9 @@ class Stream {
   // One read() if the stream may be readable: bytes (>0), 0 at end of stream, or -errno;
   // -EAGAIN when nothing is available (the read hook fires when something arrives).
   long try_read(std::span<char> buf) noexcept;
+  // Like try_read, but the bytes stay in the socket for the next read (MSG_PEEK); a socket
+  // only. Whether a request is waiting, without taking it (a closing server's check).
+  long try_peek(std::span<char> buf) const noexcept;
   // Sends what the kernel takes now and copies the rest into the write queue, whatever its
   // size; never suspends. Returns 0, or an errno (EPIPE / ECONNRESET after a failed send, EBADF
   // when closed, EPIPE after end()). A later failure of the queued bytes is kept and returned
