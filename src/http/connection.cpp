@@ -3,8 +3,6 @@
 // answers to the kernel in one send per read.
 #include "connection.hpp"
 
-#include <sys/socket.h>
-
 #include <algorithm>
 #include <charconv>
 #include <cstring>
@@ -384,7 +382,7 @@ bool Connection::maybe_destroy() {
 void Connection::shutdown_idle() {
   if (handling || state != State::kIdle) return;
   char peek;
-  bool pending = ::recv(stream.fd(), &peek, 1, MSG_PEEK | MSG_DONTWAIT) > 0;
+  bool pending = stream.try_peek(std::span<char>(&peek, 1)) > 0;
   if (pending || requests == 0) {
     set_deadline(core->loop->now() + kCloseGraceMs);  // the readable event serves it, or it goes
     return;
