@@ -6,7 +6,7 @@ packages=(
   build-essential g++ cmake ninja-build pkg-config git
   libgtest-dev libgmock-dev libbenchmark-dev
   libsqlite3-dev sqlite3 libpq-dev postgresql postgresql-client
-  nlohmann-json3-dev
+  nlohmann-json3-dev libssl-dev openssl libcurl4-openssl-dev
   clang libclang-rt-14-dev clang-format
   curl python3 wrk libuv1-dev libhttp-parser-dev
   nodejs npm procps util-linux iproute2
