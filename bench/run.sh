@@ -7,7 +7,7 @@
 #          http_json http_users http_idle http_heavy  (http = all seven http_*)
 #          worker_messages worker_atomics worker_pool worker_offload  (worker = the four worker_*)
 #          cluster (cluster_w1, cluster_w2)  db (db_pg, db_sqlite; needs PostgreSQL and
-#          `npm install --prefix bench/.scratch pg better-sqlite3@12`)
+#          `npm install --prefix bench/.scratch pg better-sqlite3@12`)  crypto (pbkdf2 on the pool)
 # Environment: RUNS=3 (runs per figure, the median is quoted), LOAD_SECONDS=5 (per server load),
 #   NO_BUILD=1 (skip the build step), BENCH_BUILD=DIR (binaries from a Release build folder
 #   of one's own instead of build/bench; with it the build step configures that folder),
@@ -30,7 +30,7 @@ RUNS=${RUNS:-3}
 LOAD_SECONDS=${LOAD_SECONDS:-5}
 CLK_TCK=$(getconf CLK_TCK)
 ALL_NAMES=(timers chains fs_read spawn echo http_c50 http_c1000 http_pipeline http_json http_users
-  http_idle http_heavy cluster db worker)
+  http_idle http_heavy cluster db worker crypto)
 HTTP_NAMES=(http_c50 http_c1000 http_pipeline http_json http_users http_idle http_heavy)
 
 declare -A VALUES=()      # "row|impl" -> space-separated measurements
@@ -227,6 +227,19 @@ bench_fs_read() {
     ((have_brigade)) && run_loop_bench fs_read brigade 120 \
       env BRIGADE_THREADPOOL_SIZE=4 "$BIN/fs_read" "$file" 100000 64
     run_loop_bench fs_read node 120 env UV_THREADPOOL_SIZE=4 node "$NODE_DIR/fs_read.js" "$file" 100000 64
+  done
+}
+
+# Crypto on the pool: 400 pbkdf2 derivations (HMAC-SHA256, 10,000 rounds), 16 in flight,
+# 4 pool threads, not pinned (as fs_read).
+bench_crypto() {
+  local r
+  [[ -x $BIN/crypto_pbkdf2 ]] || skip "$BIN/crypto_pbkdf2"
+  for ((r = 1; r <= RUNS; r++)); do
+    log "crypto run $r/$RUNS"
+    [[ -x $BIN/crypto_pbkdf2 ]] && run_loop_bench pbkdf2 brigade 120 \
+      env BRIGADE_THREADPOOL_SIZE=4 "$BIN/crypto_pbkdf2" 400 10000 16
+    run_loop_bench pbkdf2 node 120 env UV_THREADPOOL_SIZE=4 node "$NODE_DIR/crypto_pbkdf2.js" 400 10000 16
   done
 }
 
@@ -629,7 +642,7 @@ main() {
       http) expanded+=("${HTTP_NAMES[@]}") ;;
       worker) expanded+=(worker_messages worker_atomics worker_pool worker_offload) ;;
       worker_messages | worker_atomics | worker_pool | worker_offload) expanded+=("$name") ;;
-      timers | chains | fs_read | spawn | echo | http_c50 | http_c1000 | http_pipeline | cluster | db) expanded+=("$name") ;;
+      timers | chains | fs_read | spawn | crypto | echo | http_c50 | http_c1000 | http_pipeline | cluster | db) expanded+=("$name") ;;
       http_json | http_users | http_idle | http_heavy) expanded+=("$name") ;;
       *) echo "unknown benchmark '$name'; known: ${ALL_NAMES[*]} http" >&2; exit 2 ;;
     esac

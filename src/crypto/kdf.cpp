@@ -8,6 +8,7 @@
 
 #include "digests.hpp"
 #include "openssl_error.hpp"
+#include "pbkdf2_hmac.hpp"
 
 namespace brigade::crypto {
 
@@ -38,15 +39,11 @@ Bytes pbkdf2_sync(BytesView password, BytesView salt, uint32_t iterations, std::
   const EVP_MD* md = detail::find_digest(digest);
   if (iterations == 0 || iterations > uint32_t(INT_MAX))
     throw std::invalid_argument("pbkdf2: iterations must be in 1..2147483647");
-  check_int(password.size(), "pbkdf2: password");
-  check_int(salt.size(), "pbkdf2: salt");
   check_int(keylen, "pbkdf2: keylen");
   Bytes out(keylen);
   if (keylen == 0) return out;
-  if (PKCS5_PBKDF2_HMAC(reinterpret_cast<const char*>(nonnull(password)), int(password.size()),
-                        nonnull(salt), int(salt.size()), int(iterations), md, int(keylen),
-                        reinterpret_cast<unsigned char*>(out.data())) != 1)
-    detail::throw_openssl("pbkdf2");
+  detail::pbkdf2_hmac(md, password, salt, iterations, reinterpret_cast<unsigned char*>(out.data()),
+                      keylen);
   return out;
 }
 

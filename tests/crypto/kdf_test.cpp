@@ -1,6 +1,7 @@
 #include "brigade/crypto/kdf.hpp"
 
 #include <gtest/gtest.h>
+#include <openssl/evp.h>
 
 #include <atomic>
 #include <stdexcept>
@@ -25,6 +26,32 @@ TEST(CryptoPbkdf2, KnownAnswers) {
   EXPECT_EQ(to_hex(pbkdf2_sync("Password", "NaCl", 80000, 64, "sha256")),
             "4ddcd8f60b98be21830cee5ef22701f9641a4418d04c0414aeff08876b34ab56a1d425a1225833549adb84"
             "1b51c9b3176a272bdebba1d078478f62b397f33c8d");
+}
+
+// brigade's PBKDF2 precomputes the HMAC pads: it must agree with OpenSSL's own for every digest
+// family (the plain-context and the EVP paths), keys longer than a block, and lengths that end
+// inside a block.
+TEST(CryptoPbkdf2, MatchesOpenSslForEveryDigest) {
+  std::string long_password(300, 'p');
+  for (const char* md_name : {"sha1", "sha224", "sha256", "sha384", "sha512", "sha512-256",
+                              "sha3-256", "sha3-512", "md5"}) {
+    const EVP_MD* md = EVP_get_digestbyname(md_name);
+    ASSERT_NE(md, nullptr) << md_name;
+    for (std::string password : {std::string(), std::string("pw"), long_password}) {
+      for (std::size_t keylen : {1u, 20u, 33u, 100u}) {
+        std::string salt = "salt" + std::to_string(keylen);
+        Bytes ours = pbkdf2_sync(password, salt, 3, keylen, md_name);
+        Bytes theirs(keylen);
+        ASSERT_EQ(
+            PKCS5_PBKDF2_HMAC(password.data(), int(password.size()),
+                              reinterpret_cast<const unsigned char*>(salt.data()), int(salt.size()),
+                              3, md, int(keylen), reinterpret_cast<unsigned char*>(theirs.data())),
+            1);
+        EXPECT_EQ(to_hex(ours), to_hex(theirs))
+            << md_name << " " << password.size() << " " << keylen;
+      }
+    }
+  }
 }
 
 TEST(CryptoPbkdf2, BadParameters) {
