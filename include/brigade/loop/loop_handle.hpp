@@ -18,6 +18,11 @@ class LoopHandle {
     loop_->post(std::move(cb));
     return true;
   }
+  // False once the loop is gone (for owners of per-loop state that may outlive it).
+  bool alive() {
+    std::lock_guard lock(mu_);
+    return loop_ != nullptr;
+  }
   // Called by the loop's owner before the loop is destroyed.
   void close() {
     std::lock_guard lock(mu_);
