@@ -44,9 +44,11 @@ ClientCore::~ClientCore() {
   *self = nullptr;
   // Copy: abort() removes each from `active`.
   auto pending = active;
-  for (auto& [t, keep] : pending)
+  for (auto& [t, keep] : pending) {
+    if (loop_gone) t->waiter = nullptr;  // a frame left on a dead loop is never resumed
     t->abort(std::make_exception_ptr(
         FetchError(FetchError::Kind::kClosed, "fetch " + t->url + ": the client was closed")));
+  }
   if (!loop_gone && timer) loop.clear_timer(timer);
   // Closing the cached connections tells the socket callback to remove their watches.
   curl_multi_cleanup(multi);
