@@ -1,0 +1,4 @@
+#pragma once
+// brigade::tls: TLS on the loop over net::Stream (OpenSSL 3's libssl).
+#include "brigade/tls/context.hpp"
+#include "brigade/tls/stream.hpp"

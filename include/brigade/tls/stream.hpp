@@ -1,0 +1,63 @@
+#pragma once
+// tls::Stream: TLS over a net::Stream, on the loop. OpenSSL works on memory buffers; this class
+// moves the bytes between them and the socket with the stream's own non-blocking reads and
+// writes, so the handshake, reads and writes never block the loop.
+//
+//   tls::Stream s = co_await tls::Stream::accept(std::move(tcp), server_ctx);      // server
+//   tls::Stream c = co_await tls::Stream::connect(std::move(tcp), client_ctx, "example.com");
+//   std::size_t n = co_await c.read(buf);     // 0: the peer closed (close_notify or EOF)
+//   co_await c.write("GET / HTTP/1.1\r\n...");
+//   co_await c.shutdown();                    // close_notify, then a TCP half-close
+//
+// A handshake that fails throws TlsError with the reason ("certificate has expired",
+// "hostname mismatch", "unable to get local issuer certificate", "wrong version number" for
+// plain text sent to a TLS port); one that does not finish within `handshake_timeout_ms` throws
+// TimeoutError. Either way the socket is closed and everything freed.
+// One read and one write may be in flight at a time (as on net::Stream). Loop thread only.
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "brigade/net/stream.hpp"
+#include "brigade/task/task.hpp"
+#include "brigade/tls/context.hpp"
+
+namespace brigade::tls {
+
+inline constexpr uint64_t kDefaultHandshakeTimeoutMs = 10000;
+
+class Stream {
+ public:
+  Stream() noexcept;
+  Stream(Stream&&) noexcept;
+  Stream& operator=(Stream&&) noexcept;
+  ~Stream();
+
+  static Task<Stream> accept(net::Stream tcp, Context ctx,
+                             uint64_t handshake_timeout_ms = kDefaultHandshakeTimeoutMs);
+  // `host` is sent as SNI and, if the context verifies, checked against the certificate.
+  static Task<Stream> connect(net::Stream tcp, Context ctx, std::string host,
+                              uint64_t handshake_timeout_ms = kDefaultHandshakeTimeoutMs);
+
+  Task<std::size_t> read(std::span<char> buf);
+  Task<void> write(std::string_view bytes);
+  // Sends close_notify and half-closes the socket. Idempotent.
+  Task<void> shutdown();
+  void close() noexcept;  // at once, no close_notify
+
+  std::string_view alpn() const noexcept;     // the protocol both sides chose, or empty
+  std::string_view version() const noexcept;  // "TLSv1.3"
+  bool session_reused() const noexcept;
+  net::Stream& socket() noexcept;
+
+  struct Core;
+
+ private:
+  explicit Stream(std::unique_ptr<Core> core) noexcept;
+  std::unique_ptr<Core> core_;
+};
+
+}  // namespace brigade::tls

@@ -1,0 +1,212 @@
+#include "brigade/tls/stream.hpp"
+
+#include <arpa/inet.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+#include <algorithm>
+#include <climits>
+#include <memory>
+
+#include "brigade/error.hpp"
+#include "brigade/task/combinators.hpp"
+#include "ssl_error.hpp"
+
+namespace brigade::tls {
+
+namespace {
+constexpr std::size_t kReadSize = 16 * 1024;    // one TLS record
+constexpr std::size_t kWriteSlice = 16 * 1024;  // plaintext per SSL_write
+constexpr std::size_t kFlushAbove = 64 * 1024;  // ciphertext held before it goes to the socket
+}  // namespace
+
+// The SSL object with its two memory BIOs: `in` holds ciphertext read from the socket, `out`
+// ciphertext OpenSSL produced for it.
+struct Stream::Core {
+  net::Stream tcp;
+  SSL* ssl = nullptr;
+  BIO* in = nullptr;   // owned by ssl
+  BIO* out = nullptr;  // owned by ssl
+  std::unique_ptr<char[]> buf = std::make_unique<char[]>(kReadSize);
+  bool shut = false;
+
+  explicit Core(net::Stream s) : tcp(std::move(s)) {}
+  ~Core() { SSL_free(ssl); }
+};
+
+namespace {
+
+// Sends everything OpenSSL has produced. Each chunk is taken out of the BIO before the write
+// suspends, so a read and a write may both flush (the stream keeps writes in order).
+Task<void> flush(Stream::Core& c) {
+  while (std::size_t pending = BIO_ctrl_pending(c.out)) {
+    std::string chunk(pending, '\0');
+    int n = BIO_read(c.out, chunk.data(), int(std::min<std::size_t>(pending, INT_MAX)));
+    if (n <= 0) break;
+    chunk.resize(std::size_t(n));
+    co_await c.tcp.write(chunk);
+  }
+}
+
+// One socket read into OpenSSL's input; false at end of stream.
+Task<bool> fill(Stream::Core& c, std::stop_token token) {
+  std::size_t n = co_await c.tcp.read(std::span<char>(c.buf.get(), kReadSize), std::move(token));
+  if (n == 0) co_return false;
+  BIO_write(c.in, c.buf.get(), int(n));
+  co_return true;
+}
+
+// Why a handshake failed: the certificate check's reason when that was it ("certificate has
+// expired", "hostname mismatch"), else OpenSSL's ("wrong version number", "http request").
+std::string handshake_reason(Stream::Core& c) {
+  long verify = SSL_get_verify_result(c.ssl);
+  if (verify != X509_V_OK) {
+    ERR_clear_error();
+    return std::string("tls handshake: ") + X509_verify_cert_error_string(verify);
+  }
+  return detail::ssl_reason("tls handshake");
+}
+
+Task<void> handshake(Stream::Core& c, std::stop_token token) {
+  for (;;) {
+    ERR_clear_error();
+    int r = SSL_do_handshake(c.ssl);
+    int err = r == 1 ? SSL_ERROR_NONE : SSL_get_error(c.ssl, r);
+    std::string failure;
+    if (err != SSL_ERROR_NONE && err != SSL_ERROR_WANT_READ) failure = handshake_reason(c);
+    co_await flush(c);  // our next flight, or the alert that tells the peer why we stop
+    if (r == 1) co_return;
+    if (!failure.empty()) throw TlsError(failure);
+    if (!co_await fill(c, token)) throw TlsError("tls handshake: the peer closed the connection");
+  }
+}
+
+std::unique_ptr<Stream::Core> make_core(net::Stream tcp, const Context& ctx) {
+  auto c = std::make_unique<Stream::Core>(std::move(tcp));
+  c->ssl = SSL_new(ctx.native());
+  c->in = BIO_new(BIO_s_mem());
+  c->out = BIO_new(BIO_s_mem());
+  if (!c->ssl || !c->in || !c->out) {
+    BIO_free(c->in);
+    BIO_free(c->out);
+    throw TlsError(detail::ssl_reason("tls: out of memory"));
+  }
+  SSL_set_bio(c->ssl, c->in, c->out);
+  return c;
+}
+
+Task<void> handshake_within(Stream::Core& c, uint64_t timeout_ms) {
+  try {
+    auto run = with_timeout(timeout_ms, [&c](std::stop_token t) { return handshake(c, t); });
+    co_await run;
+  } catch (const TimeoutError&) {
+    throw TimeoutError("tls handshake");
+  }
+}
+
+}  // namespace
+
+Stream::Stream() noexcept = default;
+Stream::Stream(std::unique_ptr<Core> core) noexcept : core_(std::move(core)) {}
+Stream::Stream(Stream&&) noexcept = default;
+Stream& Stream::operator=(Stream&&) noexcept = default;
+Stream::~Stream() = default;
+
+Task<Stream> Stream::accept(net::Stream tcp, Context ctx, uint64_t handshake_timeout_ms) {
+  if (!ctx.is_server()) throw TlsError("tls accept: a client context");
+  std::unique_ptr<Core> c = make_core(std::move(tcp), ctx);
+  SSL_set_accept_state(c->ssl);
+  co_await handshake_within(*c, handshake_timeout_ms);  // a failure frees c: the socket closes
+  co_return Stream(std::move(c));
+}
+
+Task<Stream> Stream::connect(net::Stream tcp, Context ctx, std::string host,
+                             uint64_t handshake_timeout_ms) {
+  if (ctx.is_server()) throw TlsError("tls connect: a server context");
+  std::unique_ptr<Core> c = make_core(std::move(tcp), ctx);
+  SSL_set_connect_state(c->ssl);
+  unsigned char addr[16];
+  bool is_ip =
+      inet_pton(AF_INET, host.c_str(), addr) == 1 || inet_pton(AF_INET6, host.c_str(), addr) == 1;
+  if (!host.empty()) {
+    // SNI carries names only; the certificate check takes the name or the address.
+    if (!is_ip && SSL_set_tlsext_host_name(c->ssl, host.c_str()) != 1)
+      throw TlsError(detail::ssl_reason("tls connect: server name '" + host + "'"));
+    X509_VERIFY_PARAM* param = SSL_get0_param(c->ssl);
+    int ok = is_ip ? X509_VERIFY_PARAM_set1_ip_asc(param, host.c_str())
+                   : X509_VERIFY_PARAM_set1_host(param, host.c_str(), 0);
+    if (ok != 1) throw TlsError(detail::ssl_reason("tls connect: host '" + host + "'"));
+  }
+  co_await handshake_within(*c, handshake_timeout_ms);
+  co_return Stream(std::move(c));
+}
+
+Task<std::size_t> Stream::read(std::span<char> buf) {
+  if (!core_) throw Error(EBADF, "tls read");
+  Core& c = *core_;
+  for (;;) {
+    ERR_clear_error();
+    int n = SSL_read(c.ssl, buf.data(), int(std::min<std::size_t>(buf.size(), INT_MAX)));
+    if (n > 0) {
+      if (BIO_ctrl_pending(c.out)) co_await flush(c);  // e.g. a TLS 1.3 key update answer
+      co_return std::size_t(n);
+    }
+    int err = SSL_get_error(c.ssl, n);
+    if (err == SSL_ERROR_ZERO_RETURN) co_return 0;  // close_notify
+    if (err != SSL_ERROR_WANT_READ) throw TlsError(detail::ssl_reason("tls read"));
+    if (BIO_ctrl_pending(c.out)) co_await flush(c);
+    if (!co_await fill(c, {})) co_return 0;  // EOF without close_notify: the end, as Node sees it
+  }
+}
+
+Task<void> Stream::write(std::string_view bytes) {
+  if (!core_) throw Error(EBADF, "tls write");
+  Core& c = *core_;
+  while (!bytes.empty()) {
+    std::size_t slice = std::min(bytes.size(), kWriteSlice);
+    ERR_clear_error();
+    int n = SSL_write(c.ssl, bytes.data(), int(slice));
+    if (n <= 0) {
+      // With memory BIOs a write never waits for the network; anything else is an error
+      // (renegotiation, which would need a read here, is refused by the context).
+      throw TlsError(detail::ssl_reason("tls write"));
+    }
+    bytes.remove_prefix(std::size_t(n));
+    if (BIO_ctrl_pending(c.out) >= kFlushAbove) co_await flush(c);
+  }
+  co_await flush(c);
+}
+
+Task<void> Stream::shutdown() {
+  if (!core_ || core_->shut) co_return;
+  Core& c = *core_;
+  c.shut = true;
+  ERR_clear_error();
+  SSL_shutdown(c.ssl);  // queues close_notify; we do not wait for the peer's
+  ERR_clear_error();
+  co_await flush(c);
+  co_await c.tcp.shutdown();
+}
+
+void Stream::close() noexcept {
+  if (core_) core_->tcp.close();
+}
+
+std::string_view Stream::alpn() const noexcept {
+  if (!core_) return {};
+  const unsigned char* p = nullptr;
+  unsigned int n = 0;
+  SSL_get0_alpn_selected(core_->ssl, &p, &n);
+  return {reinterpret_cast<const char*>(p), n};
+}
+
+std::string_view Stream::version() const noexcept {
+  return core_ ? SSL_get_version(core_->ssl) : std::string_view();
+}
+
+bool Stream::session_reused() const noexcept { return core_ && SSL_session_reused(core_->ssl); }
+
+net::Stream& Stream::socket() noexcept { return core_->tcp; }
+
+}  // namespace brigade::tls

@@ -1,0 +1,282 @@
+#include "brigade/tls.hpp"
+
+#include <dirent.h>
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "brigade/error.hpp"
+#include "brigade/net/connect.hpp"
+#include "brigade/net/listener.hpp"
+#include "brigade/process/exec.hpp"
+#include "brigade/process/spawn.hpp"
+#include "brigade/task.hpp"
+#include "tls_support.hpp"
+
+using namespace brigade;
+
+namespace {
+
+tls::Context server_ctx(const std::string& cert = tls_test::certs().server_cert) {
+  tls::ServerOptions o;
+  o.cert_file = cert;
+  o.key_file = tls_test::certs().server_key;
+  return tls::Context::server(o);
+}
+
+tls::Context client_ctx(bool with_ca = true) {
+  tls::ClientOptions o;
+  if (with_ca) o.ca_file = tls_test::certs().ca;
+  o.alpn = {"http/1.1"};
+  return tls::Context::client(o);
+}
+
+// Reads until the end of an HTTP head.
+Task<std::string> read_head(tls::Stream& s) {
+  std::string head;
+  char buf[4096];
+  while (head.find("\r\n\r\n") == std::string::npos) {
+    std::size_t n = co_await s.read(buf);
+    if (n == 0) break;
+    head.append(buf, n);
+  }
+  co_return head;
+}
+
+// Serves one HTTPS request per connection ("hello"); records handshake failures.
+struct HelloServer {
+  net::Listener listener;
+  tls::Context ctx;
+  std::vector<std::string> failures;
+  int served = 0;
+  HelloServer(Loop& loop, tls::Context c)
+      : listener(net::listen_tcp(loop, "127.0.0.1", 0)), ctx(std::move(c)) {}
+  uint16_t port() const { return listener.port(); }
+  Task<void> serve_one() {
+    net::Stream tcp = co_await listener.accept();
+    try {
+      tls::Stream s = co_await tls::Stream::accept(std::move(tcp), ctx, 2000);
+      std::string head = co_await read_head(s);
+      co_await s.write("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello");
+      co_await s.shutdown();
+      ++served;
+    } catch (const std::exception& e) {
+      failures.push_back(e.what());
+    }
+  }
+};
+
+int open_fds() {
+  int n = 0;
+  DIR* d = opendir("/proc/self/fd");
+  while (readdir(d)) ++n;
+  closedir(d);
+  return n;
+}
+
+}  // namespace
+
+TEST(Tls, ServerAnswersCurl) {
+  if (!tls_test::have("curl")) GTEST_SKIP() << "curl not installed";
+  Loop loop;
+  HelloServer server(loop, server_ctx());
+  std::string port = std::to_string(server.port());
+  std::string out = run(loop, [&]() -> Task<std::string> {
+    auto serving = server.serve_one();
+    auto client =
+        process::exec_file(loop, "curl",
+                           {"-sS", "--cacert", tls_test::certs().ca, "--resolve",
+                            "localhost:" + port + ":127.0.0.1", "https://localhost:" + port + "/"});
+    auto [none, result] = co_await when_all(std::move(serving), std::move(client));
+    (void)none;
+    co_return result.out;
+  }());
+  EXPECT_EQ(out, "hello");
+  EXPECT_EQ(server.served, 1) << (server.failures.empty() ? "" : server.failures[0]);
+}
+
+TEST(Tls, ClientAndServerOnOneLoop) {
+  Loop loop;
+  net::Listener listener = net::listen_tcp(loop, "127.0.0.1", 0);
+  tls::Context sctx = server_ctx();
+  run(loop, [&]() -> Task<void> {
+    auto server_fn = [&]() -> Task<std::string> {
+      // Each operand named: g++ 12 destroys temporaries in a co_await expression twice.
+      net::Stream tcp = co_await listener.accept();
+      tls::Stream s = co_await tls::Stream::accept(std::move(tcp), sctx);
+      EXPECT_EQ(s.alpn(), "http/1.1");
+      std::string got;
+      char buf[1024];
+      for (;;) {
+        std::size_t n = co_await s.read(buf);
+        if (n == 0) break;  // the client's close_notify
+        got.append(buf, n);
+        co_await s.write(std::string_view(buf, n));  // echo
+      }
+      co_await s.shutdown();
+      co_return got;
+    };
+    auto server = server_fn();
+    auto client_fn = [&]() -> Task<std::string> {
+      net::Stream tcp = co_await net::connect(loop, "127.0.0.1", listener.port());
+      tls::Context ctx = client_ctx();
+      tls::Stream c = co_await tls::Stream::connect(std::move(tcp), ctx, "localhost");
+      EXPECT_EQ(c.version(), "TLSv1.3");
+      EXPECT_EQ(c.alpn(), "http/1.1");
+      std::string big(300000, 'b');  // several records, more than the flush threshold
+      co_await c.write("ping ");
+      co_await c.write(big);
+      std::string echoed;
+      char buf[8192];
+      while (echoed.size() < 5 + big.size()) {
+        std::size_t n = co_await c.read(buf);
+        if (n == 0) break;
+        echoed.append(buf, n);
+      }
+      co_await c.shutdown();
+      EXPECT_EQ(co_await c.read(buf), 0u);  // the server's close_notify
+      co_return echoed;
+    };
+    auto client = client_fn();
+    auto [got, echoed] = co_await when_all(std::move(server), std::move(client));
+    EXPECT_EQ(got.size(), 300005u);
+    EXPECT_EQ(echoed.substr(0, 5), "ping ");
+    EXPECT_EQ(echoed.size(), 300005u);
+  }());
+}
+
+TEST(Tls, ClientAgainstNodeHttps) {
+  if (!tls_test::have("node")) GTEST_SKIP() << "node not installed";
+  const auto& c = tls_test::certs();
+  std::string script =
+      "const fs = require('fs'); const s = require('https').createServer({key: "
+      "fs.readFileSync('" +
+      c.server_key + "'), cert: fs.readFileSync('" + c.server_cert +
+      "')}, (q, r) => { r.end('node tls ' + q.url); s.close(); }); s.listen(0, '127.0.0.1', () => "
+      "console.log(s.address().port));";
+  Loop loop;
+  std::string answer = run(loop, [&]() -> Task<std::string> {
+    process::Child child = process::spawn(loop, "node", {"-e", script});  // stdio: pipes
+    char buf[64];
+    std::size_t n = co_await child.out().read(buf);
+    uint16_t port = uint16_t(std::stoi(std::string(buf, n)));
+    net::Stream tcp = co_await net::connect(loop, "127.0.0.1", port);
+    tls::Context ctx = client_ctx();
+    tls::Stream s = co_await tls::Stream::connect(std::move(tcp), ctx, "127.0.0.1");
+    co_await s.write("GET /hi HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+    std::string all;
+    char rb[4096];
+    for (;;) {
+      std::size_t k = co_await s.read(rb);
+      if (k == 0) break;
+      all.append(rb, k);
+    }
+    co_await child.wait();
+    co_return all;
+  }());
+  EXPECT_NE(answer.find("200 OK"), std::string::npos) << answer;
+  EXPECT_NE(answer.find("node tls /hi"), std::string::npos) << answer;
+}
+
+TEST(Tls, CertificateErrorsCarryTheReason) {
+  tls_test::wait_until_expired();
+  struct Case {
+    const char* host;
+    bool with_ca;
+    bool expired;
+    const char* reason;
+  } cases[] = {
+      {"wrong.example", true, false, "hostname mismatch"},
+      {"localhost", false, false, "unable to get local issuer certificate"},
+      {"localhost", true, true, "certificate has expired"},
+  };
+  for (const Case& k : cases) {
+    Loop loop;
+    HelloServer server(loop, k.expired ? server_ctx(tls_test::certs().expired_cert) : server_ctx());
+    std::string error = run(loop, [&]() -> Task<std::string> {
+      auto serving = server.serve_one();
+      auto client_fn = [&]() -> Task<std::string> {
+        net::Stream tcp = co_await net::connect(loop, "127.0.0.1", server.port());
+        try {
+          tls::Context ctx = client_ctx(k.with_ca);
+          co_await tls::Stream::connect(std::move(tcp), ctx, k.host);
+        } catch (const tls::TlsError& e) {
+          co_return e.what();
+        }
+        co_return "connected";
+      };
+      auto client = client_fn();
+      auto [none, e] = co_await when_all(std::move(serving), std::move(client));
+      (void)none;
+      co_return e;
+    }());
+    EXPECT_NE(error.find(k.reason), std::string::npos) << error;
+    EXPECT_EQ(server.served, 0);
+    EXPECT_EQ(server.failures.size(), 1u);  // the server saw the client's alert
+  }
+}
+
+TEST(Tls, PlainHttpAndGarbageAreRefused) {
+  for (std::string bytes : {std::string("GET / HTTP/1.1\r\nHost: x\r\n\r\n"),
+                            std::string("\x16\x03\x01\x00\x05garbage-not-a-hello", 24)}) {
+    Loop loop;
+    HelloServer server(loop, server_ctx());
+    std::string seen = run(loop, [&]() -> Task<std::string> {
+      auto serving = server.serve_one();
+      auto client_fn = [&]() -> Task<std::string> {
+        net::Stream tcp = co_await net::connect(loop, "127.0.0.1", server.port());
+        co_await tcp.write(bytes);
+        std::string got;
+        char buf[1024];
+        for (;;) {  // an alert at most, then the close
+          std::size_t n = 0;
+          try {
+            n = co_await tcp.read(buf);
+          } catch (const Error&) {
+            break;  // a reset is a close too
+          }
+          if (n == 0) break;
+          got.append(buf, n);
+        }
+        co_return got;
+      };
+      auto client = client_fn();
+      auto [none, got] = co_await when_all(std::move(serving), std::move(client));
+      (void)none;
+      co_return got;
+    }());
+    EXPECT_EQ(seen.find("HTTP/1.1"), std::string::npos);  // no handler answered
+    ASSERT_EQ(server.failures.size(), 1u);
+    EXPECT_NE(server.failures[0].find("tls handshake"), std::string::npos) << server.failures[0];
+  }
+}
+
+TEST(Tls, StalledHandshakesAreFreedAtTheTimeout) {
+  constexpr int kStalled = 1000;
+  Loop loop;
+  int before = open_fds();
+  net::Listener listener = net::listen_tcp(loop, "127.0.0.1", 0);
+  tls::Context ctx = server_ctx();
+  int timed_out = 0;
+  run(loop, [&]() -> Task<void> {
+    std::vector<net::Stream> clients;  // connect, then say nothing
+    std::vector<Task<void>> handshakes;
+    for (int i = 0; i < kStalled; ++i) {
+      clients.push_back(co_await net::connect(loop, "127.0.0.1", listener.port()));
+      net::Stream tcp = co_await listener.accept();
+      handshakes.push_back([](net::Stream t, tls::Context c, int& count) -> Task<void> {
+        try {
+          co_await tls::Stream::accept(std::move(t), c, 200);
+        } catch (const TimeoutError&) {
+          ++count;
+        }
+      }(std::move(tcp), ctx, timed_out));
+    }
+    co_await when_all(std::move(handshakes));
+    for (auto& c : clients) c.close();
+  }());
+  EXPECT_EQ(timed_out, kStalled);
+  listener.close();
+  EXPECT_EQ(open_fds(), before);  // every server and client socket closed
+}
