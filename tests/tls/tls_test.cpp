@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <string>
 #include <vector>
@@ -279,4 +280,48 @@ TEST(Tls, StalledHandshakesAreFreedAtTheTimeout) {
   EXPECT_EQ(timed_out, kStalled);
   listener.close();
   EXPECT_EQ(open_fds(), before);  // every server and client socket closed
+}
+
+TEST(Tls, SelfSignedCertificateIsTrustedThroughCaFile) {
+  std::string dir = tls_test::certs().dir;
+  std::string cert = dir + "/self.crt", key = dir + "/self.key";
+  tls::write_self_signed(cert, key, {"localhost", "127.0.0.1"}, 30);
+  struct stat st {};
+  ASSERT_EQ(stat(key.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);  // the private key is the owner's only
+  tls::ServerOptions so;
+  so.cert_file = cert;
+  so.key_file = key;
+  Loop loop;
+  HelloServer server(loop, tls::Context::server(so));
+  for (const char* host : {"localhost", "127.0.0.1", "other.example"}) {
+    std::string result = run(loop, [&]() -> Task<std::string> {
+      auto serving = server.serve_one();
+      auto client_fn = [&]() -> Task<std::string> {
+        net::Stream tcp = co_await net::connect(loop, "127.0.0.1", server.port());
+        tls::ClientOptions co;
+        co.ca_file = cert;
+        tls::Context ctx = tls::Context::client(co);
+        try {
+          tls::Stream s = co_await tls::Stream::connect(std::move(tcp), ctx, host);
+          co_await s.write("GET / HTTP/1.1\r\n\r\n");
+          char buf[256];
+          std::size_t n = co_await s.read(buf);
+          co_return std::string(buf, n).substr(0, 15);
+        } catch (const tls::TlsError& e) {
+          co_return e.what();
+        }
+      };
+      auto client = client_fn();
+      auto [none, r] = co_await when_all(std::move(serving), std::move(client));
+      (void)none;
+      co_return r;
+    }());
+    if (std::string(host) == "other.example")
+      EXPECT_NE(result.find("hostname mismatch"), std::string::npos) << result;
+    else
+      EXPECT_EQ(result, "HTTP/1.1 200 OK") << host;
+  }
+  EXPECT_THROW(tls::write_self_signed(dir + "/nodir/x.crt", dir + "/nodir/x.key", {"a"}),
+               tls::TlsError);
 }
