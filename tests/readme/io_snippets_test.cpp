@@ -25,8 +25,7 @@ namespace net = brigade::net;
 namespace tls = brigade::tls;
 
 [[maybe_unused]] Task<void> crypto_block(Req& req, std::string secret, std::string body,
-                                         std::string password, std::string salt,
-                                         std::string data,
+                                         std::string password, std::string salt, std::string data,
                                          brigade::crypto::PrivateKey private_key) {
   // clang-format off
 // readme:begin crypto
