@@ -3,9 +3,13 @@
 
 #include <cstdio>
 
+#include "access.hpp"
 #include "brigade/task/spawn.hpp"
 
 namespace brigade::http {
+
+using detail::RequestAccess;
+using detail::ResponseAccess;
 
 namespace {
 constexpr const char* kIdleActivity = "http";
@@ -63,10 +67,11 @@ App::Route* App::find(Req& req, int& status_if_none, std::string& allow) {
   for (Route& r : routes_) {
     if (!method_known && r.method == method) method_known = true;
     if (r.method.empty() || r.method == method || (head && r.method == "GET")) {
-      req.clear_params();  // a failed match may have captured some
+      RequestAccess::clear_params(req);  // a failed match may have captured some
       if (!r.pattern.match(path, &req)) continue;
-      req.set_route(r.pattern.text());
-      if (std::string_view bad = req.malformed_param(); !bad.empty()) {  // Express: 400
+      RequestAccess::set_route(req, r.pattern.text());
+      if (std::string_view bad = RequestAccess::malformed_param(req);
+          !bad.empty()) {  // Express: 400
         status_if_none = 400;
         allow = "Bad Request: malformed percent-escape in parameter '" + std::string(bad) + "'";
         return nullptr;
@@ -78,7 +83,7 @@ App::Route* App::find(Req& req, int& status_if_none, std::string& allow) {
     add_allowed(allow, r.method);
     if (r.method == "GET") add_allowed(allow, "HEAD");
   }
-  req.clear_params();
+  RequestAccess::clear_params(req);
   status_if_none = !method_known ? 501 : path_known ? 405 : 404;
   return nullptr;
 }
@@ -104,7 +109,8 @@ void App::route_head(Req& req) {
   int status = 404;
   std::string allow;
   Route* route = find(req, status, allow);
-  req.set_match(route, status);  // status 400: a malformed param (no streaming then)
+  RequestAccess::set_match(req, route,
+                           status);  // status 400: a malformed param (no streaming then)
   if (route && route->options.body == BodyMode::kStream)
     req.stream_body(route->options.max_body_size);
 }
@@ -113,14 +119,14 @@ void App::handle(Req& req, Res& res) {
   int status = 404;
   std::string allow;
   Route* route;
-  if (req.matched()) {  // routed at head time (route_head)
-    route = static_cast<Route*>(const_cast<void*>(req.match()));
-    status = req.match_status();
+  if (RequestAccess::matched(req)) {  // routed at head time (route_head)
+    route = static_cast<Route*>(RequestAccess::match(req));
+    status = RequestAccess::match_status(req);
     if (status == 405 || status == 400) find(req, status, allow);  // fills Allow / the reason
   } else {
     route = find(req, status, allow);
   }
-  res.set_hold(true);  // serialized once the whole chain has run
+  ResponseAccess::set_hold(res, true);  // serialized once the whole chain has run
   if (!needs_coroutine(route)) return run_plain(req, res, route, status, allow);
   spawn(run_chain(req, res, route, status, std::move(allow)), "http request");
 }
@@ -161,8 +167,8 @@ void App::run_plain(Req& req, Res& res, Route* route, int status, const std::str
       fail_plain(req, res, std::current_exception());
     }
   }
-  res.set_hold(false);
-  res.commit();  // may free req and res (a closed connection)
+  ResponseAccess::set_hold(res, false);
+  ResponseAccess::commit(res);  // may free req and res (a closed connection)
 }
 
 Task<void> App::run_chain(Req& req, Res& res, Route* route, int status, std::string allow) {
@@ -205,12 +211,12 @@ Task<void> App::run_chain(Req& req, Res& res, Route* route, int status, std::str
     }
     if (error) co_await fail(req, res, error);
   }
-  res.set_hold(false);
-  res.commit();  // may free req and res (a closed connection)
+  ResponseAccess::set_hold(res, false);
+  ResponseAccess::commit(res);  // may free req and res (a closed connection)
 }
 
 void App::fail_plain(Req& req, Res& res, std::exception_ptr error) {
-  req.abandon_body();  // a streamed body's rest is not read: the connection closes
+  RequestAccess::abandon_body(req);  // a streamed body's rest is not read: the connection closes
   if (!res.headers_sent()) res.reset();
   for (ErrorStep& s : errors_) {
     try {
@@ -226,7 +232,7 @@ void App::fail_plain(Req& req, Res& res, std::exception_ptr error) {
 }
 
 Task<void> App::fail(Req& req, Res& res, std::exception_ptr error) {
-  req.abandon_body();  // a streamed body's rest is not read: the connection closes
+  RequestAccess::abandon_body(req);  // a streamed body's rest is not read: the connection closes
   if (!res.headers_sent()) res.reset();
   for (ErrorStep& s : errors_) {
     try {

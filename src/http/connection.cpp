@@ -8,6 +8,7 @@
 #include <cstring>
 #include <new>
 
+#include "access.hpp"
 #include "brigade/http/status.hpp"
 
 namespace brigade::http::detail {
@@ -159,13 +160,13 @@ void Connection::on_head() {
   // The head stays in place while its body is read: room for the body now, while the parser's
   // views are the only ones into the buffer (the buffer cannot move later in kBody).
   if (has_body && ex->cap - ex->head_end < kBodyRoom) grow_buffer(core->buffer_size);
-  ex->req.bind(&head);
+  RequestAccess::bind(ex->req, &head);
   if (core->head_hook) {
     try {
       core->head_hook(ex->req);
     } catch (...) {  // a failed lookup: the request is served buffered
     }
-    if (has_body && ex->req.stream_wanted()) return start_body_stream();
+    if (has_body && RequestAccess::stream_wanted(ex->req)) return start_body_stream();
   }
   uint64_t max = core->options.max_body_size;  // the parser's limit too, unless streaming is on
   if (max && head.content_length > max) return send_error(413);
@@ -176,7 +177,7 @@ void Connection::on_head() {
 }
 
 void Connection::buffer_body(std::string_view piece) {
-  std::string& body = ex->req.body_buffer();
+  std::string& body = RequestAccess::body_buffer(ex->req);
   uint64_t max = core->options.max_body_size;
   if (max && body.size() + piece.size() > max) return send_error(413);  // chunked, parser unlimited
   body.append(piece);
@@ -224,7 +225,7 @@ void Connection::run_handler() {
   ++requests;
   handling = true;
   ++core->stats.active_requests;
-  ex->res.bind(this, ex->req.method() == Method::kHead);
+  ResponseAccess::bind(ex->res, this, ex->req.method() == Method::kHead);
   try {
     core->handler(ex->req, ex->res);
   } catch (...) {
@@ -278,8 +279,8 @@ void Connection::response_done() {
 
 void Connection::after_response() {
   bool unread = ex->body.active && !ex->body.complete;
-  ex->req.clear();
-  ex->res.clear();
+  RequestAccess::clear(ex->req);
+  ResponseAccess::clear(ex->res);
   if (close_after) return;
   if (unread) return skip_rest();
   ex->body = {};
@@ -393,7 +394,7 @@ void Connection::shutdown_idle() {
 
 void Connection::acquire_exchange() {
   ex = core->take_exchange();
-  ex->res.bind(this, false);
+  ResponseAccess::bind(ex->res, this, false);
 }
 
 void Connection::release_exchange() { core->give_exchange(reset(std::exchange(ex, nullptr))); }
@@ -402,8 +403,8 @@ Exchange* Connection::reset(Exchange* e) noexcept {
   e->parser.reset();
   e->off = e->len = e->head_end = 0;
   e->body = {};
-  e->req.clear();
-  e->res.clear();
+  RequestAccess::clear(e->req);
+  ResponseAccess::clear(e->res);
   return e;
 }
 

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "access.hpp"
 #include "connection.hpp"
 
 namespace brigade::http::detail {
@@ -20,10 +21,10 @@ void Connection::start_body_stream() {
   BodyStream& b = ex->body;
   b = {};
   b.active = true;
-  b.limit = ex->req.stream_limit();
+  b.limit = RequestAccess::stream_limit(ex->req);
   b.owe_continue = head.expect_continue;
   if (b.limit && head.content_length > b.limit) return send_error(413);
-  ex->req.begin_stream(this);
+  RequestAccess::begin_stream(ex->req, this);
   run_handler();
 }
 

@@ -4,6 +4,7 @@
 #include <cstring>
 #include <string_view>
 
+#include "access.hpp"
 #include "brigade/error.hpp"
 #include "brigade/http/status.hpp"
 #include "connection.hpp"
@@ -56,9 +57,10 @@ void put_answer(Connection& c, ServerResponse& res, Framing framing, uint64_t le
                 std::string_view body) {
   int status = res.status();
   std::string_view reason = status == 200 ? std::string_view{} : reason_phrase(status);
-  AnswerWriter w(c.ex->out, kFixedBound + reason.size() + res.header_lines().size() + body.size());
+  AnswerWriter w(c.ex->out, kFixedBound + reason.size() + ResponseAccess::header_lines(res).size() +
+                                body.size());
   put_status_line(w, status);
-  w.put(res.header_lines());
+  w.put(ResponseAccess::header_lines(res));
   if (status_has_body(status)) {
     if (framing == Framing::kLength) {
       w.put("Content-Length: ");
@@ -72,7 +74,7 @@ void put_answer(Connection& c, ServerResponse& res, Framing framing, uint64_t le
   w.put(c.core->date.get(*c.core->loop));
   w.put("\r\n");
   uint32_t max = c.core->options.max_requests_per_socket;
-  bool keep = c.ex->req.keep_alive() && !res.close_requested() && !c.core->closing &&
+  bool keep = c.ex->req.keep_alive() && !ResponseAccess::close_requested(res) && !c.core->closing &&
               framing != Framing::kClose && (!max || c.requests < max);
   if (!keep) {
     w.put("Connection: close\r\n\r\n");
@@ -92,10 +94,11 @@ void Connection::write_head(ServerResponse& res, Framing framing, uint64_t lengt
 
 void Connection::finish_buffered(ServerResponse& res) {
   if (writable()) {
-    const std::string& body = res.body();
+    const std::string& body = ResponseAccess::body(res);
     uint64_t length = body.size();
-    if (res.head_only() && body.empty() && res.has_content_length()) length = res.content_length();
-    bool send_body = !res.head_only() && status_has_body(res.status());
+    if (ResponseAccess::head_only(res) && body.empty() && ResponseAccess::has_content_length(res))
+      length = ResponseAccess::content_length(res);
+    bool send_body = !ResponseAccess::head_only(res) && status_has_body(res.status());
     put_answer(*this, res, Framing::kLength, length, send_body ? body : std::string_view{});
     if (ex->out.size() >= 64 * 1024) flush_output();  // big bodies go now, not after the batch
   }
@@ -104,17 +107,17 @@ void Connection::finish_buffered(ServerResponse& res) {
 
 void Connection::start_stream(ServerResponse& res) {
   if (!writable()) throw Error(EPIPE, "write");
-  Framing framing = res.has_content_length() ? Framing::kLength
-                    : ex->req.http11()       ? Framing::kChunked
-                                             : Framing::kClose;
+  Framing framing = ResponseAccess::has_content_length(res) ? Framing::kLength
+                    : ex->req.http11()                      ? Framing::kChunked
+                                                            : Framing::kClose;
   chunked = framing == Framing::kChunked;
-  write_head(res, framing, res.content_length());
+  write_head(res, framing, ResponseAccess::content_length(res));
   flush_output();
 }
 
 Task<void> Connection::write_body(ServerResponse& res, std::string_view bytes) {
   if (!writable()) throw Error(EPIPE, "write");
-  if (res.head_only() || bytes.empty() || !status_has_body(res.status())) co_return;
+  if (ResponseAccess::head_only(res) || bytes.empty() || !status_has_body(res.status())) co_return;
   if (chunked) {
     append_number(ex->out, bytes.size(), 16);
     ex->out += "\r\n";
@@ -126,7 +129,7 @@ Task<void> Connection::write_body(ServerResponse& res, std::string_view bytes) {
 }
 
 void Connection::finish_stream(ServerResponse& res) {
-  if (writable() && chunked && !res.head_only() && status_has_body(res.status()))
+  if (writable() && chunked && !ResponseAccess::head_only(res) && status_has_body(res.status()))
     ex->out += "0\r\n\r\n";
   chunked = false;
   response_done();

@@ -1,8 +1,11 @@
 #include "brigade/http/route_pattern.hpp"
 
+#include "access.hpp"
 #include "brigade/http/server_request.hpp"
 
 namespace brigade::http {
+
+using detail::RequestAccess;
 
 namespace {
 // The next segment of `path` (which starts after a '/'), and what follows it.
@@ -38,7 +41,7 @@ bool RoutePattern::match(std::string_view path, ServerRequest* req) const {
   if (!rest.empty() && rest.back() == '/') rest.remove_suffix(1);
   for (const Segment& s : segments_) {
     if (s.kind == Kind::kRest) {
-      if (req) req->add_param("*", rest);
+      if (req) RequestAccess::add_param(*req, "*", rest);
       return true;
     }
     if (rest.empty() && s.kind != Kind::kRest) return false;
@@ -50,7 +53,7 @@ bool RoutePattern::match(std::string_view path, ServerRequest* req) const {
       case Kind::kParam:
       case Kind::kStar:
         if (seg.empty()) return false;
-        if (req) req->add_param(text_of(s), seg);
+        if (req) RequestAccess::add_param(*req, text_of(s), seg);
         break;
       case Kind::kRest:
         break;

@@ -5,6 +5,7 @@
 #include <malloc.h>
 #endif
 
+#include "access.hpp"
 #include "connection.hpp"
 
 namespace brigade::http {
@@ -70,8 +71,8 @@ void ServerCore::give_exchange(Exchange* e) noexcept {
     delete e;
     return;
   }
-  e->req.release_memory();
-  e->res.release_memory();
+  RequestAccess::release_memory(e->req);
+  ResponseAccess::release_memory(e->res);
   if (e->out.capacity() > 64 * 1024) std::string().swap(e->out);
   e->next_free = free_exchanges;
   free_exchanges = e;

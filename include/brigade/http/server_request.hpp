@@ -50,6 +50,7 @@ class ServerRequest;
 
 namespace detail {
 struct Connection;
+struct RequestAccess;  // the server's and the router's side (src/http/access.hpp)
 
 // One pending body read (lives in its awaiter).
 struct BodyReadOp {
@@ -137,7 +138,16 @@ class ServerRequest {
   // The route pattern that matched ("/users/:id"), empty before routing or when none did.
   std::string_view route() const noexcept { return route_; }
 
-  // ---- The server's and the router's side ------------------------------------------------
+  // Head time (Server::on_head): ask for the body to be streamed, limited to `max_bytes`
+  // (0: unlimited). The server honours it for requests that have a body.
+  void stream_body(uint64_t max_bytes) noexcept {
+    stream_wanted_ = true;
+    stream_limit_ = max_bytes;
+  }
+
+ private:
+  // ---- The server's and the router's side (detail::RequestAccess) -------------------------
+  friend struct detail::RequestAccess;
   struct Param {
     std::string_view name;
     std::string_view raw;  // a view into the path
@@ -157,12 +167,6 @@ class ServerRequest {
   std::string_view malformed_param() const noexcept;
   void release_memory();  // after a big request: give back what an idle connection should not keep
 
-  // Head time (Server::on_head): ask for the body to be streamed, limited to `max_bytes`
-  // (0: unlimited). The server honours it for requests that have a body.
-  void stream_body(uint64_t max_bytes) noexcept {
-    stream_wanted_ = true;
-    stream_limit_ = max_bytes;
-  }
   bool stream_wanted() const noexcept { return stream_wanted_; }
   uint64_t stream_limit() const noexcept { return stream_limit_; }
   void begin_stream(detail::Connection* conn) noexcept {
@@ -172,16 +176,15 @@ class ServerRequest {
   // The handler failed: the rest of a streamed body is not read; the connection closes.
   void abandon_body() noexcept;
   // A router's lookup made at head time, kept for dispatch (opaque to the server).
-  void set_match(const void* route, int status) noexcept {
+  void set_match(void* route, int status) noexcept {
     match_ = route;
     match_status_ = status;
     matched_ = true;
   }
   bool matched() const noexcept { return matched_; }
-  const void* match() const noexcept { return match_; }
+  void* match() const noexcept { return match_; }
   int match_status() const noexcept { return match_status_; }
 
- private:
   friend class BodyRead;
   bool stream_keeps_alive() const noexcept;
   bool start_read(detail::BodyReadOp& op) noexcept;  // true: op.result is final
@@ -196,7 +199,7 @@ class ServerRequest {
   std::size_t malformed_param_ = 0;  // 1 + index in params_; 0: none
   std::string_view route_;
   mutable QueryPairs query_;
-  const void* match_ = nullptr;
+  void* match_ = nullptr;
   uint64_t stream_limit_ = 0;
   int match_status_ = 0;
   mutable bool query_parsed_ = false;

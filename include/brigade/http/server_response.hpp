@@ -23,7 +23,8 @@ namespace brigade::http {
 
 namespace detail {
 struct Connection;
-}
+struct ResponseAccess;  // the server's side (src/http/access.hpp)
+}  // namespace detail
 
 class ServerResponse {
  public:
@@ -65,7 +66,9 @@ class ServerResponse {
   // Closes the connection without a (further) answer: the last resort once headers are sent.
   void abort() noexcept;
 
-  // ---- The server's side -------------------------------------------------------------------
+ private:
+  // ---- The server's side (detail::ResponseAccess) --------------------------------------------
+  friend struct detail::ResponseAccess;
   void bind(detail::Connection* conn, bool head_only) noexcept {
     conn_ = conn;
     head_only_ = head_only;
@@ -81,8 +84,6 @@ class ServerResponse {
   bool has_content_type() const noexcept { return has_content_type_; }
   bool close_requested() const noexcept { return close_requested_; }
   void release_memory();
-
- private:
   void drop_answer() noexcept;
   detail::Connection* conn_ = nullptr;
   std::string headers_;  // "Name: value\r\n" lines
