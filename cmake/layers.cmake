@@ -1,14 +1,16 @@
 # brigade's layers as build targets: the layer order is enforced by the compiler, not by review.
 #
-# brigade_layer(<name> [DEPS <layer>...]) makes the OBJECT library brigade_<name> from every .cpp
+# brigade_layer(<name> [DEPS <layer>...] [LIBS <target>...]) makes the OBJECT library brigade_<name> from every .cpp
 # under src/<name>/ (globbed: a new file lands in its folder's layer). Its sources see an include
 # tree of their own, ${CMAKE_BINARY_DIR}/layers/<name>/, holding symlinks to include/brigade/<name>/
 # and include/brigade/<name>.hpp only; linking DEPS adds the trees of the layers below (PUBLIC,
 # so transitively). A header of any other layer is not on the include path: including it fails
 # to compile with "No such file or directory". The `layering` test proves it for every pair.
+# LIBS are outside libraries the layer uses (OpenSSL::SSL...): linked by the layer and by the
+# archive users link (brigade::brigade, or brigade::db for the db layer).
 #
 # Adding a layer: create src/<name>/ and include/brigade/<name>/, then add one line
-# `brigade_layer(<name> DEPS <the layers it uses>)` in CMakeLists.txt, after those layers. A folder
+# `brigade_layer(<name> DEPS <the layers it uses> [LIBS ...])` in CMakeLists.txt, after those layers. A folder
 # under src/ or include/brigade/ that no brigade_layer() claims stops the configure step.
 
 set(BRIGADE_LAYER_ROOT ${CMAKE_BINARY_DIR}/layers)
@@ -18,7 +20,7 @@ set_property(GLOBAL PROPERTY BRIGADE_LAYERS "")
 set(BRIGADE_LAYER_EXTRA_HEADERS_loop error.hpp)
 
 function(brigade_layer name)
-  cmake_parse_arguments(PARSE_ARGV 1 arg "" "" "DEPS")
+  cmake_parse_arguments(PARSE_ARGV 1 arg "" "" "DEPS;LIBS")
   get_property(known GLOBAL PROPERTY BRIGADE_LAYERS)
   foreach(dep ${arg_DEPS})
     if(NOT dep IN_LIST known)
@@ -56,7 +58,11 @@ function(brigade_layer name)
   foreach(dep ${arg_DEPS})
     target_link_libraries(${target} ${scope} brigade_${dep})
   endforeach()
+  if(arg_LIBS)
+    target_link_libraries(${target} ${scope} ${arg_LIBS})
+  endif()
   set_property(GLOBAL APPEND PROPERTY BRIGADE_LAYERS ${name})
+  set_property(GLOBAL PROPERTY BRIGADE_LAYER_LIBS_${name} ${arg_LIBS})
   set_property(GLOBAL PROPERTY BRIGADE_LAYER_SOURCES_${name} ${sources})
 
   # What the layer's sources see, for the layering test (generated: the transitive closure).
@@ -80,7 +86,7 @@ function(brigade_layers_check)
     get_filename_component(stem ${entry} NAME_WE)
     if(NOT stem IN_LIST owned)
       file(RELATIVE_PATH rel ${PROJECT_SOURCE_DIR} ${entry})
-      message(FATAL_ERROR "${rel} belongs to no layer: add brigade_layer(${stem} DEPS ...) to "
+      message(FATAL_ERROR "${rel} belongs to no layer: add brigade_layer(${stem} DEPS ... [LIBS ...]) to "
                           "CMakeLists.txt (see cmake/layers.cmake)")
     endif()
   endforeach()

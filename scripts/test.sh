@@ -18,6 +18,8 @@ run_stage() {
       [[ -d tests/${t#test_} ]] && targets+=("$t")
     done
     cmake --build --preset "$preset" -j "$jobs" --target "${targets[@]}"
+  elif [[ $preset == fuzz ]]; then
+    cmake --build --preset "$preset" -j "$jobs" --target fuzzers
   else
     cmake --build --preset "$preset" -j "$jobs"
   fi
