@@ -34,6 +34,11 @@ struct ClientOptions {
   std::size_t body_buffer_size = 64 * 1024;  // per response: the transfer pauses above it
   FetchHeaders default_headers;              // sent unless a request sets the same name
   std::string user_agent = "brigade";
+  // HTTPS: peers are verified against the system store (/etc/ssl/certs) and their host name,
+  // unless ca_file names a PEM bundle to trust instead; cert_file/key_file: a client certificate.
+  std::string ca_file;
+  std::string cert_file;
+  std::string key_file;
 };
 
 class Client {

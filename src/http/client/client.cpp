@@ -100,6 +100,11 @@ std::shared_ptr<detail::Transfer> prepare(Client::Impl& core, Loop& loop, std::s
   if (timeout) curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, long(timeout));
   // curl counts a connection's idle age in whole seconds.
   curl_easy_setopt(e, CURLOPT_MAXAGE_CONN, long((co.keep_alive_timeout_ms + 999) / 1000));
+  if (!co.ca_file.empty()) curl_easy_setopt(e, CURLOPT_CAINFO, co.ca_file.c_str());
+  if (!co.cert_file.empty()) {
+    curl_easy_setopt(e, CURLOPT_SSLCERT, co.cert_file.c_str());
+    curl_easy_setopt(e, CURLOPT_SSLKEY, co.key_file.c_str());
+  }
   if (co.max_response_size)
     curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, curl_off_t(co.max_response_size));
   if (options.redirect == Redirect::kFollow) {
