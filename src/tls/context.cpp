@@ -2,6 +2,9 @@
 
 #include <openssl/ssl.h>
 
+#include <algorithm>
+#include <string_view>
+
 #include "ssl_error.hpp"
 
 namespace brigade::tls {
@@ -50,19 +53,70 @@ void load_pair(SSL_CTX* ctx, const std::string& cert, const std::string& key, co
 }
 }  // namespace
 
+namespace {
+// What a server context owns besides OpenSSL's own: the ALPN list and the SNI contexts.
+struct ServerState {
+  std::string alpn;
+  std::vector<std::pair<std::string, SSL_CTX*>> sni;
+  ~ServerState() {
+    for (auto& [name, ctx] : sni) SSL_CTX_free(ctx);
+  }
+};
+
+bool name_matches(const std::string& pattern, std::string_view name) {
+  auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? char(c + 32) : c; };
+  auto equal = [&](std::string_view a, std::string_view b) {
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(),
+                                              [&](char x, char y) { return lower(x) == lower(y); });
+  };
+  if (pattern.starts_with("*.")) {
+    std::size_t dot = name.find('.');
+    return dot != std::string_view::npos && dot > 0 &&
+           equal(std::string_view(pattern).substr(1), name.substr(dot));
+  }
+  return equal(pattern, name);
+}
+
+// The client named a host: switch to its certificate if we have one (else the default).
+int select_certificate(SSL* ssl, int*, void* arg) {
+  auto* state = static_cast<ServerState*>(arg);
+  const char* name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+  if (!name) return SSL_TLSEXT_ERR_OK;
+  for (auto& [pattern, ctx] : state->sni)
+    if (name_matches(pattern, name)) {
+      SSL_set_SSL_CTX(ssl, ctx);
+      break;
+    }
+  return SSL_TLSEXT_ERR_OK;
+}
+}  // namespace
+
 void Context::Free::operator()(ssl_ctx_st* c) const {
-  if (auto* alpn = static_cast<std::string*>(SSL_CTX_get_app_data(c))) delete alpn;
+  delete static_cast<ServerState*>(SSL_CTX_get_app_data(c));
   SSL_CTX_free(c);
 }
 
 Context Context::server(const ServerOptions& o) {
   SSL_CTX* ctx = new_ctx(TLS_server_method());
   Context c(ctx, true);  // owns ctx from here: a throw below frees it
+  auto* state = new ServerState();
+  SSL_CTX_set_app_data(ctx, state);  // freed with the context
   load_pair(ctx, o.cert_file, o.key_file, "tls server");
+  state->alpn = alpn_wire(o.alpn);
+  for (const auto& s : o.sni) {
+    SSL_CTX* child = new_ctx(TLS_server_method());
+    state->sni.emplace_back(s.server_name, child);
+    load_pair(child, s.cert_file, s.key_file, "tls server (SNI)");
+  }
+  // ALPN is negotiated on the context the connection ends up with: every one answers it.
   if (!o.alpn.empty()) {
-    auto* wire = new std::string(alpn_wire(o.alpn));
-    SSL_CTX_set_app_data(ctx, wire);  // freed with the context
-    SSL_CTX_set_alpn_select_cb(ctx, select_alpn, wire);
+    SSL_CTX_set_alpn_select_cb(ctx, select_alpn, &state->alpn);
+    for (auto& [name, child] : state->sni)
+      SSL_CTX_set_alpn_select_cb(child, select_alpn, &state->alpn);
+  }
+  if (!state->sni.empty()) {
+    SSL_CTX_set_tlsext_servername_callback(ctx, select_certificate);
+    SSL_CTX_set_tlsext_servername_arg(ctx, state);
   }
   return c;
 }

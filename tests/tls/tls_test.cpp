@@ -325,3 +325,88 @@ TEST(Tls, SelfSignedCertificateIsTrustedThroughCaFile) {
   EXPECT_THROW(tls::write_self_signed(dir + "/nodir/x.crt", dir + "/nodir/x.key", {"a"}),
                tls::TlsError);
 }
+
+// Several certificates on one listener (SNI), and a certificate reload: new connections get the
+// new context, an open connection keeps the one it was accepted with.
+TEST(Tls, SniChoosesTheCertificateAndReloadKeepsOpenConnections) {
+  std::string dir = tls_test::certs().dir;
+  auto make = [&](const std::string& stem, std::vector<std::string> names) {
+    tls::write_self_signed(dir + "/" + stem + ".crt", dir + "/" + stem + ".key", names, 30);
+    return std::pair(dir + "/" + stem + ".crt", dir + "/" + stem + ".key");
+  };
+  auto [main_crt, main_key] = make("main", {"localhost"});
+  auto [api_crt, api_key] = make("api", {"api.example"});
+  auto [wild_crt, wild_key] = make("wild", {"*.wild.example"});
+  auto [next_crt, next_key] = make("next", {"localhost"});
+  tls::ServerOptions so;
+  so.cert_file = main_crt;
+  so.key_file = main_key;
+  so.sni = {{"api.example", api_crt, api_key}, {"*.wild.example", wild_crt, wild_key}};
+  tls::Context ctx = tls::Context::server(so);
+
+  Loop loop;
+  net::Listener listener = net::listen_tcp(loop, "127.0.0.1", 0);
+  // Each connection: handshake with whatever `ctx` is now, then echo until the client closes.
+  listener.serve([&ctx](net::Stream tcp) -> Task<void> {
+    tls::Context mine = ctx;
+    try {
+      tls::Stream s = co_await tls::Stream::accept(std::move(tcp), mine);
+      char buf[256];
+      for (;;) {
+        std::size_t n = co_await s.read(buf);
+        if (n == 0) break;
+        co_await s.write(std::string_view(buf, n));
+      }
+    } catch (const std::exception&) {
+    }
+  });
+  auto open = [&](std::string host, std::string ca) -> Task<tls::Stream> {
+    net::Stream tcp = co_await net::connect(loop, "127.0.0.1", listener.port());
+    tls::ClientOptions co;
+    co.ca_file = ca;
+    co.alpn = {"http/1.1"};
+    tls::Context cctx = tls::Context::client(co);
+    tls::Stream s = co_await tls::Stream::connect(std::move(tcp), cctx, host);
+    co_return s;
+  };
+  auto echo = [](tls::Stream& s, std::string text) -> Task<std::string> {
+    co_await s.write(text);
+    char buf[256];
+    std::size_t n = co_await s.read(buf);
+    co_return std::string(buf, n);
+  };
+  run(loop, [&]() -> Task<void> {
+    tls::Stream a = co_await open("localhost", main_crt);
+    EXPECT_EQ(co_await echo(a, "main"), "main");
+    tls::Stream b = co_await open("api.example", api_crt);
+    EXPECT_EQ(b.alpn(), "http/1.1");  // the SNI context answers ALPN too
+    EXPECT_EQ(co_await echo(b, "api"), "api");
+    tls::Stream w = co_await open("x.wild.example", wild_crt);
+    EXPECT_EQ(co_await echo(w, "wild"), "wild");
+    bool refused = false;
+    try {
+      co_await open("other.example", api_crt);  // unknown name: the default certificate
+    } catch (const tls::TlsError&) {
+      refused = true;
+    }
+    EXPECT_TRUE(refused);
+
+    tls::ServerOptions next = so;  // reload: a new certificate for localhost
+    next.cert_file = next_crt;
+    next.key_file = next_key;
+    ctx = tls::Context::server(next);
+    bool old_refused = false;
+    try {
+      co_await open("localhost", main_crt);  // new connections: the new certificate
+    } catch (const tls::TlsError&) {
+      old_refused = true;
+    }
+    EXPECT_TRUE(old_refused);
+    tls::Stream n = co_await open("localhost", next_crt);
+    EXPECT_EQ(co_await echo(n, "next"), "next");
+    EXPECT_EQ(co_await echo(a, "still open"), "still open");  // the reload dropped nothing
+    for (tls::Stream* s : {&a, &b, &w, &n}) co_await s->shutdown();
+  }());
+  listener.close();
+  loop.run();
+}

@@ -2,7 +2,10 @@
 // tls::Context: the certificates, keys and policy of one side of TLS (OpenSSL 3's SSL_CTX),
 // shared by every connection made with it. Node's tls.createSecureContext.
 //
-//   Server: certificate chain + key from PEM files, ALPN ("http/1.1" by default), TLS 1.2+.
+//   Server: certificate chain + key from PEM files, more certificates chosen by SNI, ALPN
+//           ("http/1.1" by default), TLS 1.2+, session tickets (OpenSSL's default).
+//           Reloading certificates is making a new Context for the connections accepted from
+//           then on: a connection keeps the context it was accepted with (reference-counted).
 //   Client: verifies the peer against the system store (/etc/ssl/certs) or `ca_file`, and the
 //           host name given to tls::Stream::connect; an optional client certificate.
 // Renegotiation is refused on both sides. Errors throw TlsError with OpenSSL's reason.
@@ -20,10 +23,19 @@ class TlsError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// Another certificate on the same listener, chosen by the name the client asks for (SNI):
+// an exact name, or "*.example.com" for one label under it.
+struct SniCertificate {
+  std::string server_name;
+  std::string cert_file;
+  std::string key_file;
+};
+
 struct ServerOptions {
-  std::string cert_file;                         // PEM: the certificate, then its chain
-  std::string key_file;                          // PEM private key
+  std::string cert_file;  // PEM: the certificate, then its chain (the default certificate)
+  std::string key_file;   // PEM private key
   std::vector<std::string> alpn = {"http/1.1"};  // offered in preference order
+  std::vector<SniCertificate> sni;
 };
 
 struct ClientOptions {
