@@ -8,6 +8,7 @@
 #          worker_messages worker_atomics worker_pool worker_offload  (worker = the four worker_*)
 #          cluster (cluster_w1, cluster_w2)  db (db_pg, db_sqlite; needs PostgreSQL and
 #          `npm install --prefix bench/.scratch pg better-sqlite3@12`)  crypto (pbkdf2 on the pool)
+#          fetch (fetch_undici, fetch_agent: an HTTP client against the libuv responder)
 # Environment: RUNS=3 (runs per figure, the median is quoted), LOAD_SECONDS=5 (per server load),
 #   NO_BUILD=1 (skip the build step), BENCH_BUILD=DIR (binaries from a Release build folder
 #   of one's own instead of build/bench; with it the build step configures that folder),
@@ -30,7 +31,7 @@ RUNS=${RUNS:-3}
 LOAD_SECONDS=${LOAD_SECONDS:-5}
 CLK_TCK=$(getconf CLK_TCK)
 ALL_NAMES=(timers chains fs_read spawn echo http_c50 http_c1000 http_pipeline http_json http_users
-  http_idle http_heavy cluster db worker crypto)
+  http_idle http_heavy cluster db worker crypto fetch)
 HTTP_NAMES=(http_c50 http_c1000 http_pipeline http_json http_users http_idle http_heavy)
 
 declare -A VALUES=()      # "row|impl" -> space-separated measurements
@@ -241,6 +242,27 @@ bench_crypto() {
       env BRIGADE_THREADPOOL_SIZE=4 "$BIN/crypto_pbkdf2" 400 10000 16
     run_loop_bench pbkdf2 node 120 env UV_THREADPOOL_SIZE=4 node "$NODE_DIR/crypto_pbkdf2.js" 400 10000 16
   done
+}
+
+# HTTP client: 20,000 GETs, 50 in flight, against bench/libuv/http_responder (keep-alive) pinned
+# on core 0, clients on core 1. brigade's http::fetch vs Node's global fetch (undici) in the
+# fetch_undici rows, vs http.get on a keep-alive Agent in the fetch_agent rows (the brigade
+# figures of one run appear in both). cpu_us_per_req: the client's CPU.
+bench_fetch() {
+  local r url out
+  [[ -x $BIN/fetch_client ]] || skip "$BIN/fetch_client"
+  start_server libuv "$BIN/libuv/http_responder" "$(free_port)" || return 1
+  url="http://127.0.0.1:${SERVER_PORT[libuv]}/"
+  for ((r = 1; r <= RUNS; r++)); do
+    log "fetch run $r/$RUNS"
+    if [[ -x $BIN/fetch_client ]] && run_loop_bench fetch_undici brigade 120 taskset -c 1 "$BIN/fetch_client" "$url" 20000 50; then
+      out=$LOGS/fetch_undici-brigade.out
+      while read -r key value; do record "fetch_agent.$key" brigade "$value"; done <"$out"
+    fi
+    run_loop_bench fetch_undici node 120 taskset -c 1 node "$NODE_DIR/fetch_client.js" fetch "$url" 20000 50
+    run_loop_bench fetch_agent node 120 taskset -c 1 node "$NODE_DIR/fetch_client.js" agent "$url" 20000 50
+  done
+  stop_servers
 }
 
 # Child processes: /bin/true spawned and reaped, one at a time and 16 at once, 2000 each, not
@@ -642,7 +664,7 @@ main() {
       http) expanded+=("${HTTP_NAMES[@]}") ;;
       worker) expanded+=(worker_messages worker_atomics worker_pool worker_offload) ;;
       worker_messages | worker_atomics | worker_pool | worker_offload) expanded+=("$name") ;;
-      timers | chains | fs_read | spawn | crypto | echo | http_c50 | http_c1000 | http_pipeline | cluster | db) expanded+=("$name") ;;
+      timers | chains | fs_read | spawn | crypto | fetch | echo | http_c50 | http_c1000 | http_pipeline | cluster | db) expanded+=("$name") ;;
       http_json | http_users | http_idle | http_heavy) expanded+=("$name") ;;
       *) echo "unknown benchmark '$name'; known: ${ALL_NAMES[*]} http" >&2; exit 2 ;;
     esac
