@@ -84,6 +84,8 @@ struct PoolCore : std::enable_shared_from_this<PoolCore> {
   // Of the queued, those a worker was woken or started for: they start at once and do not count
   // against max_queue (Piscina's rule: only a task that cannot start now waits in the queue).
   std::size_t starting = 0;
+  // A drain() waits: a worker that goes idle has the loop look again (room may be a free thread).
+  bool drain_wanted = false;
   std::size_t running = 0;
   std::vector<PoolWorker*> idle;
   std::size_t threads = 0;
@@ -109,12 +111,13 @@ struct PoolCore : std::enable_shared_from_this<PoolCore> {
 
   PoolTask* pop_locked();
   std::size_t waiting_locked() const { return queued - starting; }
-  // Whether a producer should wait (needs_drain / drain); max_queue 0 waits for an empty queue.
-  bool needs_drain_locked() const {
-    return waiting_locked() >= std::max<std::size_t>(1, opts.max_queue);
+  // Whether run() would refuse a task now: no thread can start it and max_queue tasks wait.
+  bool full_locked() const {
+    bool at_once = !idle.empty() || threads < opts.max_threads;
+    return !at_once && waiting_locked() >= opts.max_queue;
   }
   void push_locked(PoolTask* t);
-  void start_worker();
+  void start_worker(bool for_a_task);
   void ensure_workers();
   void post_finished(PoolTask* t, PoolWorker* exited_worker);
   void on_finished();
@@ -156,6 +159,7 @@ void WorkerRuntime::pull() {
   const std::size_t slots = core.opts.max_concurrent_per_worker;
   for (int n = 0; n < 64; ++n) {
     PoolTask* t = nullptr;
+    bool wake_drain = false;
     {
       std::lock_guard lock(core.mu);
       if (core.stopping) return finish();
@@ -164,6 +168,7 @@ void WorkerRuntime::pull() {
       if (!t && !self.idle) {
         self.idle = true;
         core.idle.push_back(&self);
+        wake_drain = std::exchange(core.drain_wanted, false);
       } else if (t) {
         t->state = PoolTask::kRunning;
         self.running.push(t);
@@ -174,6 +179,7 @@ void WorkerRuntime::pull() {
         }
       }
     }
+    if (wake_drain) core.post_finished(nullptr, nullptr);  // a drain() may proceed: look again
     if (!t) {
       if (active == 0 && core.opts.idle_timeout_ms)
         idle_timer.start(core.opts.idle_timeout_ms, [this] { on_idle_timeout(); });
@@ -216,6 +222,11 @@ bool WorkerRuntime::settle_run(PoolTask* t) {
       --core.threads;
       if (self.idle) std::erase(core.idle, &self);
       self.idle = false;
+    } else if (!died && !self.idle && !core.stopping) {
+      // Free again from now on (it pulls next): listed before the loop hears of the end, so a
+      // task submitted in answer to it is never refused as if every thread were busy.
+      self.idle = true;
+      core.idle.push_back(&self);
     }
   }
   if (died) died_code = t->exit_code;
@@ -341,8 +352,15 @@ void PoolCore::post_finished(PoolTask* t, PoolWorker* exited_worker) {
 
 // ---- the pool's loop ----
 
-void PoolCore::start_worker() {  // called with threads already counted
+// Called with threads already counted. A thread not started for one task is free at once: its
+// first pull takes whatever waits, so a task submitted before it runs is not refused.
+void PoolCore::start_worker(bool for_a_task) {
   auto w = std::make_unique<PoolWorker>();
+  if (!for_a_task) {
+    std::lock_guard lock(mu);
+    w->idle = true;
+    idle.push_back(w.get());
+  }
   w->thread =
       start_thread("brigade-wpool", [c = shared_from_this(), p = w.get()] { worker_thread(c, p); });
   workers.push_back(std::move(w));
@@ -358,7 +376,7 @@ void PoolCore::ensure_workers() {
     if (want > threads) to_start = want - threads;
     threads += to_start;
   }
-  while (to_start--) start_worker();
+  while (to_start--) start_worker(false);
 }
 
 void PoolCore::on_finished() {
@@ -452,7 +470,8 @@ void PoolCore::wake_drain_waiters() {
   if (drain_waiters.empty()) return;
   {
     std::lock_guard lock(mu);
-    if (needs_drain_locked()) return;
+    drain_wanted = full_locked();  // still full: the next thread that goes idle tells us
+    if (drain_wanted) return;
   }
   for (auto h : drain_waiters) to_resume.push_back(h);
   drain_waiters.clear();
@@ -543,9 +562,8 @@ std::exception_ptr WorkerPool::submit(PoolTask* t, const TaskOptions& o) {
   {
     std::lock_guard lock(c.mu);
     if (c.closed) return std::make_exception_ptr(PoolClosedError());
+    if (c.full_locked()) return std::make_exception_ptr(QueueFullError());
     bool at_once = !c.idle.empty() || c.threads < c.opts.max_threads;
-    if (!at_once && c.waiting_locked() >= c.opts.max_queue)
-      return std::make_exception_ptr(QueueFullError());
     c.push_locked(t);
     if (!c.idle.empty()) {
       wake = c.idle.back();  // the latest to go idle is the likeliest to be spinning still
@@ -556,11 +574,12 @@ std::exception_ptr WorkerPool::submit(PoolTask* t, const TaskOptions& o) {
       grow = true;
     }
     if (at_once) ++c.starting;
-    if (wake) wake->box->post([w = wake] { w->rt->pull(); });
+    // No box yet: the thread has not made its first pull, which will take this task.
+    if (wake && wake->box) wake->box->post([w = wake] { w->rt->pull(); });
   }
   ++c.stats.submitted;
   c.add_in_flight();
-  if (grow) c.start_worker();
+  if (grow) c.start_worker(true);
   if (o.timeout_ms)
     t->timeout = c.loop.set_timeout(o.timeout_ms, [t] {
       t->timeout = {};
@@ -578,11 +597,18 @@ std::exception_ptr WorkerPool::submit(PoolTask* t, const TaskOptions& o) {
 
 bool WorkerPool::needs_drain() const {
   std::lock_guard lock(core_->mu);
-  return core_->needs_drain_locked();
+  return core_->full_locked();
 }
 
-void WorkerPool::DrainAwaiter::await_suspend(std::coroutine_handle<> h) {
-  pool.core_->drain_waiters.push_back(h);
+bool WorkerPool::DrainAwaiter::await_suspend(std::coroutine_handle<> h) {
+  PoolCore& c = *pool.core_;
+  {
+    std::lock_guard lock(c.mu);
+    if (!c.full_locked()) return false;  // a thread went idle since await_ready
+    c.drain_wanted = true;
+  }
+  c.drain_waiters.push_back(h);
+  return true;
 }
 
 Task<void> WorkerPool::close() {

@@ -264,10 +264,32 @@ TEST(WorkerPool, MaxQueueZeroAcceptsWhatIdleThreadsCanStart) {
       auto a = pool.run([g = gate] { g.wait(); });
       auto b = pool.run([g = gate] { g.wait(); });  // threw QueueFullError in most rounds
       EXPECT_TRUE(co_await eventually([&] { return pool.stats().running == 2; }));
+      EXPECT_TRUE(pool.needs_drain());
       EXPECT_THROW(co_await pool.run([] { return 0; }), QueueFullError);
       gate.open();
       co_await a;
       co_await b;
+    }
+  }());
+}
+
+// With max_queue 0, drain() resumes once a thread is free again, even when that thread goes idle
+// after the loop heard of its task's end; run() then takes the task.
+TEST(WorkerPool, MaxQueueZeroDrainWaitsForAFreeThread) {
+  Loop loop;
+  PoolOptions o = threads(1);
+  o.max_queue = 0;
+  WorkerPool pool(loop, o);
+  run(loop, [&]() -> Task<void> {
+    for (int round = 0; round < 20; ++round) {
+      Gate gate;
+      auto a = pool.run([g = gate] { g.wait(); });
+      EXPECT_TRUE(pool.needs_drain());
+      loop.set_timeout(2, [&] { gate.open(); });
+      co_await pool.drain();
+      EXPECT_FALSE(pool.needs_drain());
+      EXPECT_EQ(co_await pool.run([round] { return round; }), round);
+      co_await a;
     }
   }());
 }

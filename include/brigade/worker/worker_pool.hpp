@@ -271,14 +271,14 @@ class WorkerPool {
     return PoolRun<R>(t);
   }
 
-  bool needs_drain() const;  // max_queue tasks wait (max_queue 0: one does)
+  bool needs_drain() const;  // run() would refuse a task now (no thread free, max_queue waiting)
   struct DrainAwaiter {
     WorkerPool& pool;
     bool await_ready() const { return !pool.needs_drain(); }
-    void await_suspend(std::coroutine_handle<> h);
+    bool await_suspend(std::coroutine_handle<> h);
     void await_resume() const noexcept {}
   };
-  // co_await pool.drain(): resumes once the queue has room again (at once if it has).
+  // co_await pool.drain(): resumes once run() would take a task again (at once if it would).
   DrainAwaiter drain() { return DrainAwaiter{*this}; }
 
   // Takes no more work, waits for queued and running tasks to finish, joins the threads.
