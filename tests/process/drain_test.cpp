@@ -32,6 +32,16 @@ struct Demo {
   }
 };
 
+// HangGuard aborts (no destructor runs): kill the demo's group first.
+Timer kill_group_before(Loop& loop, uint64_t ms, Demo& d) {
+  Timer t(loop);
+  t.start(ms, [&d] {
+    if (d.child.pid() > 0) ::kill(-d.child.pid(), SIGKILL);
+  });
+  t.unref();
+  return t;
+}
+
 Task<void> read_log(net::Stream& out, Demo& d) {
   char buf[4096];
   try {
@@ -137,6 +147,7 @@ TEST(Drain, SigtermToTheDemoAnswersEveryRequestInFlight) {
   HangGuard guard(loop, 90000);
   seed_db(loop);
   Demo d;
+  Timer reaper = kill_group_before(loop, 85000, d);
   run_test(loop, [&]() -> Task<void> {
     std::vector<std::string> args{"--port", "0"};  // named: g++ 12 and lists in co_await
     co_await start(loop, d, args);
@@ -153,6 +164,7 @@ TEST(Drain, SigtermToTheClusterPrimaryAnswersEveryRequestInFlight) {
   HangGuard guard(loop, 90000);
   seed_db(loop);
   Demo d;
+  Timer reaper = kill_group_before(loop, 85000, d);
   run_test(loop, [&]() -> Task<void> {
     std::vector<std::string> args{"--port", "0", "--workers", "2"};
     co_await start(loop, d, args);
@@ -170,6 +182,7 @@ TEST(Drain, SigtermToAClusterWorkerAnswersEveryRequestInFlight) {
   HangGuard guard(loop, 90000);
   seed_db(loop);
   Demo d;
+  Timer reaper = kill_group_before(loop, 85000, d);
   run_test(loop, [&]() -> Task<void> {
     std::vector<std::string> args{"--port", "0", "--workers", "2"};
     co_await start(loop, d, args);
