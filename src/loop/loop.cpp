@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <exception>
 
 #include "brigade/error.hpp"
 #include "brigade/loop/fd_limit.hpp"
@@ -19,6 +20,31 @@ thread_local Loop* t_current = nullptr;
 }
 
 Loop* Loop::current() noexcept { return t_current; }
+
+void Loop::set_current(Loop* loop) noexcept {
+  t_current = loop;
+  detail::t_task_activity = loop ? &loop->task_activity_ : nullptr;
+}
+
+namespace {
+std::string what_of(const std::exception_ptr& error) {
+  try {
+    std::rethrow_exception(error);
+  } catch (const std::exception& e) {
+    return e.what();
+  } catch (...) {
+    return "unknown exception";
+  }
+}
+
+[[noreturn]] void die(const char* what, const char* origin, const std::exception_ptr& error,
+                      int code) {
+  std::fprintf(stderr, "brigade: %s in %s: %s\n", what, origin, what_of(error).c_str());
+  std::fflush(stderr);
+  std::fflush(stdout);
+  _exit(code);  // other threads may still run: skip static destructors, as a crash would
+}
+}  // namespace
 
 uint64_t Loop::hrtime() noexcept {
   timespec ts;
@@ -47,7 +73,7 @@ Loop::Loop() {
   update_time();
   start_ns_ = now_ns_;
   previous_current_ = t_current;
-  t_current = this;
+  set_current(this);
   BlockedLoopWatchdog::instance().add(this);
 }
 
@@ -55,7 +81,8 @@ Loop::~Loop() {
   if (handle_) handle_->close();
   BlockedLoopWatchdog::instance().remove(this);
   ::close(wakeup_.fd);
-  if (t_current == this) t_current = previous_current_;
+  if (t_current == this) set_current(previous_current_);
+  if (detail::t_task_activity == &task_activity_) detail::t_task_activity = nullptr;
 }
 
 const std::shared_ptr<LoopHandle>& Loop::handle() {
@@ -70,12 +97,36 @@ void Loop::update_time() noexcept {
   now_ms_ = now_ns_ / 1'000'000u;
 }
 
+// Timers read the clock (one vDSO call): the cached loop time lags by however long the current
+// callback has run, and Node's timers count from the call too.
 TimerId Loop::set_timeout(uint64_t ms, Callback cb) {
+  update_time();
   return timers_.add(now_ms_, ms, false, std::move(cb));
 }
 
 TimerId Loop::set_interval(uint64_t ms, Callback cb) {
+  update_time();
   return timers_.add(now_ms_, ms, true, std::move(cb));
+}
+
+void Loop::report_uncaught_exception() {
+  const char* origin = activity();
+  dispatch_uncaught_exception(std::current_exception(), origin ? origin : "unknown");
+}
+
+void Loop::dispatch_uncaught_exception(std::exception_ptr error, const char* origin) {
+  if (!uncaught_) die("uncaught exception", origin, error, 1);
+  try {
+    uncaught_(error, origin);
+  } catch (...) {
+    // The handler gave up: stop, and let run() rethrow once the iteration is through.
+    if (!handler_error_) handler_error_ = std::current_exception();
+    stop_ = true;
+  }
+}
+
+void Loop::rethrow_pending() {
+  if (handler_error_) std::rethrow_exception(std::exchange(handler_error_, nullptr));
 }
 
 void Loop::post(Callback cb) {
@@ -107,9 +158,18 @@ void Loop::run_posted() {
     posted_batch_.swap(posted_);
   }
   set_activity("posted callback");
-  for (Callback& cb : posted_batch_) {
-    cb();
-    drain_microtasks();
+  // An exception is reported and the batch goes on from the next callback (so in all below).
+  for (std::size_t i = 0; i < posted_batch_.size();) {
+    try {
+      while (i < posted_batch_.size()) {
+        Callback cb = std::move(posted_batch_[i++]);
+        cb();
+        drain_microtasks();
+      }
+    } catch (...) {
+      report_uncaught_exception();
+      drain_microtasks();
+    }
   }
   posted_batch_.clear();
 }
@@ -133,10 +193,19 @@ void Loop::remove_hook(uint64_t id) {
 
 void Loop::run_hooks(Phase phase) {
   if (hooks_.empty()) return;
-  for (std::size_t i = 0; i < hooks_.size(); ++i) {
-    if (hooks_[i].phase != phase || !hooks_[i].fn) continue;
-    hooks_[i].fn();
-    drain_microtasks();
+  set_activity(phase == Phase::kCheck ? "check hook" : "idle or prepare hook");
+  for (std::size_t i = 0; i < hooks_.size();) {
+    try {
+      for (; i < hooks_.size(); ++i) {
+        if (hooks_[i].phase != phase || !hooks_[i].fn) continue;
+        hooks_[i].fn();
+        drain_microtasks();
+      }
+    } catch (...) {
+      ++i;
+      report_uncaught_exception();
+      drain_microtasks();
+    }
   }
   std::erase_if(hooks_, [](const Hook& h) { return !h.fn; });
 }
@@ -176,19 +245,56 @@ bool Loop::alive() const noexcept {
 }
 
 void Loop::drain_microtasks() {
-  if (draining_) return;
+  if (draining_ || (ticks_.empty() && microtasks_.empty())) return;
   draining_ = true;
-  do {
-    while (!ticks_.empty()) ticks_.pop()();
-    while (!microtasks_.empty()) microtasks_.pop()();
-  } while (!ticks_.empty());
+  const char* outer = activity_.load(std::memory_order_relaxed);  // no task runs between callbacks
+  set_activity("next tick or microtask");
+  for (;;) {
+    try {
+      do {
+        while (!ticks_.empty()) ticks_.pop()();
+        while (!microtasks_.empty()) microtasks_.pop()();
+      } while (!ticks_.empty());
+      break;
+    } catch (...) {
+      report_uncaught_exception();  // never throws: a throwing handler's error waits in
+                                    // handler_error_
+    }
+  }
+  set_activity(outer);
   draining_ = false;
 }
 
 void Loop::run_queue(CallbackQueue& q, const char* activity) {
   if (q.empty()) return;
   set_activity(activity);
-  q.run_batch([this] { drain_microtasks(); });
+  std::size_t n = q.size();  // what is queued now: callbacks queued meanwhile wait a turn
+  while (n > 0) {
+    try {
+      while (n > 0) {
+        --n;
+        Callback cb = q.pop();
+        cb();
+        drain_microtasks();
+      }
+    } catch (...) {
+      report_uncaught_exception();
+      drain_microtasks();
+    }
+  }
+}
+
+void Loop::run_timers() {
+  set_activity("timer");
+  for (;;) {
+    try {
+      timers_.run_due(now_ms_, [this] { drain_microtasks(); });
+      return;
+    } catch (...) {
+      report_uncaught_exception();
+      drain_microtasks();
+    }
+  }
 }
 
 int Loop::poll_timeout(bool may_block) const noexcept {
@@ -220,11 +326,18 @@ void Loop::poll(int timeout_ms) {
   batch_size_ = n;
   set_activity("io callback");
   for (batch_index_ = 0; batch_index_ < n;) {
-    PollEvent ev = events[batch_index_++];
-    if (!ev.data) continue;
-    IoWatch& w = *static_cast<IoWatch*>(ev.data);
-    w.handler(w, ev.events);
-    drain_microtasks();
+    try {
+      while (batch_index_ < n) {
+        PollEvent ev = events[batch_index_++];
+        if (!ev.data) continue;
+        IoWatch& w = *static_cast<IoWatch*>(ev.data);
+        w.handler(w, ev.events);
+        drain_microtasks();
+      }
+    } catch (...) {
+      report_uncaught_exception();
+      drain_microtasks();
+    }
   }
   batch_ = nullptr;
   batch_size_ = batch_index_ = 0;
@@ -238,7 +351,13 @@ int Loop::spin(int timeout_ms, uint64_t start_ns) {
   for (std::size_t i = 0; i < spin_hooks_.size() && !ready; ++i) {
     if (!spin_hooks_[i].fn) continue;
     uint64_t spent = hrtime() - start_ns;
-    ready = spent >= max_ns || spin_hooks_[i].fn(max_ns - spent);
+    try {
+      ready = spent >= max_ns || spin_hooks_[i].fn(max_ns - spent);
+    } catch (...) {
+      set_activity("spin hook");
+      report_uncaught_exception();
+      ready = true;  // whatever it queued runs now
+    }
   }
   std::erase_if(spin_hooks_, [](const SpinHook& h) { return !h.fn; });
   if (ready) return 0;
@@ -259,7 +378,8 @@ void Loop::finish_busy_period(uint64_t busy_end_ns) {
     const char* what = blocked_activity_.load(std::memory_order_relaxed);
     BlockedReport report{what ? what : "unknown", busy};
     ++metrics_.blocked_count;
-    if (metrics_.blocked_recent.size() == 16) metrics_.blocked_recent.erase(metrics_.blocked_recent.begin());
+    if (metrics_.blocked_recent.size() == 16)
+      metrics_.blocked_recent.erase(metrics_.blocked_recent.begin());
     metrics_.blocked_recent.push_back(report);
     if (metrics_.on_blocked) metrics_.on_blocked(report);
   }
@@ -271,10 +391,7 @@ bool Loop::run_once(bool may_block) {
   if (busy_since_ns_.load(std::memory_order_relaxed) == 0)
     busy_since_ns_.store(now_ns_, std::memory_order_relaxed);
   drain_microtasks();  // work queued before the loop started, or between run() calls
-  if (timers_.size()) {
-    set_activity("timer");
-    timers_.run_due(now_ms_, [this] { drain_microtasks(); });
-  }
+  if (timers_.size()) run_timers();
   run_queue(pending_, "pending callback");
   run_hooks(Phase::kIdle);
   run_hooks(Phase::kPrepare);
@@ -283,20 +400,29 @@ bool Loop::run_once(bool may_block) {
   run_queue(immediates_, "immediate");
   run_queue(closing_, "close callback");
   set_activity("idle");
+  rethrow_pending();
   return alive();
 }
 
 void Loop::run() {
-  Loop* outer = t_current;
-  t_current = this;
+  // Whatever ends run() (an uncaught-exception handler may throw), the loop is left consistent.
+  struct Exit {
+    Loop* self;
+    Loop* outer;
+    ~Exit() {
+      self->finish_busy_period(hrtime());
+      self->running_ = false;
+      self->set_activity("idle");
+      set_current(outer ? outer : self);
+    }
+  } exit{this, t_current};
+  set_current(this);
   running_ = true;
   stop_ = false;
   drain_microtasks();
+  rethrow_pending();
   while (!stop_ && run_once(true)) {
   }
-  finish_busy_period(hrtime());
-  running_ = false;
-  t_current = outer ? outer : this;
 }
 
 }  // namespace brigade

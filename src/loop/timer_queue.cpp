@@ -71,15 +71,19 @@ void TimerQueue::append(uint32_t l, uint32_t i, uint64_t now_ms) {
 void TimerQueue::unlink(uint32_t i) {
   Slot& s = slot(i);
   List& list = lists_[s.list];
-  if (s.next != kNone) slot(s.next).prev = s.prev;
-  else list.tail = s.prev;
+  if (s.next != kNone)
+    slot(s.next).prev = s.prev;
+  else
+    list.tail = s.prev;
   if (s.prev != kNone) {
     slot(s.prev).next = s.next;
     return;
   }
   list.head = s.next;
-  if (list.head == kNone) heap_remove(s.list);
-  else heap_fix(s.list);
+  if (list.head == kNone)
+    heap_remove(s.list);
+  else
+    heap_fix(s.list);
 }
 
 TimerId TimerQueue::add(uint64_t now_ms, uint64_t timeout_ms, bool repeat, Callback cb) {
@@ -140,12 +144,21 @@ void TimerQueue::fire_head(uint32_t l, uint64_t now_ms) {
   Slot& s = slot(i);
   unlink(i);
   if (s.flags & kRepeatBit) {
+    // The callback goes back to its slot even when it throws, unless it cleared the interval.
+    struct Rearm {
+      TimerQueue* q;
+      uint32_t i;
+      uint32_t gen;
+      Callback cb;
+      ~Rearm() {
+        Slot& after = q->slot(i);  // chunks never move; the callback may have cleared or reused it
+        if ((after.flags & kGenMask) == gen && after.list != kNone) after.cb = std::move(cb);
+      }
+    };
     uint32_t gen = s.flags & kGenMask;
     append(l, i, now_ms);
-    Callback cb = std::move(s.cb);
-    cb();
-    Slot& after = slot(i);  // chunks never move; the callback may have cleared or reused it
-    if ((after.flags & kGenMask) == gen && after.list != kNone) after.cb = std::move(cb);
+    Rearm rearm{this, i, gen, std::move(s.cb)};
+    rearm.cb();
     return;
   }
   Callback cb = std::move(s.cb);
@@ -180,8 +193,10 @@ void TimerQueue::heap_remove(uint32_t l) {
 
 void TimerQueue::heap_fix(uint32_t l) {
   uint32_t pos = lists_[l].heap_pos;
-  if (pos > 0 && before(l, heap_[(pos - 1) / 4])) sift_up(pos);
-  else sift_down(pos);
+  if (pos > 0 && before(l, heap_[(pos - 1) / 4]))
+    sift_up(pos);
+  else
+    sift_down(pos);
 }
 
 void TimerQueue::sift_up(uint32_t pos) {

@@ -86,6 +86,10 @@ void worker_thread(std::shared_ptr<detail::WorkerShared> s) {
   {
     Loop loop;
     loop.set_blocked_threshold_ms(0);  // workers are where long computations belong
+    // An exception escaping a callback (worker_exit() included) ends the worker's loop and
+    // becomes its exit code or 'error' event, as in Node, instead of ending the process.
+    loop.on_uncaught_exception(
+        [](std::exception_ptr e, const char*) { std::rethrow_exception(e); });
     MailboxRef mailbox(loop);
     bool terminated;
     {

@@ -1,3 +1,5 @@
+#include "brigade/loop.hpp"
+
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -5,8 +7,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include "brigade/loop.hpp"
 
 using namespace brigade;
 
@@ -205,15 +205,15 @@ TEST(Loop, MillionTimersFitAndFireInOrder) {
   uint64_t last_due = 0;
   bool ordered = true;
   int fired = 0;
-  uint64_t start = loop.now();
+  std::vector<uint64_t> dues(kN);  // each counts from its own call (the clock is read there)
   for (int i = 0; i < kN; ++i) {
     uint64_t ms = (uint64_t(i) * 7919u) % 50u;
-    loop.set_timeout(ms, [&, ms, start] {
-      uint64_t due = start + (ms ? ms : 1);
-      if (due < last_due) ordered = false;
-      last_due = due;
+    loop.set_timeout(ms, [&, i] {
+      if (dues[i] < last_due) ordered = false;
+      last_due = dues[i];
       ++fired;
     });
+    dues[i] = loop.now() + (ms ? ms : 1);
   }
   EXPECT_EQ(loop.timer_count(), size_t(kN));
   loop.run();

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <fstream>
 #include <functional>
+#include <stdexcept>
 #include <string>
 
 #include "brigade/fs/fs.hpp"
@@ -89,6 +90,23 @@ auto digest = co_await brigade::ThreadPool::shared().run([&] { return sha256(dat
   brigade::run(loop, body());
   ::unlink(file.c_str());
   EXPECT_EQ(got, sha256("{\"big\": true}"));
+}
+
+TEST(Readme, UncaughtException) {
+  brigade::Loop loop;
+  ::testing::internal::CaptureStdout();
+  // clang-format off
+// readme:begin uncaught
+loop.on_uncaught_exception([](std::exception_ptr e, const char* origin) {
+  std::printf("caught in %s: %s\n", origin, brigade::describe_exception(e).c_str());
+});
+loop.set_timeout(10, [] { throw std::runtime_error("boom"); });
+loop.set_timeout(20, [] { std::puts("the loop went on"); });
+// readme:end
+  // clang-format on
+  loop.run();
+  std::fflush(stdout);
+  EXPECT_EQ(::testing::internal::GetCapturedStdout(), "caught in timer: boom\nthe loop went on\n");
 }
 
 TEST(Readme, LoopMetrics) {

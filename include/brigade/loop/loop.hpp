@@ -4,12 +4,23 @@
 // with Node's queues: after every callback the next-tick queue, then the microtask queue
 // (coroutine continuations, queue_microtask), drain to empty.
 // Only post() may be called from another thread; everything else belongs to the loop's thread.
+//
+// Exceptions escaping a callback (Node's rule): an exception that leaves any callback the loop
+// runs (timer, immediate, next tick, microtask, I/O, posted, hook) goes to the handler set with
+// on_uncaught_exception(), with the callback's origin ("timer", a task's name...), and the loop
+// goes on with the next callback, as process.on('uncaughtException'). Without a handler it is
+// printed with its origin and the process exits with code 1. A handler that throws stops the
+// loop: run()/run_once() finish the iteration and rethrow that exception to their caller, with
+// the loop consistent (running() false) and able to run again.
 #include <atomic>
 #include <cstdint>
+#include <exception>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <vector>
 
+#include "brigade/loop/activity.hpp"
 #include "brigade/loop/callback_queue.hpp"
 #include "brigade/loop/function.hpp"
 #include "brigade/loop/metrics.hpp"
@@ -34,6 +45,10 @@ struct IoWatch {
 
 enum class Phase : uint8_t { kIdle, kPrepare, kCheck };
 
+// Gets an exception that escaped a callback and where it came from ("timer", "immediate",
+// "next tick or microtask", "io callback", a task's name...).
+using UncaughtExceptionHandler = std::function<void(std::exception_ptr error, const char* origin)>;
+
 class Loop {
  public:
   Loop();
@@ -53,17 +68,23 @@ class Loop {
   bool alive() const noexcept;
   bool running() const noexcept { return running_; }
 
-  // Loop time: milliseconds and nanoseconds on the monotonic clock, cached once per iteration.
+  // Loop time: milliseconds and nanoseconds on the monotonic clock, cached once per iteration
+  // and refreshed when a timer is set (so a timer set after blocking work counts from the call,
+  // as Node's timers do).
   uint64_t now() const noexcept { return now_ms_; }
   uint64_t now_ns() const noexcept { return now_ns_; }
   void update_time() noexcept;
   static uint64_t hrtime() noexcept;
 
-  // Timers. A timeout below 1 ms is 1 ms, as in Node.
+  // Timers. A timeout below 1 ms is 1 ms, as in Node. The delay counts from the call (the clock
+  // is read there), so it holds even when the current callback has been busy.
   TimerId set_timeout(uint64_t ms, Callback cb);
   TimerId set_interval(uint64_t ms, Callback cb);
   bool clear_timer(TimerId id) { return timers_.cancel(id); }
-  bool refresh_timer(TimerId id) { return timers_.refresh(id, now_ms_); }
+  bool refresh_timer(TimerId id) {
+    update_time();
+    return timers_.refresh(id, now_ms_);
+  }
   bool unref_timer(TimerId id) { return timers_.set_ref(id, false); }
   bool ref_timer(TimerId id) { return timers_.set_ref(id, true); }
   bool timer_active(TimerId id) const { return timers_.active(id); }
@@ -99,9 +120,27 @@ class Loop {
   void ref() noexcept { ++refs_; }
   void unref() noexcept { --refs_; }
 
-  // What the loop is doing, for the blocked-loop report (a string that outlives the callback).
-  void set_activity(const char* what) noexcept { activity_.store(what, std::memory_order_relaxed); }
-  const char* activity() const noexcept { return activity_.load(std::memory_order_relaxed); }
+  // What the loop is doing, for the blocked-loop report and the uncaught-exception origin (a
+  // string that outlives the callback): the newer of what set_activity() said (the loop's phase:
+  // "timer", "immediate"; a route...) and the name of the spawned task that last resumed.
+  void set_activity(const char* what) noexcept {
+    activity_.store(what, std::memory_order_relaxed);
+    task_activity_.store(nullptr, std::memory_order_relaxed);  // until a task resumes
+  }
+  const char* activity() const noexcept {
+    const char* task = task_activity_.load(std::memory_order_relaxed);
+    return task ? task : activity_.load(std::memory_order_relaxed);
+  }
+
+  // Where exceptions escaping callbacks go (see the top of this file); nullptr restores the
+  // default (print the error with its origin, exit code 1).
+  void on_uncaught_exception(UncaughtExceptionHandler handler) { uncaught_ = std::move(handler); }
+  bool has_uncaught_exception_handler() const noexcept { return bool(uncaught_); }
+  // Hands the exception being handled (call it in a catch block) to the handler, as an
+  // exception escaping a callback, with the current activity as its origin.
+  void report_uncaught_exception();
+  // The same with an explicit exception and origin (an unhandled rejection of a task).
+  void dispatch_uncaught_exception(std::exception_ptr error, const char* origin);
 
   // Blocked-loop detector: a loop busy longer than this is reported (0 turns it off; default 100).
   void set_blocked_threshold_ms(uint64_t ms) noexcept { blocked_threshold_ms_.store(ms); }
@@ -135,8 +174,11 @@ class Loop {
   int spin(int timeout_ms, uint64_t start_ns);
   void run_posted();
   void run_hooks(Phase phase);
+  void run_timers();
   void run_queue(CallbackQueue& q, const char* activity);
   void finish_busy_period(uint64_t busy_end_ns);
+  static void set_current(Loop* loop) noexcept;
+  void rethrow_pending();
   static void on_wakeup(IoWatch& w, uint32_t events);
 
   Poller poller_;
@@ -172,6 +214,9 @@ class Loop {
   LoopMetrics metrics_;
   std::atomic<uint64_t> busy_since_ns_{0};  // 0 while waiting in poll
   std::atomic<const char*> activity_{"idle"};
+  std::atomic<const char*> task_activity_{nullptr};  // the running task's name (activity.hpp)
+  UncaughtExceptionHandler uncaught_;
+  std::exception_ptr handler_error_;  // thrown by the handler: rethrown at the iteration's end
   std::atomic<uint64_t> blocked_flagged_{0};  // busy_since_ns_ of the period the watchdog flagged
   std::atomic<const char*> blocked_activity_{nullptr};
   std::atomic<uint64_t> blocked_threshold_ms_{100};
