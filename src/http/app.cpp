@@ -128,7 +128,9 @@ void App::handle(Req& req, Res& res) {
   }
   ResponseAccess::set_hold(res, true);  // serialized once the whole chain has run
   if (!needs_coroutine(route)) return run_plain(req, res, route, status, allow);
-  spawn(run_chain(req, res, route, status, std::move(allow)), "http request");
+  // Named by its route: the blocked-loop report names the route whichever await resumed it.
+  std::string name = route ? route->pattern.text() : std::string("http request");
+  spawn(run_chain(req, res, route, status, std::move(allow)), std::move(name));
 }
 
 // `detail`: the Allow list for 405, the reason for 400.

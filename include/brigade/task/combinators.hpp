@@ -20,6 +20,7 @@ namespace detail {
 struct AllCounter {
   std::size_t left;
   std::coroutine_handle<> waiter;
+  std::exception_ptr first_error;  // the first failure in time, as Promise.all rejects with
   void done_one() {
     if (--left == 0) waiter.resume();
   }
@@ -28,20 +29,22 @@ struct AllCounter {
 template <typename T>
 Detached run_counted(Task<T>& task, AllCounter& counter) {
   co_await task.completion();  // value or exception stays in the task's promise for when_all
+  if (!counter.first_error) counter.first_error = task.handle().promise().error;
   counter.done_one();
+  set_context(nullptr);  // this chain ends here (see set_context)
 }
 
 // Starts every task and resumes the awaiter when the last one completes.
 template <typename... Tasks>
 struct StartAll {
   std::tuple<Tasks&...> tasks;
-  AllCounter counter{sizeof...(Tasks) + 1, {}};
+  AllCounter counter{sizeof...(Tasks) + 1, {}, {}};
   bool await_ready() const noexcept { return sizeof...(Tasks) == 0; }
   bool await_suspend(std::coroutine_handle<> h) {
     counter.waiter = h;
     const ContextNode* ctx = t_context;  // each start may leave another task's context behind
-    std::apply([&](auto&... t) { ((t_context = ctx, run_counted(t, counter)), ...); }, tasks);
-    t_context = ctx;
+    std::apply([&](auto&... t) { ((set_context(ctx), run_counted(t, counter)), ...); }, tasks);
+    set_context(ctx);
     return --counter.left != 0;
   }
   void await_resume() const noexcept {}
@@ -50,17 +53,17 @@ struct StartAll {
 template <typename T>
 struct StartAllVec {
   std::vector<Task<T>>& tasks;
-  AllCounter counter{0, {}};
+  AllCounter counter{0, {}, {}};
   bool await_ready() const noexcept { return tasks.empty(); }
   bool await_suspend(std::coroutine_handle<> h) {
     counter.left = tasks.size() + 1;
     counter.waiter = h;
     const ContextNode* ctx = t_context;
     for (auto& t : tasks) {
-      t_context = ctx;
+      set_context(ctx);
       run_counted(t, counter);
     }
-    t_context = ctx;
+    set_context(ctx);
     return --counter.left != 0;
   }
   void await_resume() const noexcept {}
@@ -81,17 +84,23 @@ NonVoid<T> take_result(Task<T>& t) {
 
 }  // namespace detail
 
-// Runs all tasks concurrently and waits for every one (structured: none outlives the call).
-// Returns their values in order (std::monostate for void); rethrows the first failure in order.
+// Runs all tasks concurrently (each starts at once, in order, as the promises given to
+// Promise.all) and waits for every one (structured: none outlives the call). Returns their
+// values in order (std::monostate for void); if any failed, rethrows the failure that came first
+// in time, as Promise.all rejects with, once all have ended.
 template <typename... T>
 Task<std::tuple<detail::NonVoid<T>...>> when_all(Task<T>... tasks) {
-  co_await detail::StartAll<Task<T>...>{std::tie(tasks...)};
+  detail::StartAll<Task<T>...> start{std::tie(tasks...)};
+  co_await start;
+  if (start.counter.first_error) std::rethrow_exception(start.counter.first_error);
   co_return std::tuple<detail::NonVoid<T>...>{detail::take_result(tasks)...};
 }
 
 template <typename T>
 Task<std::vector<detail::NonVoid<T>>> when_all(std::vector<Task<T>> tasks) {
-  co_await detail::StartAllVec<T>{tasks};
+  detail::StartAllVec<T> start{tasks};
+  co_await start;
+  if (start.counter.first_error) std::rethrow_exception(start.counter.first_error);
   std::vector<detail::NonVoid<T>> out;
   out.reserve(tasks.size());
   for (auto& t : tasks) out.push_back(detail::take_result(t));
@@ -127,6 +136,7 @@ Detached run_racer(Race<T>* race, std::size_t i) {
     if (race->waiter) std::exchange(race->waiter, {}).resume();
   }
   race->release();
+  set_context(nullptr);  // this chain ends here (see set_context)
 }
 
 template <typename T>
@@ -135,12 +145,14 @@ struct StartRace {
   bool await_ready() const noexcept { return false; }
   bool await_suspend(std::coroutine_handle<> h) {
     const ContextNode* ctx = t_context;
-    for (std::size_t i = 0; i < race->tasks.size() && race->winner == SIZE_MAX; ++i) {
+    // Every task starts, even when an earlier one has already won (Promise.race's promises
+    // all run).
+    for (std::size_t i = 0; i < race->tasks.size(); ++i) {
       ++race->refs;
-      t_context = ctx;
+      set_context(ctx);
       run_racer(race, i);
     }
-    t_context = ctx;
+    set_context(ctx);
     if (race->winner != SIZE_MAX) return false;
     race->waiter = h;
     return true;
@@ -150,8 +162,9 @@ struct StartRace {
 }  // namespace detail
 
 // Resumes with the first task to complete (its index and value, or its exception), as
-// Promise.race does. The others keep running to completion and are then freed; `cancel`, if
-// given, is stopped when the first completes so that cancellable losers end early.
+// Promise.race does. Every task starts, in order, even if one ends at once; the others keep running
+// to completion and are then freed; `cancel`, if given, is stopped when the first completes so that
+// cancellable losers end early.
 template <typename T>
 Task<AnyResult<T>> when_any(std::vector<Task<T>> tasks, std::stop_source* cancel = nullptr) {
   if (tasks.empty()) throw std::invalid_argument("when_any: no tasks");

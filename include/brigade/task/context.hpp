@@ -5,13 +5,23 @@
 #include <memory>
 #include <utility>
 
+#include "brigade/loop/activity.hpp"
+
 namespace brigade {
 
 // An immutable link of the context chain: one key bound to one value, then the outer context.
+// It also carries the name of the spawned task it belongs to (its own, or its parent's).
 class ContextNode {
  public:
-  ContextNode(const void* key, std::shared_ptr<void> value, const ContextNode* parent)
-      : key_(key), value_(std::move(value)), parent_(parent) {
+  // `activity`: a task's name that is never freed (spawn interns it), or null to inherit.
+  ContextNode(const void* key, std::shared_ptr<void> value, const ContextNode* parent,
+              const char* activity = nullptr)
+      : key_(key),
+        value_(std::move(value)),
+        parent_(parent),
+        activity_(activity ? activity
+                  : parent ? parent->activity_
+                           : nullptr) {
     if (parent_) parent_->acquire();
   }
   ~ContextNode() {
@@ -26,11 +36,13 @@ class ContextNode {
       if (n->key_ == key) return n->value_.get();
     return nullptr;
   }
+  const char* activity() const noexcept { return activity_; }
 
  private:
   const void* key_;
   std::shared_ptr<void> value_;
   const ContextNode* parent_;
+  const char* activity_;
   mutable std::atomic<long> refs_{1};
 };
 
@@ -67,6 +79,14 @@ class ContextRef {
 namespace detail {
 // The context of the code running now on this thread; a Task sets it each time it resumes.
 inline thread_local const ContextNode* t_context = nullptr;
+
+// Switches the current context, and shows the loop which task now runs (blocked-loop report).
+// Every chain of coroutines that ends (rather than suspends) sets it back to null: a context
+// left behind would dangle once its task is freed.
+inline void set_context(const ContextNode* n) noexcept {
+  t_context = n;
+  publish_task_activity(n ? n->activity() : nullptr);
+}
 }  // namespace detail
 
 inline const ContextNode* current_context() noexcept { return detail::t_context; }

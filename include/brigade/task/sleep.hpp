@@ -66,7 +66,8 @@ class SleepAwaiter {
   SleepAwaiter(Loop& loop, uint64_t ms, std::stop_token token)
       : loop_(loop), ms_(ms), token_(std::move(token)) {}
   // Movable until await_suspend (the timer and stop watch are made there).
-  SleepAwaiter(SleepAwaiter&& o) noexcept : loop_(o.loop_), ms_(o.ms_), token_(std::move(o.token_)) {}
+  SleepAwaiter(SleepAwaiter&& o) noexcept
+      : loop_(o.loop_), ms_(o.ms_), token_(std::move(o.token_)) {}
   ~SleepAwaiter() {
     stop_.reset();
     if (timer_) loop_.clear_timer(timer_);  // the awaiting frame was destroyed while asleep
@@ -115,7 +116,9 @@ inline SleepAwaiter sleep(uint64_t ms, std::stop_token token = {}, Loop* loop = 
 struct YieldAwaiter {
   Loop& loop;
   bool await_ready() const noexcept { return false; }
-  void await_suspend(std::coroutine_handle<> h) { loop.set_immediate([h] { h.resume(); }); }
+  void await_suspend(std::coroutine_handle<> h) {
+    loop.set_immediate([h] { h.resume(); });
+  }
   void await_resume() const noexcept {}
 };
 inline YieldAwaiter yield_now(Loop* loop = nullptr) { return {detail::loop_or_current(loop)}; }
@@ -124,7 +127,9 @@ inline YieldAwaiter yield_now(Loop* loop = nullptr) { return {detail::loop_or_cu
 struct MicrotaskAwaiter {
   Loop& loop;
   bool await_ready() const noexcept { return false; }
-  void await_suspend(std::coroutine_handle<> h) { loop.queue_microtask([h] { h.resume(); }); }
+  void await_suspend(std::coroutine_handle<> h) {
+    loop.queue_microtask([h] { h.resume(); });
+  }
   void await_resume() const noexcept {}
 };
 inline MicrotaskAwaiter next_microtask(Loop* loop = nullptr) {

@@ -44,15 +44,31 @@ inline Detached run_detached(Task<void> task, std::string name) {
   } catch (...) {
     report_unhandled_rejection(name, std::current_exception());
   }
-  t_context = nullptr;
+  set_context(nullptr);
+}
+
+// The same characters for as long as the process lives, so that a blocked-loop report may name
+// a task that has ended since. Up to 4,096 distinct names; later new names read "task".
+const char* intern_task_name(const std::string& name);
+
+// Binds the task's name to its context (inside any context bound to it, else the spawner's).
+inline void name_task(Task<void>& task, const std::string& name) {
+  if (!task.valid()) return;
+  auto& p = task.handle().promise();
+  const ContextNode* parent = p.ctx_fixed ? p.ctx.get() : t_context;
+  static const char kKey = 0;  // a key no AsyncLocal uses: the node only names the task
+  task.set_context(
+      ContextRef::adopt(new ContextNode(&kKey, nullptr, parent, intern_task_name(name))));
 }
 }  // namespace detail
 
-// Starts `task` at once; it runs until its first suspension before spawn returns.
+// Starts `task` at once; it runs until its first suspension before spawn returns. The name is
+// how reports call it: an unhandled rejection, the blocked-loop report, an uncaught exception.
 inline void spawn(Task<void> task, std::string name = "task") {
   const ContextNode* mine = detail::t_context;  // the spawner keeps its own context
+  detail::name_task(task, name);
   detail::run_detached(std::move(task), std::move(name));
-  detail::t_context = mine;
+  detail::set_context(mine);
 }
 
 // Runs `loop` until `task` completes; returns its value or rethrows its exception.
