@@ -20,57 +20,63 @@ ThreadPool& ThreadPool::shared() {
   return *pool;
 }
 
-ThreadPool::ThreadPool(std::size_t threads) {
+ThreadPool::ThreadPool(std::size_t threads) : core_(std::make_shared<detail::ThreadPoolCore>()) {
   threads = std::max<std::size_t>(threads, 1);
+  core_->threads = threads;
   threads_.reserve(threads);
+  detail::ThreadPoolCore* core = core_.get();  // the threads end before the pool drops core_
   for (std::size_t i = 0; i < threads; ++i)
-    threads_.push_back(start_thread("brigade-pool", [this] { worker_main(); }));
+    threads_.push_back(start_thread("brigade-pool", [core] { core->worker_main(); }));
 }
 
 ThreadPool::~ThreadPool() {
   std::deque<detail::PoolWork*> orphans;
   {
-    std::lock_guard lock(mu_);
-    stopping_ = true;
-    for (auto* q : {&fast_, &slow_}) {
+    std::lock_guard lock(core_->mu);
+    core_->stopping = true;
+    for (auto* q : {&core_->fast, &core_->slow}) {
       for (auto* w : *q) {
         w->state = detail::PoolWork::State::kCancelled;
+        ++core_->cancelled;
         orphans.push_back(w);
       }
       q->clear();
     }
   }
-  cv_.notify_all();
-  for (auto& t : threads_) t.join();
-  for (auto* w : orphans) finish(w);
+  core_->cv.notify_all();
+  for (auto& t : threads_) t.join();  // running work finishes; each thread hands it back
+  // Outside the lock: finish() takes the loop's post lock (lock order: pool, then nothing).
+  for (auto* w : orphans) detail::ThreadPoolCore::finish(w);
 }
 
 std::size_t ThreadPool::queue_depth() const {
-  std::lock_guard lock(mu_);
-  return fast_.size() + slow_.size();
+  std::lock_guard lock(core_->mu);
+  return core_->fast.size() + core_->slow.size();
 }
 
 ThreadPoolStats ThreadPool::stats() const {
-  std::lock_guard lock(mu_);
+  std::lock_guard lock(core_->mu);
   ThreadPoolStats s;
   s.threads = threads_.size();
-  s.queued = fast_.size() + slow_.size();
-  s.running = running_;
-  s.completed = completed_;
-  s.cancelled = cancelled_;
-  s.wait_ns = wait_ns_;
-  s.run_ns = run_ns_;
+  s.queued = core_->fast.size() + core_->slow.size();
+  s.running = core_->running;
+  s.completed = core_->completed;
+  s.cancelled = core_->cancelled;
+  s.wait_ns = core_->wait_ns;
+  s.run_ns = core_->run_ns;
   return s;
 }
 
-void ThreadPool::enqueue(detail::PoolWork* w) {
+namespace detail {
+
+void ThreadPoolCore::enqueue(PoolWork* w) {
   w->enqueued_ns = Loop::hrtime();
   {
-    std::lock_guard lock(mu_);
-    if (stopping_) {
-      w->state = detail::PoolWork::State::kCancelled;
+    std::lock_guard lock(mu);
+    if (stopping) {
+      w->state = PoolWork::State::kCancelled;
     } else {
-      (w->kind == WorkKind::kSlow ? slow_ : fast_).push_back(w);
+      (w->kind == WorkKind::kSlow ? slow : fast).push_back(w);
       w = nullptr;
     }
   }
@@ -78,73 +84,73 @@ void ThreadPool::enqueue(detail::PoolWork* w) {
     finish(w);
     return;
   }
-  cv_.notify_one();
+  cv.notify_one();
 }
 
-bool ThreadPool::cancel(detail::PoolWork* w) {
-  std::lock_guard lock(mu_);
-  if (w->state != detail::PoolWork::State::kQueued) return false;
-  auto& q = w->kind == WorkKind::kSlow ? slow_ : fast_;
+bool ThreadPoolCore::cancel(PoolWork* w) {
+  std::lock_guard lock(mu);
+  if (w->state != PoolWork::State::kQueued) return false;
+  auto& q = w->kind == WorkKind::kSlow ? slow : fast;
   auto it = std::find(q.begin(), q.end(), w);
   if (it == q.end()) return false;
   q.erase(it);
-  w->state = detail::PoolWork::State::kCancelled;
-  ++cancelled_;
+  w->state = PoolWork::State::kCancelled;
+  ++cancelled;
   return true;
 }
 
 // Oldest first, but slow work only while it holds fewer than half of the threads.
-detail::PoolWork* ThreadPool::next_locked() {
-  bool slow_ok = !slow_.empty() && running_slow_ < (threads_.size() + 1) / 2;
-  if (!fast_.empty() && (!slow_ok || fast_.front()->enqueued_ns <= slow_.front()->enqueued_ns)) {
-    auto* w = fast_.front();
-    fast_.pop_front();
+PoolWork* ThreadPoolCore::next_locked() {
+  bool slow_ok = !slow.empty() && running_slow < (threads + 1) / 2;
+  if (!fast.empty() && (!slow_ok || fast.front()->enqueued_ns <= slow.front()->enqueued_ns)) {
+    auto* w = fast.front();
+    fast.pop_front();
     return w;
   }
   if (slow_ok) {
-    auto* w = slow_.front();
-    slow_.pop_front();
-    ++running_slow_;
+    auto* w = slow.front();
+    slow.pop_front();
+    ++running_slow;
     return w;
   }
   return nullptr;
 }
 
-void ThreadPool::worker_main() {
-  std::unique_lock lock(mu_);
+void ThreadPoolCore::worker_main() {
+  std::unique_lock lock(mu);
   for (;;) {
-    detail::PoolWork* w = nullptr;
-    cv_.wait(lock, [&] { return stopping_ || (w = next_locked()) != nullptr; });
+    PoolWork* w = nullptr;
+    cv.wait(lock, [&] { return stopping || (w = next_locked()) != nullptr; });
     if (!w) return;
-    w->state = detail::PoolWork::State::kRunning;
-    ++running_;
+    w->state = PoolWork::State::kRunning;
+    ++running;
     uint64_t start = Loop::hrtime();
-    wait_ns_.record(start - w->enqueued_ns);
+    wait_ns.record(start - w->enqueued_ns);
     lock.unlock();
     w->execute(w);
     uint64_t end = Loop::hrtime();
     lock.lock();
-    run_ns_.record(end - start);
-    --running_;
+    run_ns.record(end - start);
+    --running;
     if (w->kind == WorkKind::kSlow) {
-      --running_slow_;
-      cv_.notify_one();  // a slow item may be waiting for this slot
+      --running_slow;
+      cv.notify_one();  // a slow item may be waiting for this slot
     }
-    ++completed_;
-    w->state = detail::PoolWork::State::kDone;
+    ++completed;
+    w->state = PoolWork::State::kDone;
     lock.unlock();
-    finish(w);
+    finish(w);  // never under the pool's lock: it takes the loop's
     lock.lock();
   }
 }
 
 // Hands the work back to its loop; if the loop is gone, only the pool's reference is dropped.
-void ThreadPool::finish(detail::PoolWork* w) {
+void ThreadPoolCore::finish(PoolWork* w) {
   auto handle = w->loop_handle;
   if (!handle || !handle->post([w] { complete_on_loop(w); })) w->release();
 }
 
-void ThreadPool::complete_on_loop(detail::PoolWork* w) {
+void ThreadPoolCore::complete_on_loop(PoolWork* w) {
   w->loop->unref();
   if (auto h = std::exchange(w->waiter, nullptr)) {
     w->release();
@@ -153,5 +159,7 @@ void ThreadPool::complete_on_loop(detail::PoolWork* w) {
   }
   w->release();
 }
+
+}  // namespace detail
 
 }  // namespace brigade

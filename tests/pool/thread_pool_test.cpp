@@ -2,8 +2,11 @@
 
 #include <atomic>
 #include <chrono>
+#include <memory>
 #include <stdexcept>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "brigade/loop.hpp"
 #include "brigade/pool.hpp"
@@ -18,7 +21,7 @@ TEST(ThreadPool, RunsOffTheLoopAndResumesOnIt) {
   auto loop_thread = std::this_thread::get_id();
   auto t = [&]() -> Task<bool> {
     auto worker_thread = co_await pool.run([] { return std::this_thread::get_id(); });
-    co_return worker_thread != loop_thread && std::this_thread::get_id() == loop_thread;
+    co_return worker_thread != loop_thread&& std::this_thread::get_id() == loop_thread;
   };
   EXPECT_TRUE(run(loop, t()));
 }
@@ -26,7 +29,9 @@ TEST(ThreadPool, RunsOffTheLoopAndResumesOnIt) {
 TEST(ThreadPool, ExceptionsComeBackToTheAwaiter) {
   Loop loop;
   ThreadPool pool(2);
-  auto t = [&]() -> Task<void> { co_await pool.run([]() -> int { throw std::runtime_error("disk on fire"); }); };
+  auto t = [&]() -> Task<void> {
+    co_await pool.run([]() -> int { throw std::runtime_error("disk on fire"); });
+  };
   EXPECT_THROW(run(loop, t()), std::runtime_error);
 }
 
@@ -36,7 +41,9 @@ TEST(ThreadPool, ManyConcurrentJobs) {
   auto t = [&]() -> Task<long> {
     std::vector<Task<long>> jobs;
     for (long i = 0; i < 2000; ++i)
-      jobs.push_back([](ThreadPool& p, long v) -> Task<long> { co_return co_await p.run([v] { return v * 2; }); }(pool, i));
+      jobs.push_back([](ThreadPool& p, long v) -> Task<long> {
+        co_return co_await p.run([v] { return v * 2; });
+      }(pool, i));
     auto all = co_await when_all(std::move(jobs));
     long sum = 0;
     for (long v : all) sum += v;
@@ -57,9 +64,7 @@ TEST(ThreadPool, QueuedWorkCanBeCancelled) {
       while (!release) std::this_thread::sleep_for(1ms);
     });
   };
-  auto victim = [&]() -> Task<void> {
-    co_await pool.run([&] { ++ran; }, src.get_token());
-  };
+  auto victim = [&]() -> Task<void> { co_await pool.run([&] { ++ran; }, src.get_token()); };
   bool cancelled = false;
   spawn(blocker());
   spawn([&]() -> Task<void> {
@@ -158,4 +163,78 @@ TEST(ThreadPool, DefaultSizeFollowsEnvironment) {
   EXPECT_EQ(ThreadPool::default_size(), 4u);
   unsetenv("BRIGADE_THREADPOOL_SIZE");
   EXPECT_EQ(ThreadPool::default_size(), 4u);
+}
+
+// Issue 16, item 1: the pool destroyed while coroutines await its work.
+namespace {
+// Destroys the pool from a loop callback once its first work runs.
+void destroy_once_running(Loop& loop, std::unique_ptr<ThreadPool>& pool,
+                          std::atomic<bool>& started) {
+  auto id = std::make_shared<TimerId>();
+  *id = loop.set_interval(1, [&loop, &pool, &started, id] {
+    if (!started) return;
+    loop.clear_timer(*id);
+    pool.reset();
+  });
+}
+}  // namespace
+
+TEST(ThreadPool, DestroyedWhileAwaitedRunningWorkGivesItsResult) {
+  Loop loop;
+  auto pool = std::make_unique<ThreadPool>(1);
+  std::atomic<bool> started{false};
+  int got = 0;
+  spawn([](ThreadPool* p, int& out, std::atomic<bool>& s) -> Task<void> {
+    out = co_await p->run([&s] {
+      s = true;
+      std::this_thread::sleep_for(80ms);
+      return 1;
+    });
+  }(pool.get(), got, started));
+  destroy_once_running(loop, pool, started);  // waits for the running work
+  loop.run();
+  EXPECT_EQ(got, 1);
+}
+
+TEST(ThreadPool, DestroyedWhileAwaitedRunningFinishesQueuedFails) {
+  Loop loop;
+  auto pool = std::make_unique<ThreadPool>(1);
+  std::vector<std::string> results(4);
+  std::atomic<bool> started{false};
+  for (int i = 0; i < 4; ++i)
+    spawn([](ThreadPool* p, std::string& out, int i, std::atomic<bool>& s) -> Task<void> {
+      try {
+        int v = co_await p->run([i, &s] {
+          s = true;
+          std::this_thread::sleep_for(40ms);
+          return i;
+        });
+        out = "value " + std::to_string(v);
+      } catch (const CancelledError&) {
+        out = "cancelled";
+      }
+    }(pool.get(), results[i], i, started));
+  destroy_once_running(loop, pool, started);
+  loop.run();
+  EXPECT_EQ(results, (std::vector<std::string>{"value 0", "cancelled", "cancelled", "cancelled"}));
+}
+
+TEST(ThreadPool, AFrameDestroyedAfterThePoolIsSafe) {
+  Loop loop;
+  auto pool = std::make_unique<ThreadPool>(1);
+  std::stop_source stop;
+  auto job = [](ThreadPool* p, std::stop_token t) -> Task<void> {
+    co_await p->run([] { std::this_thread::sleep_for(30ms); }, t);
+  };
+  auto queued = [](ThreadPool* p, std::stop_token t) -> Task<void> { co_await p->run([] {}, t); };
+  Task<void> running = job(pool.get(), stop.get_token());
+  Task<void> waiting = queued(pool.get(), stop.get_token());
+  running.handle().resume();  // both suspend on the pool
+  waiting.handle().resume();
+  pool.reset();         // the running one finished, the queued one is cancelled: both posted
+  stop.request_stop();  // the stop watch must not reach the freed pool
+  running = {};         // frames go before their completions arrive
+  waiting = {};
+  loop.run();  // the completions find no one and only drop their references (ASan checks)
+  SUCCEED();
 }

@@ -27,8 +27,8 @@ enum class WorkKind : uint8_t { kFast, kSlow };
 
 struct RunOptions {
   WorkKind kind = WorkKind::kFast;
-  std::stop_token stop;   // cancels the work while it is still queued
-  Loop* loop = nullptr;   // where to resume; the current loop by default
+  std::stop_token stop;  // cancels the work while it is still queued
+  Loop* loop = nullptr;  // where to resume; the current loop by default
 };
 
 struct ThreadPoolStats {
@@ -59,6 +59,29 @@ struct PoolWork {
   }
 };
 
+// The queues and their lock, shared by the pool's threads and by every awaiter of its work, so
+// that an awaiter outliving the ThreadPool object (destroyed while the awaiter waits) never
+// touches freed memory.
+struct ThreadPoolCore {
+  mutable std::mutex mu;
+  std::condition_variable cv;
+  std::deque<PoolWork*> fast, slow;  // queued work: state kQueued
+  std::size_t threads = 0;
+  std::size_t running = 0;
+  std::size_t running_slow = 0;
+  uint64_t completed = 0;
+  uint64_t cancelled = 0;
+  LatencyHistogram wait_ns, run_ns;
+  bool stopping = false;  // the ThreadPool is being destroyed: nothing is queued any more
+
+  void enqueue(PoolWork* w);
+  bool cancel(PoolWork* w);  // true if it was still queued (and is now cancelled)
+  void worker_main();
+  PoolWork* next_locked();
+  static void finish(PoolWork* w);  // hands the work back to its loop
+  static void complete_on_loop(PoolWork* w);
+};
+
 template <typename R, typename F>
 struct PoolWorkOf : PoolWork {
   F fn;
@@ -86,7 +109,9 @@ struct PoolWorkOf : PoolWork {
 class ThreadPool {
  public:
   explicit ThreadPool(std::size_t threads = default_size());
-  ~ThreadPool();  // running work finishes; queued work fails with CancelledError
+  // Running work finishes (this waits for it) and its awaiters get its result; queued work
+  // fails with CancelledError. Awaiters resume on their loops afterwards, as usual.
+  ~ThreadPool();
   ThreadPool(const ThreadPool&) = delete;
   ThreadPool& operator=(const ThreadPool&) = delete;
 
@@ -124,25 +149,12 @@ class ThreadPool {
   ThreadPoolStats stats() const;
 
   // Internal: the awaiter's side.
-  void enqueue(detail::PoolWork* w);
-  bool cancel(detail::PoolWork* w);  // true if it was still queued (and is now cancelled)
+  void enqueue(detail::PoolWork* w) { core_->enqueue(w); }
+  bool cancel(detail::PoolWork* w) { return core_->cancel(w); }
 
  private:
-  void worker_main();
-  detail::PoolWork* next_locked();
-  static void complete_on_loop(detail::PoolWork* w);
-  void finish(detail::PoolWork* w);
-
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<detail::PoolWork*> fast_, slow_;
+  std::shared_ptr<detail::ThreadPoolCore> core_;
   std::vector<std::thread> threads_;
-  std::size_t running_ = 0;
-  std::size_t running_slow_ = 0;
-  uint64_t completed_ = 0;
-  uint64_t cancelled_ = 0;
-  LatencyHistogram wait_ns_, run_ns_;
-  bool stopping_ = false;
 };
 
 template <typename F>
@@ -152,19 +164,22 @@ class [[nodiscard]] ThreadPool::RunAwaiter {
 
  public:
   RunAwaiter(ThreadPool& pool, F fn, RunOptions options)
-      : pool_(pool), work_(new Work(std::move(fn))), options_(std::move(options)) {}
+      : core_(pool.core_), work_(new Work(std::move(fn))), options_(std::move(options)) {}
   RunAwaiter(RunAwaiter&& o) noexcept
-      : pool_(o.pool_), work_(std::exchange(o.work_, nullptr)), options_(std::move(o.options_)) {}
+      : core_(std::move(o.core_)),
+        work_(std::exchange(o.work_, nullptr)),
+        options_(std::move(o.options_)) {}
   RunAwaiter(const RunAwaiter&) = delete;
   ~RunAwaiter() {
     if (!work_) return;
     stop_.reset();
     if (!started_) {
       work_->refs.store(1);
-    } else if (pool_.cancel(work_)) {
-      work_->release();  // the pool's reference: it will never run now
+    } else if (!resumed_ && core_->cancel(work_)) {
+      // The awaiting frame is destroyed while its work waits in the queue: it never runs now.
+      work_->release();  // the pool's reference
     }
-    work_->waiter = nullptr;
+    work_->waiter = nullptr;  // a completion still in flight finds no one (same thread)
     work_->release();
   }
 
@@ -177,10 +192,11 @@ class [[nodiscard]] ThreadPool::RunAwaiter {
     work_->loop_handle = loop.handle();
     started_ = true;
     loop.ref();
-    pool_.enqueue(work_);
+    core_->enqueue(work_);
     if (options_.stop.stop_possible()) stop_.emplace(loop, options_.stop, OnStop{this});
   }
   R await_resume() {
+    resumed_ = true;  // the pool is through with the work: completed, cancelled or never queued
     stop_.reset();
     if (!started_ || work_->state == detail::PoolWork::State::kCancelled)
       throw CancelledError("threadpool work");
@@ -193,16 +209,17 @@ class [[nodiscard]] ThreadPool::RunAwaiter {
     RunAwaiter* self;
     void operator()() const {
       detail::PoolWork* w = self->work_;
-      if (!self->pool_.cancel(w)) return;  // already running: it will complete normally
+      if (!self->core_->cancel(w)) return;  // already running: it will complete normally
       w->release();
       w->loop->unref();
       std::exchange(w->waiter, nullptr).resume();
     }
   };
-  ThreadPool& pool_;
+  std::shared_ptr<detail::ThreadPoolCore> core_;  // outlives the ThreadPool if need be
   Work* work_;
   RunOptions options_;
   bool started_ = false;
+  bool resumed_ = false;
   std::optional<detail::StopWatch<OnStop>> stop_;
 };
 
