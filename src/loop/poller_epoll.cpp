@@ -1,6 +1,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
 
 #include "brigade/error.hpp"
 #include "brigade/loop/poller.hpp"
@@ -31,7 +34,12 @@ int Poller::remove(int fd) noexcept {
 int Poller::wait(PollEvent* out, int max, int timeout_ms) noexcept {
   if (max > 256) max = 256;
   int n = epoll_wait(epfd_, raw_, max, timeout_ms);
-  if (n < 0) return 0;
+  if (n < 0) {
+    if (errno == EINTR) return 0;  // a signal: the loop simply goes round again
+    // EBADF, EFAULT or EINVAL: the poller itself is broken; carrying on would spin silently.
+    std::fprintf(stderr, "brigade: epoll_wait failed: %s\n", std::strerror(errno));
+    std::abort();
+  }
   for (int i = 0; i < n; ++i) out[i] = PollEvent{raw_[i].data.ptr, raw_[i].events};
   return n;
 }
