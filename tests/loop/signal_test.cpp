@@ -83,6 +83,16 @@ struct AllKindsOfThreads {
 TEST(ThreadSignals, EveryThreadBrigadeStartsBlocksTheAsynchronousSignals) {
   Loop loop;
   AllKindsOfThreads threads(loop);
+  // A thread names itself once it runs with its final mask: wait until every one has (the
+  // watchdog thread may not have been scheduled yet on a loaded machine).
+  auto named = [] {
+    std::map<std::string, int> n;
+    for (auto& [name, mask] : thread_masks()) ++n[name];
+    return n["brigade-pool"] >= 1 && n["brigade-wpool"] == 2 && n["brigade-worker"] == 1 &&
+           n["brigade-watch"] >= 1;
+  };
+  for (int i = 0; i < 500 && !named(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   std::map<std::string, int> seen;
   for (auto& [name, mask] : thread_masks()) {
     if (name.rfind("brigade-", 0) != 0) continue;
