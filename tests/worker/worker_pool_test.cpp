@@ -188,11 +188,15 @@ TEST(WorkerPool, TimeoutsForRunningAndQueuedTasks) {
   WorkerPool pool(loop, threads(1));
   run(loop, [&]() -> Task<void> {
     TaskOptions o;
-    o.timeout_ms = 30;
+    o.timeout_ms = 300;
     auto slow = pool.run_with(o, [](std::stop_token st) {
       while (!st.stop_requested()) std::this_thread::sleep_for(std::chrono::microseconds(100));
     });
-    auto queued = pool.run_with(o, [] { return 1; });  // waits behind `slow` past its deadline
+    // Its deadline comes well before `slow`'s: it times out while still waiting in the queue
+    // (with equal deadlines the freed thread could start it first).
+    TaskOptions short_wait;
+    short_wait.timeout_ms = 30;
+    auto queued = pool.run_with(short_wait, [] { return 1; });
     EXPECT_THROW(co_await slow, TimeoutError);
     EXPECT_THROW(co_await queued, TimeoutError);
     TaskOptions generous;
