@@ -26,8 +26,7 @@ void Loop::set_current(Loop* loop) noexcept {
   detail::t_task_activity = loop ? &loop->task_activity_ : nullptr;
 }
 
-namespace {
-std::string what_of(const std::exception_ptr& error) {
+std::string describe_exception(std::exception_ptr error) {
   try {
     std::rethrow_exception(error);
   } catch (const std::exception& e) {
@@ -37,14 +36,13 @@ std::string what_of(const std::exception_ptr& error) {
   }
 }
 
-[[noreturn]] void die(const char* what, const char* origin, const std::exception_ptr& error,
-                      int code) {
-  std::fprintf(stderr, "brigade: %s in %s: %s\n", what, origin, what_of(error).c_str());
+void detail::exit_on_uncaught(const char* what, const char* origin, std::exception_ptr error,
+                              int code) {
+  std::fprintf(stderr, "brigade: %s in %s: %s\n", what, origin, describe_exception(error).c_str());
   std::fflush(stderr);
   std::fflush(stdout);
   _exit(code);  // other threads may still run: skip static destructors, as a crash would
 }
-}  // namespace
 
 uint64_t Loop::hrtime() noexcept {
   timespec ts;
@@ -115,7 +113,7 @@ void Loop::report_uncaught_exception() {
 }
 
 void Loop::dispatch_uncaught_exception(std::exception_ptr error, const char* origin) {
-  if (!uncaught_) die("uncaught exception", origin, error, 1);
+  if (!uncaught_) detail::exit_on_uncaught("uncaught exception", origin, error);
   try {
     uncaught_(error, origin);
   } catch (...) {

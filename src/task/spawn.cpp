@@ -1,8 +1,5 @@
 #include "brigade/task/spawn.hpp"
 
-#include <unistd.h>
-
-#include <cstdio>
 #include <mutex>
 #include <unordered_map>
 #include <unordered_set>
@@ -17,16 +14,6 @@ UnhandledRejectionHandler g_handler;
 void set_unhandled_rejection_handler(UnhandledRejectionHandler handler) {
   std::lock_guard lock(g_handler_mu);
   g_handler = std::move(handler);
-}
-
-std::string describe_exception(std::exception_ptr error) {
-  try {
-    std::rethrow_exception(error);
-  } catch (const std::exception& e) {
-    return e.what();
-  } catch (...) {
-    return "unknown exception";
-  }
 }
 
 namespace detail {
@@ -62,16 +49,12 @@ void report_unhandled_rejection(const std::string& name, std::exception_ptr erro
   }
   // As in Node, an unhandled rejection nobody listens for is an uncaught exception: the loop's
   // handler gets it, if one is installed.
+  std::string origin = "task '" + name + "'";
   if (Loop* loop = Loop::current(); loop && loop->has_uncaught_exception_handler()) {
-    std::string origin = "task '" + name + "'";
     loop->dispatch_uncaught_exception(error, origin.c_str());
     return;
   }
-  std::fprintf(stderr, "brigade: unhandled rejection in task '%s': %s\n", name.c_str(),
-               describe_exception(error).c_str());
-  std::fflush(stderr);
-  std::fflush(stdout);
-  _exit(1);  // other threads may still run: skip static destructors, as a crash would
+  detail::exit_on_uncaught("unhandled rejection", origin.c_str(), error);
 }
 
 }  // namespace brigade

@@ -18,6 +18,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <vector>
 
 #include "brigade/loop/activity.hpp"
@@ -28,6 +29,16 @@
 #include "brigade/loop/timer_queue.hpp"
 
 namespace brigade {
+
+// The message of an exception (what() of a std::exception, else "unknown exception").
+std::string describe_exception(std::exception_ptr error);
+
+namespace detail {
+// Prints "brigade: <what> in <origin>: <message>" and ends the process with `code`, skipping
+// static destructors (other threads may still run), as a crash would.
+[[noreturn]] void exit_on_uncaught(const char* what, const char* origin, std::exception_ptr error,
+                                   int code = 1);
+}  // namespace detail
 
 class Loop;
 

@@ -17,7 +17,6 @@ namespace brigade {
 using UnhandledRejectionHandler = std::function<void(const std::string& name, std::exception_ptr)>;
 void set_unhandled_rejection_handler(UnhandledRejectionHandler handler);
 void report_unhandled_rejection(const std::string& name, std::exception_ptr error);
-std::string describe_exception(std::exception_ptr error);
 
 namespace detail {
 // The final awaiter of a coroutine that owns itself: its frame is freed as it ends.
