@@ -3,8 +3,11 @@
 #include <openssl/ssl.h>
 
 #include <algorithm>
+#include <map>
+#include <mutex>
 #include <string_view>
 
+#include "session_cache.hpp"
 #include "ssl_error.hpp"
 
 namespace brigade::tls {
@@ -54,14 +57,39 @@ void load_pair(SSL_CTX* ctx, const std::string& cert, const std::string& key, co
 }  // namespace
 
 namespace {
-// What a server context owns besides OpenSSL's own: the ALPN list and the SNI contexts.
-struct ServerState {
+constexpr std::size_t kMaxCachedSessions = 1024;  // client side: one per host and address
+
+// What a context owns besides OpenSSL's own: a server's ALPN list and SNI contexts, a client's
+// sessions to resume (the context may be shared by loops on several threads: the lock).
+struct ContextState {
   std::string alpn;
   std::vector<std::pair<std::string, SSL_CTX*>> sni;
-  ~ServerState() {
+  std::mutex lock;
+  std::map<std::string, SSL_SESSION*> sessions;
+  ~ContextState() {
     for (auto& [name, ctx] : sni) SSL_CTX_free(ctx);
+    for (auto& [key, session] : sessions) SSL_SESSION_free(session);
   }
 };
+
+// The client got a session (a TLS 1.3 ticket comes after the handshake): keep the newest per
+// key. Returning 1 keeps OpenSSL's reference.
+int keep_session(SSL* ssl, SSL_SESSION* session) {
+  auto* key = static_cast<const std::string*>(SSL_get_app_data(ssl));
+  auto* state = static_cast<ContextState*>(SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl)));
+  if (!key || key->empty() || !state || !SSL_SESSION_is_resumable(session)) return 0;
+  std::lock_guard guard(state->lock);
+  auto [it, added] = state->sessions.try_emplace(*key, session);
+  if (!added) {
+    SSL_SESSION_free(it->second);
+    it->second = session;
+  } else if (state->sessions.size() > kMaxCachedSessions) {
+    auto victim = state->sessions.begin() == it ? std::next(it) : state->sessions.begin();
+    SSL_SESSION_free(victim->second);
+    state->sessions.erase(victim);
+  }
+  return 1;
+}
 
 bool name_matches(const std::string& pattern, std::string_view name) {
   auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? char(c + 32) : c; };
@@ -79,7 +107,7 @@ bool name_matches(const std::string& pattern, std::string_view name) {
 
 // The client named a host: switch to its certificate if we have one (else the default).
 int select_certificate(SSL* ssl, int*, void* arg) {
-  auto* state = static_cast<ServerState*>(arg);
+  auto* state = static_cast<ContextState*>(arg);
   const char* name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
   if (!name) return SSL_TLSEXT_ERR_OK;
   for (auto& [pattern, ctx] : state->sni)
@@ -91,16 +119,39 @@ int select_certificate(SSL* ssl, int*, void* arg) {
 }
 }  // namespace
 
+namespace detail {
+bool resume_session(SSL* ssl, const std::string& key) {
+  auto* state = static_cast<ContextState*>(SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl)));
+  if (!state) return false;
+  std::lock_guard guard(state->lock);
+  auto it = state->sessions.find(key);
+  if (it == state->sessions.end()) return false;
+  SSL_SESSION* session = it->second;
+  bool ok = SSL_set_session(ssl, session) == 1;
+  // A TLS 1.3 ticket is used once (RFC 8446 C.4): each connection brings fresh ones.
+  if (SSL_SESSION_get_protocol_version(session) >= TLS1_3_VERSION || !ok) {
+    SSL_SESSION_free(session);
+    state->sessions.erase(it);
+  }
+  return ok;
+}
+}  // namespace detail
+
 void Context::Free::operator()(ssl_ctx_st* c) const {
-  delete static_cast<ServerState*>(SSL_CTX_get_app_data(c));
+  delete static_cast<ContextState*>(SSL_CTX_get_app_data(c));
   SSL_CTX_free(c);
 }
 
 Context Context::server(const ServerOptions& o) {
   SSL_CTX* ctx = new_ctx(TLS_server_method());
   Context c(ctx, true);  // owns ctx from here: a throw below frees it
-  auto* state = new ServerState();
+  auto* state = new ContextState();
   SSL_CTX_set_app_data(ctx, state);  // freed with the context
+  // Resumption: stateless tickets (OpenSSL's default, two per TLS 1.3 handshake) encrypted with
+  // this context's keys; a reload (a new Context) makes older tickets fall back to a full
+  // handshake. The id context lets TLS 1.2 session ids resume as well.
+  static const unsigned char kSessionContext[] = "brigade";
+  SSL_CTX_set_session_id_context(ctx, kSessionContext, sizeof kSessionContext - 1);
   load_pair(ctx, o.cert_file, o.key_file, "tls server");
   state->alpn = alpn_wire(o.alpn);
   for (const auto& s : o.sni) {
@@ -124,6 +175,12 @@ Context Context::server(const ServerOptions& o) {
 Context Context::client(const ClientOptions& o) {
   SSL_CTX* ctx = new_ctx(TLS_client_method());
   Context c(ctx, false);
+  SSL_CTX_set_app_data(ctx, new ContextState());  // freed with the context
+  if (o.resume_sessions) {
+    // OpenSSL's client cache is not looked up by itself: tls::Stream::connect asks ours.
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+    SSL_CTX_sess_set_new_cb(ctx, keep_session);
+  }
   if (o.verify) {
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
     int ok = o.ca_file.empty() ? SSL_CTX_set_default_verify_paths(ctx)

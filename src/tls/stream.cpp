@@ -11,6 +11,7 @@
 
 #include "brigade/error.hpp"
 #include "brigade/task/combinators.hpp"
+#include "session_cache.hpp"
 #include "ssl_error.hpp"
 
 namespace brigade::tls {
@@ -29,10 +30,18 @@ struct Stream::Core {
   BIO* in = nullptr;   // owned by ssl
   BIO* out = nullptr;  // owned by ssl
   std::unique_ptr<char[]> buf = std::make_unique<char[]>(kReadSize);
+  std::string session_key;  // client: the host and address its sessions are kept under
   bool shut = false;
+  bool failed = false;  // a TLS error after the handshake
 
   explicit Core(net::Stream s) : tcp(std::move(s)) {}
-  ~Core() { SSL_free(ssl); }
+  ~Core() {
+    // OpenSSL voids the session of a connection freed without close_notify; one that ended
+    // well but abruptly (the peer just closed, we were dropped) keeps its tickets resumable.
+    if (ssl && !failed && SSL_is_init_finished(ssl))
+      SSL_set_shutdown(ssl, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
+    SSL_free(ssl);
+  }
 };
 
 namespace {
@@ -138,6 +147,9 @@ Task<Stream> Stream::connect(net::Stream tcp, Context ctx, std::string host,
                    : X509_VERIFY_PARAM_set1_host(param, host.c_str(), 0);
     if (ok != 1) throw TlsError(detail::ssl_reason("tls connect: host '" + host + "'"));
   }
+  c->session_key = host + " " + c->tcp.remote_endpoint().to_string();
+  SSL_set_app_data(c->ssl, &c->session_key);  // where tickets for this connection are kept
+  detail::resume_session(c->ssl, c->session_key);
   co_await handshake_within(*c, handshake_timeout_ms);
   co_return Stream(std::move(c));
 }
@@ -154,7 +166,10 @@ Task<std::size_t> Stream::read(std::span<char> buf) {
     }
     int err = SSL_get_error(c.ssl, n);
     if (err == SSL_ERROR_ZERO_RETURN) co_return 0;  // close_notify
-    if (err != SSL_ERROR_WANT_READ) throw TlsError(detail::ssl_reason("tls read"));
+    if (err != SSL_ERROR_WANT_READ) {
+      c.failed = true;
+      throw TlsError(detail::ssl_reason("tls read"));
+    }
     if (BIO_ctrl_pending(c.out)) co_await flush(c);
     if (!co_await fill(c, {})) co_return 0;  // EOF without close_notify: the end, as Node sees it
   }
@@ -170,6 +185,7 @@ Task<void> Stream::write(std::string_view bytes) {
     if (n <= 0) {
       // With memory BIOs a write never waits for the network; anything else is an error
       // (renegotiation, which would need a read here, is refused by the context).
+      c.failed = true;
       throw TlsError(detail::ssl_reason("tls write"));
     }
     bytes.remove_prefix(std::size_t(n));

@@ -414,3 +414,63 @@ TEST(Tls, SniChoosesTheCertificateAndReloadKeepsOpenConnections) {
   listener.close();
   loop.run();
 }
+
+// Session resumption both ways: openssl s_client keeps the server's ticket (-sess_out) and
+// resumes with it (-sess_in); brigade's client context keeps tickets per host and address.
+TEST(Tls, SessionsResumeWithTickets) {
+  Loop loop;
+  HelloServer server(loop, server_ctx());
+  std::string port = std::to_string(server.port());
+  if (tls_test::have("openssl")) {
+    std::string session = tls_test::certs().dir + "/s_client.session";
+    for (const char* flag : {"-sess_out", "-sess_in"}) {
+      process::ExecOptions o;
+      o.input = "GET / HTTP/1.1\r\nHost: localhost\r\n\r\n";
+      o.timeout_ms = 10000;
+      std::string out = run(loop, [&]() -> Task<std::string> {
+        auto serving = server.serve_one();
+        auto client = process::exec_file(
+            loop, "openssl",
+            {"s_client", "-connect", "127.0.0.1:" + port, "-servername", "localhost", "-CAfile",
+             tls_test::certs().ca, flag, session, "-ign_eof"},
+            o);
+        auto [none, result] = co_await when_all(std::move(serving), std::move(client));
+        (void)none;
+        co_return result.out;
+      }());
+      EXPECT_NE(out.find("hello"), std::string::npos) << out;
+      bool resumed = std::string(flag) == "-sess_in";
+      EXPECT_NE(out.find(resumed ? "Reused, TLSv1.3" : "New, TLSv1.3"), std::string::npos)
+          << flag << "\n"
+          << out;
+    }
+  }
+  tls::Context client = client_ctx();
+  auto once = [&](tls::Context& ctx) -> Task<bool> {
+    auto serving = server.serve_one();
+    auto client_fn = [&]() -> Task<bool> {
+      net::Stream tcp = co_await net::connect(loop, "127.0.0.1", server.port());
+      tls::Stream s = co_await tls::Stream::connect(std::move(tcp), ctx, "localhost");
+      co_await s.write("GET / HTTP/1.1\r\n\r\n");
+      std::string all;
+      char buf[512];
+      for (std::size_t n; (n = co_await s.read(buf)) > 0;) all.append(buf, n);  // tickets too
+      EXPECT_NE(all.find("hello"), std::string::npos);
+      co_return s.session_reused();
+    };
+    auto c = client_fn();
+    auto [none, reused] = co_await when_all(std::move(serving), std::move(c));
+    (void)none;
+    co_return reused;
+  };
+  EXPECT_FALSE(run(loop, once(client)));
+  EXPECT_TRUE(run(loop, once(client)));  // the ticket from the first connection
+  EXPECT_TRUE(run(loop, once(client)));  // and a fresh one from the second
+  tls::ClientOptions no;
+  no.ca_file = tls_test::certs().ca;
+  no.resume_sessions = false;
+  tls::Context fresh = tls::Context::client(no);
+  EXPECT_FALSE(run(loop, once(fresh)));
+  EXPECT_FALSE(run(loop, once(fresh)));
+  EXPECT_EQ(server.served, 7) << (server.failures.empty() ? "" : server.failures[0]);
+}

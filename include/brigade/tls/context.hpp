@@ -3,11 +3,12 @@
 // shared by every connection made with it. Node's tls.createSecureContext.
 //
 //   Server: certificate chain + key from PEM files, more certificates chosen by SNI, ALPN
-//           ("http/1.1" by default), TLS 1.2+, session tickets (OpenSSL's default).
+//           ("http/1.1" by default), TLS 1.2+, session resumption with tickets.
 //           Reloading certificates is making a new Context for the connections accepted from
 //           then on: a connection keeps the context it was accepted with (reference-counted).
 //   Client: verifies the peer against the system store (/etc/ssl/certs) or `ca_file`, and the
-//           host name given to tls::Stream::connect; an optional client certificate.
+//           host name given to tls::Stream::connect; an optional client certificate; resumes
+//           sessions per host and address (the context holds the tickets it was given).
 // Renegotiation is refused on both sides. Errors throw TlsError with OpenSSL's reason.
 #include <memory>
 #include <stdexcept>
@@ -44,6 +45,9 @@ struct ClientOptions {
   std::string cert_file;  // a client certificate (mutual TLS), with key_file
   std::string key_file;
   std::vector<std::string> alpn;  // e.g. {"http/1.1"}
+  // Keep the sessions servers hand out (tickets) and resume them on the next connection to the
+  // same host and address: an abbreviated handshake (tls::Stream::session_reused()).
+  bool resume_sessions = true;
 };
 
 class Context {
