@@ -10,6 +10,7 @@ packages=(
   clang libclang-rt-14-dev clang-format
   curl python3 wrk libuv1-dev libhttp-parser-dev
   nodejs npm procps util-linux iproute2
+  zlib1g-dev python3-websockets chromium  # ws: permessage-deflate, test peers
 )
 
 missing=()
