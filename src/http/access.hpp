@@ -30,6 +30,10 @@ struct RequestAccess {
   static void set_match(ServerRequest& r, void* route, int status) noexcept {
     r.set_match(route, status);
   }
+  static void set_client(ServerRequest& r, const Connection* socket,
+                         const TrustProxy* trust) noexcept {
+    r.set_client(socket, trust);
+  }
   static bool matched(const ServerRequest& r) noexcept { return r.matched(); }
   static void* match(const ServerRequest& r) noexcept { return r.match(); }
   static int match_status(const ServerRequest& r) noexcept { return r.match_status(); }
@@ -40,6 +44,7 @@ struct ResponseAccess {
     r.bind(conn, head_only);
   }
   static void clear(ServerResponse& r) noexcept { r.clear(); }
+  static const Connection* connection(const ServerResponse& r) noexcept { return r.conn_; }
   static void set_hold(ServerResponse& r, bool hold) noexcept { r.set_hold(hold); }
   static void commit(ServerResponse& r) { r.commit(); }
   static const std::string& header_lines(const ServerResponse& r) noexcept {

@@ -126,6 +126,7 @@ void App::handle(Req& req, Res& res) {
   } else {
     route = find(req, status, allow);
   }
+  RequestAccess::set_client(req, ResponseAccess::connection(res), &trust_);
   ResponseAccess::set_hold(res, true);  // serialized once the whole chain has run
   if (!needs_coroutine(route)) return run_plain(req, res, route, status, allow);
   // Named by its route: the blocked-loop report names the route whichever await resumed it.

@@ -4,6 +4,9 @@
 #include <cstring>
 
 #include "brigade/error.hpp"
+#include "brigade/http/cookie.hpp"
+#include "brigade/http/parser_syntax.hpp"
+#include "brigade/http/trust_proxy.hpp"
 #include "connection.hpp"
 
 namespace brigade::http {
@@ -24,6 +27,16 @@ const char* body_error_operation(int err) noexcept {
     default:
       return "request body";
   }
+}
+
+std::string_view trim(std::string_view s) noexcept {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+std::string_view first_of_list(std::string_view v) noexcept {
+  return trim(v.substr(0, v.find(',')));
 }
 }  // namespace
 
@@ -142,9 +155,84 @@ std::string_view ServerRequest::malformed_param() const noexcept {
   return malformed_param_ ? params_[malformed_param_ - 1].name : std::string_view{};
 }
 
+// ---- The client ----------------------------------------------------------------------------
+
+std::optional<std::string> ServerRequest::find_cookie(std::string_view name) const {
+  if (!head_) return std::nullopt;
+  for (const Header& h : head_->headers)
+    if (syntax::equals_ignore_case(h.name, "cookie"))
+      if (auto v = http::find_cookie(h.value, name)) return v;
+  return std::nullopt;
+}
+
+std::string ServerRequest::cookie(std::string_view name) const {
+  return find_cookie(name).value_or(std::string());
+}
+
+bool ServerRequest::peer_trusted() const {
+  if (!trust_ || trust_->trusts_nobody() || !socket_) return false;
+  return trust_->trusts(socket_->stream.remote_endpoint().address, 0);
+}
+
+// [peer, last X-Forwarded-For entry, ..., first untrusted hop] (proxy-addr's order).
+std::vector<std::string> ServerRequest::client_chain() const {
+  std::vector<std::string> chain;
+  if (!socket_) return chain;
+  chain.push_back(socket_->stream.remote_endpoint().address);
+  if (!trust_ || trust_->trusts_nobody() || !head_) return chain;
+  std::vector<std::string_view> forwarded;  // left to right, over every X-Forwarded-For line
+  for (const Header& h : head_->headers) {
+    if (!syntax::equals_ignore_case(h.name, "x-forwarded-for")) continue;
+    std::string_view rest = h.value;
+    while (!rest.empty()) {
+      std::size_t comma = rest.find(',');
+      std::string_view a = trim(rest.substr(0, comma));
+      rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+      if (!a.empty()) forwarded.push_back(a);
+    }
+  }
+  for (std::size_t hop = 0; hop < forwarded.size() && trust_->trusts(chain.back(), hop); ++hop)
+    chain.emplace_back(forwarded[forwarded.size() - 1 - hop]);
+  return chain;
+}
+
+std::string ServerRequest::ip() const {
+  std::vector<std::string> chain = client_chain();
+  return chain.empty() ? std::string() : std::move(chain.back());
+}
+
+std::vector<std::string> ServerRequest::ips() const {
+  std::vector<std::string> chain = client_chain();
+  if (chain.size() <= 1) return {};
+  return std::vector<std::string>(chain.rbegin(), chain.rend() - 1);
+}
+
+std::string_view ServerRequest::hostname() const {
+  if (!head_) return {};
+  std::string_view host;
+  if (peer_trusted()) host = first_of_list(header("X-Forwarded-Host"));
+  if (host.empty()) host = trim(header("Host"));
+  if (host.empty()) return {};
+  std::size_t from = host.front() == '[' ? host.find(']') : 0;  // an IPv6 literal
+  if (from == std::string_view::npos) return host;
+  std::size_t colon = host.find(':', from);
+  return host.substr(0, colon);
+}
+
+std::string_view ServerRequest::protocol() const {
+  if (peer_trusted()) {
+    std::string_view proto = first_of_list(header("X-Forwarded-Proto"));
+    if (syntax::equals_ignore_case(proto, "https")) return "https";
+    if (syntax::equals_ignore_case(proto, "http")) return "http";
+  }
+  return "http";  // http::Server speaks plain TCP
+}
+
 void ServerRequest::clear() noexcept {
   head_ = nullptr;
   conn_ = nullptr;
+  socket_ = nullptr;
+  trust_ = nullptr;
   body_.clear();
   body_pos_ = 0;
   match_ = nullptr;

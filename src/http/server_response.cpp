@@ -8,6 +8,7 @@
 
 #include "brigade/error.hpp"
 #include "brigade/http/parser_syntax.hpp"
+#include "brigade/http/status.hpp"
 #include "connection.hpp"
 
 namespace brigade::http {
@@ -119,6 +120,42 @@ void ServerResponse::send_json_text(std::string_view text) {
   if (!has_content_type_) set("Content-Type", "application/json");
   body_ += text;
   end();
+}
+
+void ServerResponse::redirect(int code, std::string_view url) {
+  if (ended_) return;
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  auto is_hex = [](char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+  };
+  std::string location;  // encodeurl: escape what a URL cannot hold, keep valid escapes
+  location.reserve(url.size());
+  for (std::size_t i = 0; i < url.size(); ++i) {
+    auto c = static_cast<unsigned char>(url[i]);
+    bool keep = c > 0x20 && c < 0x7f && c != '"' && c != '<' && c != '>' && c != '\\' && c != '^' &&
+                c != '`' && c != '{' && c != '|' && c != '}';
+    if (c == '%') keep = i + 2 < url.size() && is_hex(url[i + 1]) && is_hex(url[i + 2]);
+    if (keep) {
+      location += static_cast<char>(c);
+    } else {
+      location += '%';
+      location += kHex[c >> 4];
+      location += kHex[c & 15];
+    }
+  }
+  status(code).set("Location", location);
+  std::string body = std::string(reason_phrase(code)) + ". Redirecting to " + location;
+  send(body);
+}
+
+ServerResponse& ServerResponse::cookie(std::string_view name, std::string_view value,
+                                       const CookieOptions& options) {
+  return set("Set-Cookie", set_cookie_value(name, value, options));
+}
+
+ServerResponse& ServerResponse::clear_cookie(std::string_view name, CookieOptions options) {
+  options.max_age_s = 0;
+  return cookie(name, "", options);
 }
 
 void ServerResponse::end() {

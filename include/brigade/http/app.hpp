@@ -59,6 +59,7 @@
 #include "brigade/http/server.hpp"
 #include "brigade/http/server_request.hpp"
 #include "brigade/http/server_response.hpp"
+#include "brigade/http/trust_proxy.hpp"
 #include "brigade/loop/function.hpp"
 #include "brigade/task/task.hpp"
 
@@ -202,6 +203,14 @@ class App {
     return *this;
   }
 
+  // Which hops may speak for the client through X-Forwarded-For/-Proto/-Host (Express's
+  // `app.set('trust proxy', ...)`; see trust_proxy.hpp). Default: none.
+  App& trust_proxy(TrustProxy trust) {
+    trust_ = std::move(trust);
+    return *this;
+  }
+  const TrustProxy& trust_proxy() const noexcept { return trust_; }
+
   // The server's handler for this app.
   void handle(Req& req, Res& res);
   Server::Handler handler() {
@@ -242,6 +251,7 @@ class App {
   std::vector<Step> before_;
   std::vector<Step> after_;
   std::vector<ErrorStep> errors_;
+  TrustProxy trust_;
   bool coro_middleware_ = false;
   bool stream_routes_ = false;
 };

@@ -35,6 +35,7 @@
 //   read()/read_chunk() also work on buffered requests (they hand out body()).
 #include <coroutine>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -47,6 +48,7 @@
 namespace brigade::http {
 
 class ServerRequest;
+class TrustProxy;
 
 namespace detail {
 struct Connection;
@@ -138,6 +140,21 @@ class ServerRequest {
   // The route pattern that matched ("/users/:id"), empty before routing or when none did.
   std::string_view route() const noexcept { return route_; }
 
+  // ---- The client (Express's req.cookies, req.ip, req.ips, req.hostname, req.protocol) -------
+  // A cookie from the Cookie header, %XX-decoded; empty / nullopt when absent.
+  std::string cookie(std::string_view name) const;
+  std::optional<std::string> find_cookie(std::string_view name) const;
+  // The client's address: the socket's peer, or, for hops the App's TrustProxy trusts, the
+  // address they forwarded in X-Forwarded-For (see trust_proxy.hpp). Empty outside an App.
+  std::string ip() const;
+  // The trusted X-Forwarded-For chain, client first (empty when no hop is trusted).
+  std::vector<std::string> ips() const;
+  // The Host header without its port (X-Forwarded-Host when the peer is trusted).
+  std::string_view hostname() const;
+  // "http", or X-Forwarded-Proto's first value when the peer is trusted ("https").
+  std::string_view protocol() const;
+  bool secure() const { return protocol() == "https"; }
+
   // Head time (Server::on_head): ask for the body to be streamed, limited to `max_bytes`
   // (0: unlimited). The server honours it for requests that have a body.
   void stream_body(uint64_t max_bytes) noexcept {
@@ -165,6 +182,12 @@ class ServerRequest {
   }
   // The first param whose raw text has a malformed %-escape ("%ZZ"), empty if none.
   std::string_view malformed_param() const noexcept;
+  void set_client(const detail::Connection* socket, const TrustProxy* trust) noexcept {
+    socket_ = socket;
+    trust_ = trust;
+  }
+  std::vector<std::string> client_chain() const;  // hop 0 (the peer) to the first untrusted
+  bool peer_trusted() const;
   void release_memory();  // after a big request: give back what an idle connection should not keep
 
   bool stream_wanted() const noexcept { return stream_wanted_; }
@@ -192,7 +215,9 @@ class ServerRequest {
   void abandon_read(detail::BodyReadOp& op) noexcept;
 
   const Request* head_ = nullptr;
-  detail::Connection* conn_ = nullptr;  // a streamed body's source
+  detail::Connection* conn_ = nullptr;          // a streamed body's source
+  const detail::Connection* socket_ = nullptr;  // the client's connection (set by the App)
+  const TrustProxy* trust_ = nullptr;
   std::string body_;
   std::size_t body_pos_ = 0;  // read()/read_chunk() on a buffered body
   std::vector<Param> params_;

@@ -17,6 +17,7 @@
 #include <string>
 #include <string_view>
 
+#include "brigade/http/cookie.hpp"
 #include "brigade/task/task.hpp"
 
 namespace brigade::http {
@@ -50,6 +51,16 @@ class ServerResponse {
   void send_json_text(std::string_view text);  // already serialized JSON
   // Ends the response (what was appended is the body).
   void end();
+
+  // Express's res.redirect: Location (bytes a URL may not hold %-encoded, existing escapes
+  // kept), a short text body, and ends. `status` defaults to 302.
+  void redirect(std::string_view url) { redirect(302, url); }
+  void redirect(int status, std::string_view url);
+  // Adds a Set-Cookie line (see cookie.hpp for the options and what throws).
+  ServerResponse& cookie(std::string_view name, std::string_view value,
+                         const CookieOptions& options = {});
+  // Expires cookie `name` (its Path and Domain must be the ones it was set with).
+  ServerResponse& clear_cookie(std::string_view name, CookieOptions options = {});
 
   // Streams `bytes` as the next piece of the body; resumes once the bytes are in the kernel or
   // under the socket's high-water mark. Throws Error(EPIPE) if the connection is gone.
