@@ -1,0 +1,49 @@
+#pragma once
+// Broadcasting: one encoded frame shared by every receiver, and topics (uWebSockets' publish).
+//
+//   ws::Hub hub;
+//   hub.subscribe(ws, "room:42");
+//   hub.publish("room:42", text);   // encoded once; each socket queues the same bytes
+//
+// A socket that cannot keep up (its queue past Options::max_buffered) is closed with 1008
+// rather than buffered without bound. Closed sockets leave their topics at the next publish.
+// Loop thread only: one Hub per loop (a cluster or worker threads relay through their own
+// channels and publish on each side).
+#include <cstddef>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "brigade/ws/websocket.hpp"
+
+namespace brigade::ws {
+
+// An unmasked, uncompressed final frame, to share between server sockets.
+std::shared_ptr<const std::string> make_frame(std::string_view data, bool binary = false);
+
+// Sends one message to every open socket of `sockets`, encoded once; returns how many queued it.
+std::size_t broadcast(std::span<const WebSocket> sockets, std::string_view data,
+                      bool binary = false);
+
+class Hub {
+ public:
+  void subscribe(const WebSocket& ws, std::string_view topic);
+  void unsubscribe(const WebSocket& ws, std::string_view topic);
+  // Returns how many sockets queued the message.
+  std::size_t publish(std::string_view topic, std::string_view data, bool binary = false);
+  std::size_t subscribers(std::string_view topic) const;
+
+ private:
+  struct Hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept {
+      return std::hash<std::string_view>()(s);
+    }
+  };
+  std::unordered_map<std::string, std::vector<WebSocket>, Hash, std::equal_to<>> topics_;
+};
+
+}  // namespace brigade::ws

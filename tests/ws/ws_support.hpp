@@ -1,0 +1,78 @@
+#pragma once
+// Test support for the ws suite: real peers (Python's websockets, Node's ws, Chromium) started
+// as child processes on 127.0.0.1, each stopped when the test ends, even on failure.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "brigade/loop/loop.hpp"
+#include "brigade/process/spawn.hpp"
+#include "brigade/task/task.hpp"
+
+namespace brigade::ws::testing {
+
+inline bool have(const std::string& tool) {
+  return std::system(("command -v " + tool + " >/dev/null 2>&1").c_str()) == 0;
+}
+
+// Debian's python3 (python3-websockets lives there, not in a pyenv one).
+inline std::string python() {
+  return access("/usr/bin/python3", X_OK) == 0 ? "/usr/bin/python3" : "python3";
+}
+inline bool have_python_websockets() {
+  return std::system((python() + " -c 'import websockets' >/dev/null 2>&1").c_str()) == 0;
+}
+
+// Node's `ws` package, installed once into the build folder (test-only); empty if npm failed.
+inline std::string node_ws_module() {
+  std::string dir = std::string(BRIGADE_BINARY_DIR) + "/npm-ws";
+  std::string module = dir + "/node_modules/ws";
+  if (access((module + "/package.json").c_str(), R_OK) != 0) {
+    if (!have("node") || !have("npm")) return "";
+    std::string cmd = "mkdir -p " + dir +
+                      " && timeout 120 npm install --silent --no-audit --no-fund --prefix " + dir +
+                      " ws@8 >" + dir + "/npm.log 2>&1";
+    if (std::system(cmd.c_str()) != 0) return "";
+  }
+  return module;
+}
+
+inline std::string write_file(const std::string& name, const std::string& text) {
+  std::string path = std::string(BRIGADE_BINARY_DIR) + "/" + name;
+  std::ofstream(path) << text;
+  return path;
+}
+
+// A child process that prints a line (its port) when ready; killed at destruction.
+class Peer {
+ public:
+  Peer(Loop& loop, std::string file, std::vector<std::string> args) {
+    process::SpawnOptions o;
+    o.stdio[2] = process::Stdio::inherit();
+    child_ = process::spawn(loop, std::move(file), std::move(args), o);
+  }
+  ~Peer() { child_.kill(SIGKILL); }
+  // The first line the peer prints (with a time limit: the caller runs it under with_timeout).
+  Task<std::string> line() {
+    while (buffered_.find('\n') == std::string::npos) {
+      char buf[512];
+      std::size_t n = co_await child_.out().read(std::span<char>(buf, sizeof buf));
+      if (n == 0) throw std::runtime_error("peer exited before printing: " + buffered_);
+      buffered_.append(buf, n);
+    }
+    std::size_t eol = buffered_.find('\n');
+    std::string l = buffered_.substr(0, eol);
+    buffered_.erase(0, eol + 1);
+    co_return l;
+  }
+  process::Child& child() { return child_; }
+
+ private:
+  process::Child child_;
+  std::string buffered_;
+};
+
+}  // namespace brigade::ws::testing
