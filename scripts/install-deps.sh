@@ -11,6 +11,7 @@ packages=(
   curl python3 wrk libuv1-dev libhttp-parser-dev
   nodejs npm procps util-linux iproute2
   zlib1g-dev python3-websockets chromium  # ws: permessage-deflate, test peers
+  redis-server
 )
 
 missing=()
