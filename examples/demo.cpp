@@ -1,6 +1,6 @@
 // The demo service: brigade's HTTP server, thread pool, database and loop metrics together.
 //
-//   demo [--port N] [--workers N] [--self-check]
+//   demo [--host IP] [--port N] [--workers N] [--drain-ms N] [--self-check]
 //
 //   GET /                 plain text
 //   GET /json             a JSON object
@@ -10,10 +10,15 @@
 //   GET /heavy-blocking?n=30   the same on the loop: watch /stats' delay and blocked reports
 //   GET /stats            loop delay histogram, utilization, blocked reports, pool queue depth,
 //                         open connections, requests served
+//   GET /healthz          liveness: 200 while the loop answers
+//   GET /readyz           readiness: 503 while starting, draining, or overloaded (loop delay p99
+//                         over 500 ms, more than 64 jobs queued on either pool)
 //
-// --port 0 picks a free port. --workers N (N > 0) runs N worker processes behind one port
-// (cluster). SIGINT / SIGTERM close gracefully. --self-check starts on a free port, requests
-// every URL with a small in-process client, prints the answers and exits 0 if all were 200.
+// --host picks the address (default 127.0.0.1), --port 0 a free port. --workers N (N > 0) runs
+// N worker processes behind one port (cluster). SIGINT / SIGTERM close gracefully; with
+// --drain-ms N, /readyz answers 503 and the demo serves on for N ms first (behind a balancer,
+// see docs/deploy.md). --self-check starts on a free port, requests every URL with a small
+// in-process client, prints the answers and exits 0 if all were 200.
 #include <unistd.h>
 
 #include <charconv>
@@ -30,6 +35,7 @@
 #include "brigade/db/pg_pool.hpp"
 #include "brigade/db/sqlite_db.hpp"
 #include "brigade/http/app.hpp"
+#include "brigade/http/health.hpp"
 #include "brigade/loop/signal.hpp"
 #include "brigade/net/connect.hpp"
 #include "brigade/pool/thread_pool.hpp"
@@ -46,7 +52,9 @@ using nlohmann::json;
 namespace {
 
 struct DemoOptions {
+  std::string host = "127.0.0.1";
   uint16_t port = 8080;
+  uint64_t drain_ms = 0;
   unsigned workers = 0;
   bool self_check = false;
 };
@@ -57,16 +65,22 @@ DemoOptions parse_args(int argc, char** argv) {
     std::string_view a = argv[i];
     if (a == "--port" && i + 1 < argc)
       o.port = static_cast<uint16_t>(std::atoi(argv[++i]));
+    else if (a == "--host" && i + 1 < argc)
+      o.host = argv[++i];
+    else if (a == "--drain-ms" && i + 1 < argc)
+      o.drain_ms = std::strtoull(argv[++i], nullptr, 10);
     else if (a == "--workers" && i + 1 < argc)
       o.workers = static_cast<unsigned>(std::atoi(argv[++i]));
     else if (a == "--self-check")
       o.self_check = true;
     else if (a == "--help" || a == "-h") {
-      std::printf("usage: demo [--port N] [--workers N] [--self-check]\n");
+      std::printf(
+          "usage: demo [--host IP] [--port N] [--workers N] [--drain-ms N] [--self-check]\n");
       std::exit(0);
     }
   }
   if (o.self_check) {
+    o.host = "127.0.0.1";
     o.port = 0;
     o.workers = 0;
   }
@@ -203,6 +217,22 @@ json loop_stats(Loop& loop, const http::Server* server, const WorkerPool& heavy)
   return out;
 }
 
+// Readiness: not while starting or draining, nor while the loop or either pool is overloaded.
+http::ReadinessOptions readiness() {
+  http::ReadinessOptions o;
+  o.max_loop_delay_ms = 500;
+  o.max_pool_queue = 64;
+  return o;
+}
+
+void add_health(http::App& app, http::Health& health, WorkerPool& heavy) {
+  health.add_check([&heavy]() -> std::string {
+    std::size_t queued = heavy.stats().queue_size;
+    return queued > 64 ? "worker pool queue " + std::to_string(queued) + " > 64" : "";
+  });
+  http::mount_health(app, health);
+}
+
 // Routes; `server` is set once the server exists (for /stats).
 void add_routes(http::App& app, Loop& loop, Users& users, http::Server** server,
                 WorkerPool& heavy) {
@@ -256,12 +286,12 @@ void add_routes(http::App& app, Loop& loop, Users& users, http::Server** server,
   });
 }
 
-void print_urls(uint16_t port, const Users& users) {
-  std::printf("brigade demo listening on http://127.0.0.1:%u  (pid %d, db: %s)\n", port,
+void print_urls(const std::string& host, uint16_t port, const Users& users) {
+  std::printf("brigade demo listening on http://%s:%u  (pid %d, db: %s)\n", host.c_str(), port,
               int(::getpid()), users.where().c_str());
-  for (const char* path :
-       {"/", "/json", "/users/1", "/heavy?n=30", "/heavy-blocking?n=30", "/stats"})
-    std::printf("  http://127.0.0.1:%u%s\n", port, path);
+  for (const char* path : {"/", "/json", "/users/1", "/heavy?n=30", "/heavy-blocking?n=30",
+                           "/stats", "/healthz", "/readyz"})
+    std::printf("  http://%s:%u%s\n", host.c_str(), port, path);
   std::fflush(stdout);
 }
 
@@ -282,8 +312,8 @@ Task<std::string> fetch(Loop& loop, uint16_t port, std::string path) {
 }
 
 Task<void> self_check(Loop& loop, http::Server& server, int& failures) {
-  for (const char* path :
-       {"/", "/json", "/users/1", "/users/42", "/heavy?n=25", "/heavy-blocking?n=25", "/stats"}) {
+  for (const char* path : {"/", "/json", "/users/1", "/users/42", "/heavy?n=25",
+                           "/heavy-blocking?n=25", "/stats", "/healthz", "/readyz"}) {
     std::string answer;
     try {
       answer = co_await fetch(loop, server.port(), path);
@@ -313,23 +343,33 @@ int run_single(const DemoOptions& opts) {
   http::App app;
   http::Server* server_ptr = nullptr;
   WorkerPool heavy(loop);
+  http::Health health(loop, readiness());
+  add_health(app, health, heavy);
   add_routes(app, loop, users, &server_ptr, heavy);
-  http::Server server = app.listen(loop, "127.0.0.1", opts.port);
+  http::Server server = app.listen(loop, opts.host, opts.port);
   server_ptr = &server;
+  health.started();
   int failures = 0;
-  auto stop = [&server](int signo) {
-    std::printf("\nsignal %d: closing gracefully (in-flight requests finish)\n", signo);
+  // SIGINT / SIGTERM: /readyz says 503 for drain_ms while serving on, then a graceful close.
+  http::DrainOptions drain;
+  drain.delay_ms = opts.drain_ms;
+  http::DrainOnSignal on_signal(loop, server, health, drain, [] {
+    std::printf("closed\n");
     std::fflush(stdout);
-    server.close([] { std::printf("closed\n"); });
+  });
+  auto say = [&opts](int signo) {
+    std::printf("\nsignal %d: /readyz 503 for %llu ms, then closing gracefully\n", signo,
+                static_cast<unsigned long long>(opts.drain_ms));
+    std::fflush(stdout);
   };
-  SignalWatcher sigint(loop, SIGINT, stop);
-  SignalWatcher sigterm(loop, SIGTERM, stop);
+  SignalWatcher say_int(loop, SIGINT, say);
+  SignalWatcher say_term(loop, SIGTERM, say);
   if (opts.self_check) {
     std::printf("self-check on http://127.0.0.1:%u (db: %s)\n", server.port(),
                 users.where().c_str());
     spawn(self_check(loop, server, failures), "self-check");
   } else {
-    print_urls(server.port(), users);
+    print_urls(opts.host, server.port(), users);
   }
   loop.run();
   return failures ? 1 : 0;
@@ -340,10 +380,15 @@ int run_single(const DemoOptions& opts) {
 // worker is told to stop and its server has closed gracefully.
 struct WorkerService {
   explicit WorkerService(cluster::Worker& worker)
-      : heavy(worker.loop()), server(worker.loop(), app.handler()), hold(worker.hold()) {}
+      : server_loop(worker.loop()),
+        heavy(worker.loop()),
+        server(worker.loop(), app.handler()),
+        hold(worker.hold()) {}
+  Loop& server_loop;
   Users users;
   WorkerPool heavy;
   http::App app;
+  http::Health health{server_loop, readiness()};
   http::Server server;
   http::Server* server_ptr = &server;
   cluster::Worker::Hold hold;  // the worker exits only once the server has drained (reset below)
@@ -356,7 +401,10 @@ Task<void> worker_main(cluster::Worker& worker) {
   g_worker = std::make_unique<WorkerService>(worker);
   WorkerService* w = g_worker.get();
   co_await w->users.seed();
+  add_health(w->app, w->health, w->heavy);
   add_routes(w->app, *loop, w->users, &w->server_ptr, w->heavy);
+  worker.on_drain([w] { w->health.begin_drain(); });  // this worker's /readyz: 503
+  w->health.started();
   worker.serve([w](net::Stream s) { w->server.adopt(std::move(s)); });
   std::function<void()> stop = [w, loop] {
     w->server.close([loop] { loop->set_immediate([] { g_worker.reset(); }); });
@@ -371,12 +419,14 @@ int main(int argc, char** argv) {
   if (opts.workers == 0) return run_single(opts);
   cluster::Options co;
   co.workers = opts.workers;
+  co.host = opts.host;
   co.port = opts.port;
-  co.on_primary = [workers = opts.workers](cluster::Primary& primary) {
-    std::printf("brigade demo: cluster primary %d, %u workers on http://127.0.0.1:%u\n",
-                int(::getpid()), workers, primary.port());
-    for (const char* path : {"/", "/json", "/users/1", "/heavy?n=30", "/stats"})
-      std::printf("  http://127.0.0.1:%u%s\n", primary.port(), path);
+  co.drain_delay_ms = opts.drain_ms;
+  co.on_primary = [workers = opts.workers, host = opts.host](cluster::Primary& primary) {
+    std::printf("brigade demo: cluster primary %d, %u workers on http://%s:%u\n", int(::getpid()),
+                workers, host.c_str(), primary.port());
+    for (const char* path : {"/", "/json", "/users/1", "/heavy?n=30", "/stats", "/readyz"})
+      std::printf("  http://%s:%u%s\n", host.c_str(), primary.port(), path);
     std::fflush(stdout);
   };
   return cluster::run(co, worker_main);

@@ -15,11 +15,14 @@ inline constexpr const char* kHostEnv = "BRIGADE_CLUSTER_HOST";
 inline constexpr const char* kPortEnv = "BRIGADE_CLUSTER_PORT";
 inline constexpr const char* kPolicyEnv = "BRIGADE_CLUSTER_POLICY";  // "rr" or "reuseport"
 inline constexpr const char* kHandlesFdEnv = "BRIGADE_CLUSTER_HANDLES_FD";
+inline constexpr const char* kDrainDelayEnv = "BRIGADE_CLUSTER_DRAIN_MS";
 
 inline constexpr char kControl = 'C';
 inline constexpr char kUser = 'U';
 inline constexpr std::string_view kReady = "ready";
 inline constexpr std::string_view kDisconnect = "disconnect";
+inline constexpr std::string_view kDrain = "drain";        // primary to worker: readiness false
+inline constexpr std::string_view kDraining = "draining";  // worker to primary: I got SIGTERM
 
 inline std::string control(std::string_view what) {
   return std::string(1, kControl) + std::string(what);

@@ -38,6 +38,7 @@ struct Slot {
   // ordinary start; an expired pointer: the predecessor died meanwhile).
   std::optional<std::weak_ptr<Slot>> replaces;
   Timer kill_timer;
+  Timer drain_timer;  // signalled alone while the primary serves on: stopped after the delay
 };
 
 using Predecessor = std::optional<std::weak_ptr<Slot>>;
@@ -62,8 +63,8 @@ class PrimaryImpl final : public Primary {
       : loop_(loop),
         options_(std::move(options)),
         args_(own_arguments()),
-        term_(loop, SIGTERM, [this](int) { shutdown(); }),
-        interrupt_(loop, SIGINT, [this](int) { shutdown(); }),
+        term_(loop, SIGTERM, [this](int) { on_stop_signal(); }),
+        interrupt_(loop, SIGINT, [this](int) { on_stop_signal(); }),
         hangup_(loop, SIGHUP, [this](int) { rolling_restart(); }) {
     if (options_.workers == 0) options_.workers = std::max(1u, std::thread::hardware_concurrency());
     port_ = options_.port;
@@ -124,9 +125,23 @@ class PrimaryImpl final : public Primary {
     restart_next();
   }
 
+  void drain() override {
+    if (draining_ || shutting_down_) return;
+    draining_ = true;
+    if (options_.drain_delay_ms == 0) return shutdown();
+    for (auto& s : slots_) {
+      s->drain_timer.clear();  // the whole cluster drains now, on one clock
+      brigade::spawn(send_to(s, control(kDrain)), "cluster drain");
+    }
+    drain_timer_ = Timer(loop_);
+    drain_timer_.start(options_.drain_delay_ms, [this] { shutdown(); });
+  }
+  bool draining() const noexcept override { return draining_ || shutting_down_; }
+
   void shutdown() override {
     if (shutting_down_) return;
     shutting_down_ = true;
+    drain_timer_.clear();
     for (auto& t : respawn_timers_) t.clear();
     if (listener_ && listener_->is_open()) {
       // Take what already completed the handshake, so no accepted connection is reset.
@@ -163,7 +178,9 @@ class PrimaryImpl final : public Primary {
     process::SpawnOptions so;
     so.ipc = true;
     so.stdio = {process::Stdio::inherit(), process::Stdio::inherit(), process::Stdio::inherit()};
-    so.env_add = {std::string(kRoleEnv) + "=worker", std::string(kIdEnv) + "=" + std::to_string(id),
+    so.env_add = {std::string(kRoleEnv) + "=worker",
+                  std::string(kIdEnv) + "=" + std::to_string(id),
+                  std::string(kDrainDelayEnv) + "=" + std::to_string(options_.drain_delay_ms),
                   std::string(kHostEnv) + "=" + options_.host,
                   std::string(kPortEnv) + "=" + std::to_string(port_),
                   std::string(kPolicyEnv) + "=" +
@@ -221,6 +238,8 @@ class PrimaryImpl final : public Primary {
         std::string body = m->substr(1);
         if ((*m)[0] == kControl && body == kReady) {
           worker_ready(s);
+        } else if ((*m)[0] == kControl && body == kDraining) {
+          worker_draining(s);
         } else if ((*m)[0] == kUser && on_message_) {
           on_message_(s->id, std::move(body));
         }
@@ -233,6 +252,7 @@ class PrimaryImpl final : public Primary {
   void worker_ready(const std::shared_ptr<Slot>& s) {
     if (s->retiring) return;
     s->ready = true;
+    if (draining_) brigade::spawn(send_to(s, control(kDrain)), "cluster drain");
     if (on_ready_) on_ready_(s->id, s->child.pid());
     flush_pending();
     Predecessor replaced = std::exchange(s->replaces, std::nullopt);
@@ -242,6 +262,28 @@ class PrimaryImpl final : public Primary {
     } else if (restarting_) {
       restart_next();  // the old one died while this one was starting
     }
+  }
+
+  // A worker that got SIGTERM itself. With the whole cluster draining (a signal to the process
+  // group) the primary's clock decides; a worker signalled alone is stopped after the delay (its
+  // exit is then an ordinary one: it is respawned).
+  void worker_draining(const std::shared_ptr<Slot>& s) {
+    if (draining_ || shutting_down_ || s->retiring || s->drain_timer.active()) return;
+    s->drain_timer = Timer(loop_);
+    std::weak_ptr<Slot> weak = s;
+    s->drain_timer.start(options_.drain_delay_ms, [this, weak] {
+      auto x = weak.lock();
+      if (!x || x->retiring || x->child.exited()) return;
+      x->ready = false;  // no more connections for it; its successor comes after its exit
+      brigade::spawn(send_to(x, control(kDisconnect)), "cluster disconnect");
+    });
+  }
+
+  void on_stop_signal() {
+    if (draining_)
+      shutdown();  // a second signal: no more waiting
+    else
+      drain();
   }
 
   void retire(const std::shared_ptr<Slot>& s) {
@@ -272,6 +314,7 @@ class PrimaryImpl final : public Primary {
       s->unacked.pop_back();
     }
     s->kill_timer.clear();
+    s->drain_timer.clear();
     std::erase(slots_, s);
     if (on_exit_) on_exit_(s->id, s->child.pid(), st.code, st.signal);
     bool was_retiring = s->retiring;
@@ -374,6 +417,8 @@ class PrimaryImpl final : public Primary {
   std::vector<Timer> respawn_timers_;
   uint64_t respawns_ = 0;
   bool shutting_down_ = false;
+  bool draining_ = false;
+  Timer drain_timer_;
   bool restarting_ = false;
   std::deque<std::weak_ptr<Slot>> restart_queue_;
   UniqueFunction<void(unsigned, std::string)> on_message_;

@@ -26,6 +26,8 @@ struct WorkerRuntime {
   int unsent_acks = 0;
   std::optional<net::Listener> listener;  // reuse-port: our own listener
   bool stopping = false;
+  uint64_t drain_delay_ms = 0;
+  int stop_signals = 0;
 
   WorkerRuntime(Loop& l, unsigned id) : loop(l), worker(l, id) { worker.runtime_ = this; }
 
@@ -87,6 +89,7 @@ struct WorkerRuntime {
   void begin_stop() {
     if (stopping) return;
     stopping = true;
+    worker.begin_drain();
     if (handles >= 0) {
       drain_handles();
       loop.io_stop(handles_watch);
@@ -120,6 +123,8 @@ struct WorkerRuntime {
         std::string_view body = std::string_view(*m).substr(1);
         if ((*m)[0] == detail::kControl && body == detail::kDisconnect) {
           begin_stop();
+        } else if ((*m)[0] == detail::kControl && body == detail::kDrain) {
+          worker.begin_drain();
         } else if ((*m)[0] == detail::kUser && worker.on_message_) {
           worker.on_message_(std::string(body));
         }
@@ -128,7 +133,35 @@ struct WorkerRuntime {
     }
     if (!stopping) begin_stop();  // the primary went away
   }
+
+  // SIGTERM / SIGINT: without a drain delay, stop now; with one, readiness turns false at once
+  // and the primary says when to stop (it knows whether the whole cluster is draining).
+  void on_stop_signal() {
+    if (drain_delay_ms == 0 || ++stop_signals > 1) return begin_stop();  // a second: now
+    worker.begin_drain();
+    spawn(send_draining(), "cluster draining");
+  }
+
+  Task<void> send_draining() {
+    try {
+      co_await channel.send(detail::control(detail::kDraining));
+    } catch (const Error&) {  // the primary is gone: read_channel stops us
+    }
+  }
 };
+
+void Worker::begin_drain() {
+  if (draining_) return;
+  draining_ = true;
+  if (auto fn = std::move(on_drain_)) fn();
+}
+
+void Worker::on_drain(UniqueFunction<void()> fn) {
+  if (draining_)
+    fn();
+  else
+    on_drain_ = std::move(fn);
+}
 
 void Worker::connection_ended() noexcept {
   if (--active_ == 0 && on_idle_) {
@@ -149,16 +182,18 @@ int run_worker(Options options, WorkerMain worker_main) {
   const char* policy = std::getenv(kPolicyEnv);
   const char* host = std::getenv(kHostEnv);
   const char* port = std::getenv(kPortEnv);
+  const char* drain_ms = std::getenv(kDrainDelayEnv);
   Loop loop;
   WorkerRuntime rt(loop, id ? static_cast<unsigned>(std::atoi(id)) : 0);
+  rt.drain_delay_ms = drain_ms ? std::strtoull(drain_ms, nullptr, 10) : 0;
   std::optional<process::Channel> channel = process::parent_channel(loop);
   if (!channel) {
     std::fprintf(stderr, "cluster worker: no channel to the primary\n");
     return 1;
   }
   rt.channel = std::move(*channel);
-  SignalWatcher term(loop, SIGTERM, [&](int) { rt.begin_stop(); });
-  SignalWatcher interrupt(loop, SIGINT, [&](int) { rt.begin_stop(); });
+  SignalWatcher term(loop, SIGTERM, [&](int) { rt.on_stop_signal(); });
+  SignalWatcher interrupt(loop, SIGINT, [&](int) { rt.on_stop_signal(); });
   try {
     run(loop, worker_main(rt.worker));
     if (policy && std::strcmp(policy, "reuseport") == 0) {

@@ -4,6 +4,7 @@
 // the test's outcome.
 #include <signal.h>
 
+#include <algorithm>
 #include <fstream>
 #include <functional>
 #include <string>
@@ -196,6 +197,99 @@ TEST(Drain, SigtermToAClusterWorkerAnswersEveryRequestInFlight) {
     auto answers =
         co_await slow_requests_then(loop, d.port, 4, [&] { ::kill(workers[0], SIGTERM); });
     expect_all_answered(answers, d.log);
+    d.child.kill(SIGTERM);
+    co_await expect_exit_ok(loop, d);
+  }());
+}
+
+// Behind a balancer (--drain-ms): after SIGTERM every worker's /readyz answers 503 while the
+// cluster still serves, and only after the delay does it close and exit. `group`: the signal
+// goes to the whole process group (systemd's default), else to the primary alone (Kubernetes).
+void drain_delay_case(bool group) {
+  Loop loop;
+  HangGuard guard(loop, 90000);
+  seed_db(loop);
+  Demo d;
+  Timer reaper = kill_group_before(loop, 85000, d);
+  run_test(loop, [&]() -> Task<void> {
+    std::vector<std::string> args{"--port", "0", "--workers", "2", "--drain-ms", "1500"};
+    co_await start(loop, d, args);
+    if (!d.port) co_return;
+    co_await wait_until(loop, 10000, [&] { return children_of(d.child.pid()).size() == 2; });
+    for (int i = 0; i < 4; ++i) {
+      std::string a = co_await get(loop, d.port, "/readyz");
+      EXPECT_EQ(a.rfind("HTTP/1.1 200", 0), 0u) << a;
+    }
+    uint64_t signalled = loop.now();
+    ::kill(group ? -d.child.pid() : d.child.pid(), SIGTERM);
+    co_await brigade::sleep(200);
+    for (int i = 0; i < 4; ++i) {  // round robin: both workers answer
+      std::string a = co_await get(loop, d.port, "/readyz");
+      EXPECT_EQ(a.rfind("HTTP/1.1 503", 0), 0u) << a;
+      EXPECT_NE(a.find("draining"), std::string::npos) << a;
+      a = co_await get(loop, d.port, "/");
+      EXPECT_EQ(a.rfind("HTTP/1.1 200", 0), 0u) << a;
+    }
+    EXPECT_FALSE(d.child.exited());
+    co_await expect_exit_ok(loop, d);
+    EXPECT_GE(loop.now() - signalled, 1500u);
+  }());
+}
+
+TEST(Drain, DrainDelayToTheClusterPrimaryKeepsServingWithReadinessOff) { drain_delay_case(false); }
+
+TEST(Drain, DrainDelayToTheWholeProcessGroupKeepsServingWithReadinessOff) {
+  drain_delay_case(true);
+}
+
+// A worker signalled alone (drain delay set): its own /readyz says 503 at once, the primary stops
+// it after the delay and starts a replacement; nothing is refused on the way.
+TEST(Drain, DrainDelayToOneWorkerReplacesItAfterTheDelay) {
+  Loop loop;
+  HangGuard guard(loop, 90000);
+  seed_db(loop);
+  Demo d;
+  Timer reaper = kill_group_before(loop, 85000, d);
+  run_test(loop, [&]() -> Task<void> {
+    std::vector<std::string> args{"--port", "0", "--workers", "2", "--drain-ms", "800"};
+    co_await start(loop, d, args);
+    if (!d.port) co_return;
+    co_await wait_until(loop, 10000, [&] { return children_of(d.child.pid()).size() == 2; });
+    for (int i = 0; i < 4; ++i) co_await get(loop, d.port, "/");  // both workers up
+    std::vector<pid_t> workers = children_of(d.child.pid());
+    EXPECT_EQ(workers.size(), 2u);
+    if (workers.size() != 2) co_return;
+    ::kill(workers[0], SIGTERM);
+    co_await brigade::sleep(200);
+    int not_ready = 0;
+    for (int i = 0; i < 4; ++i) {
+      std::string a = co_await get(loop, d.port, "/readyz");
+      if (a.rfind("HTTP/1.1 503", 0) == 0) ++not_ready;
+    }
+    EXPECT_EQ(not_ready, 2);  // the signalled worker's half of the round robin
+    uint64_t end = loop.now() + 15000;
+    int failed = 0;
+    while (loop.now() < end) {  // traffic on until the worker is replaced
+      std::string a = co_await get(loop, d.port, "/");
+      if (a.rfind("HTTP/1.1 200", 0) != 0) ++failed;
+      std::vector<pid_t> now = children_of(d.child.pid());
+      if (now.size() == 2 && std::find(now.begin(), now.end(), workers[0]) == now.end()) break;
+      co_await brigade::sleep(20);
+    }
+    EXPECT_EQ(failed, 0);
+    std::vector<pid_t> now = children_of(d.child.pid());
+    EXPECT_EQ(std::find(now.begin(), now.end(), workers[0]), now.end()) << "not replaced";
+    co_await wait_until(loop, 10000, [&] { return children_of(d.child.pid()).size() == 2; });
+    for (int i = 0; i < 20; ++i) {  // the replacement becomes ready
+      not_ready = 0;
+      for (int j = 0; j < 4; ++j) {
+        std::string a = co_await get(loop, d.port, "/readyz");
+        if (a.rfind("HTTP/1.1 200", 0) != 0) ++not_ready;
+      }
+      if (not_ready == 0) break;
+      co_await brigade::sleep(100);
+    }
+    EXPECT_EQ(not_ready, 0);
     d.child.kill(SIGTERM);
     co_await expect_exit_ok(loop, d);
   }());

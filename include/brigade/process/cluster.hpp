@@ -24,6 +24,14 @@
 // primary exits. SIGHUP / Primary::rolling_restart(): one worker at a time, a replacement is
 // started and becomes ready before the old one is drained, so no connection is refused.
 // A worker whose primary goes away (its channel closes) drains and exits too.
+//
+// Behind a load balancer (Options::drain_delay_ms > 0): SIGTERM / SIGINT / Primary::drain()
+// first tell every worker it is draining (Worker::draining(), Worker::on_drain: its readiness
+// probe answers 503) while the primary keeps accepting and the workers keep serving for
+// drain_delay_ms, so the balancer takes the host out of rotation; then the graceful shutdown
+// above. A second signal shuts down at once. A worker sent SIGTERM itself (a signal to the whole
+// process group, as systemd sends) starts draining at once and leaves the timing to the
+// primary; a worker signalled alone is stopped by the primary after the delay and respawned.
 #include <sys/types.h>
 
 #include <cstdint>
@@ -55,6 +63,7 @@ struct Options {
   uint64_t min_uptime_ms = 1000;         // a worker dying sooner than this is crash-looping
   uint64_t max_backoff_ms = 5000;        // the longest wait before a respawn
   uint64_t shutdown_timeout_ms = 10000;  // a worker still draining after this is killed
+  uint64_t drain_delay_ms = 0;  // SIGTERM: readiness false, keep serving this long, then shut down
   // Primary only: called once the port is bound and the workers are being started (tests and
   // programs use it to learn the port, send messages, restart...).
   std::function<void(Primary&)> on_primary;
@@ -88,6 +97,10 @@ class Worker {
   }
   // Stopped when the worker must finish: a handler completes the request in hand, then closes.
   std::stop_token stopping() const noexcept { return stop_.get_token(); }
+  // True once the worker is draining (its host is leaving the balancer) or stopping; `fn` runs
+  // once then (at once if already draining). Readiness probes answer from this.
+  bool draining() const noexcept { return draining_; }
+  void on_drain(UniqueFunction<void()> fn);
   // Messages with the primary.
   Task<void> send(std::string message);
   void on_message(UniqueFunction<void(std::string)> fn) { on_message_ = std::move(fn); }
@@ -124,6 +137,7 @@ class Worker {
   static Task<void> run_handler(std::shared_ptr<F> handler, Worker* self, net::Stream s);
   void connection_started() noexcept { ++active_; }
   void connection_ended() noexcept;
+  void begin_drain();
 
   Loop& loop_;
   unsigned id_;
@@ -131,6 +145,8 @@ class Worker {
   UniqueFunction<void(std::string)> on_message_;
   std::stop_source stop_;
   std::size_t active_ = 0;
+  bool draining_ = false;
+  UniqueFunction<void()> on_drain_;
   UniqueFunction<void()> on_idle_;  // set while stopping: runs when the last connection ends
   void* runtime_ = nullptr;         // the WorkerRuntime, for send()
 };
@@ -167,6 +183,9 @@ class Primary {
   virtual void on_worker_exit(UniqueFunction<void(unsigned, pid_t, int code, int signal)> fn) = 0;
   virtual void rolling_restart() = 0;
   virtual void shutdown() = 0;
+  // Readiness false in every worker, serve on for Options::drain_delay_ms, then shutdown().
+  virtual void drain() = 0;
+  virtual bool draining() const noexcept = 0;
 };
 
 using WorkerMain = std::function<Task<void>(Worker&)>;
