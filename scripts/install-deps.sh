@@ -12,6 +12,7 @@ packages=(
   nodejs npm procps util-linux iproute2
   zlib1g-dev python3-websockets chromium  # ws: permessage-deflate, test peers
   redis-server
+  nginx haproxy  # balancer tests (tests/http/balancer_e2e_test.cpp)
 )
 
 missing=()
