@@ -6,6 +6,7 @@
 #include <openssl/x509v3.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <climits>
 #include <memory>
 
@@ -203,6 +204,92 @@ Task<void> Stream::shutdown() {
   ERR_clear_error();
   co_await flush(c);
   co_await c.tcp.shutdown();
+}
+
+namespace {
+// Hands everything OpenSSL produced to the socket's write queue, without a copy of our own.
+int flush_nowait(Stream::Core& c) noexcept {
+  char* data = nullptr;
+  long pending = BIO_get_mem_data(c.out, &data);
+  if (pending <= 0) return 0;
+  int err = c.tcp.write_nowait(std::span<const char>(data, std::size_t(pending)));
+  (void)BIO_reset(c.out);
+  return err;
+}
+
+// SSL_read or SSL_peek until plaintext, the end or -EAGAIN, feeding the socket's bytes in.
+long try_plain(Stream::Core& c, std::span<char> buf, bool peek) noexcept {
+  for (;;) {
+    ERR_clear_error();
+    int cap = int(std::min<std::size_t>(buf.size(), INT_MAX));
+    int n = peek ? SSL_peek(c.ssl, buf.data(), cap) : SSL_read(c.ssl, buf.data(), cap);
+    if (BIO_ctrl_pending(c.out)) flush_nowait(c);  // a key update answer, tickets
+    if (n > 0) return n;
+    int err = SSL_get_error(c.ssl, n);
+    if (err == SSL_ERROR_ZERO_RETURN) return 0;
+    if (err != SSL_ERROR_WANT_READ) {
+      c.failed = true;
+      ERR_clear_error();
+      return -EPROTO;
+    }
+    long got = c.tcp.try_read(std::span<char>(c.buf.get(), kReadSize));
+    if (got <= 0) return got;  // -EAGAIN, EOF without close_notify (the end), -errno
+    BIO_write(c.in, c.buf.get(), int(got));
+  }
+}
+}  // namespace
+
+long Stream::try_read(std::span<char> buf) noexcept {
+  if (!core_) return -EBADF;
+  return try_plain(*core_, buf, false);
+}
+
+bool Stream::has_input() noexcept {
+  if (!core_) return false;
+  if (SSL_pending(core_->ssl) > 0) return true;
+  char one;
+  return try_plain(*core_, std::span<char>(&one, 1), true) > 0;
+}
+
+int Stream::write_nowait(std::span<const char> bytes) noexcept {
+  if (!core_) return EBADF;
+  Core& c = *core_;
+  while (!bytes.empty()) {
+    ERR_clear_error();
+    int n = SSL_write(c.ssl, bytes.data(), int(std::min(bytes.size(), kWriteSlice)));
+    if (n <= 0) {
+      c.failed = true;
+      ERR_clear_error();
+      return EPROTO;
+    }
+    bytes = bytes.subspan(std::size_t(n));
+    if (BIO_ctrl_pending(c.out) >= kFlushAbove)
+      if (int err = flush_nowait(c)) return err;
+  }
+  return flush_nowait(c);
+}
+
+void Stream::end() noexcept {
+  if (!core_ || core_->shut) return;
+  core_->shut = true;
+  ERR_clear_error();
+  SSL_shutdown(core_->ssl);
+  ERR_clear_error();
+  flush_nowait(*core_);
+  core_->tcp.end();
+}
+
+void Stream::set_read_hook(net::Stream::Hook hook, void* ctx) noexcept {
+  if (core_) core_->tcp.set_read_hook(hook, ctx);
+}
+void Stream::set_drain_hook(net::Stream::Hook hook, void* ctx) noexcept {
+  if (core_) core_->tcp.set_drain_hook(hook, ctx);
+}
+std::size_t Stream::write_queue_size() const noexcept {
+  return core_ ? core_->tcp.write_queue_size() : 0;
+}
+std::size_t Stream::high_water_mark() const noexcept {
+  return core_ ? core_->tcp.high_water_mark() : 0;
 }
 
 void Stream::close() noexcept {

@@ -1,5 +1,6 @@
-// fetch against other servers: Node's http, Python's http.server, brigade's server on another
-// thread, and from inside worker threads (each worker loop has its own shared client).
+// fetch against other servers: Node's http, Python's http.server (plain and over ssl), brigade's
+// server on another thread, and from inside worker threads (each worker loop has its own shared
+// client).
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -10,6 +11,7 @@
 #include "brigade/http/client.hpp"
 #include "brigade/http/fetch.hpp"
 #include "brigade/task.hpp"
+#include "brigade/tls/certificate.hpp"
 #include "brigade/worker/worker_pool.hpp"
 #include "fetch_support.hpp"
 
@@ -129,4 +131,56 @@ TEST(FetchPeers, InsideWorkers) {
   }());
   ASSERT_EQ(got.size(), 4u);
   for (const auto& s : got) EXPECT_EQ(s, "from the server");
+}
+
+// fetch over HTTPS against Python's http.server wrapped in ssl: trusted through ca_file (a
+// certificate made by brigade), and refused through the system store.
+TEST(FetchPeers, PythonHttpsServer) {
+  if (!fetch_test::have("python3")) GTEST_SKIP() << "python3 not installed";
+  std::string dir = ::testing::TempDir() + "fetch_pytls_" + std::to_string(getpid());
+  std::string mk = "mkdir -p " + dir;
+  ASSERT_EQ(std::system(mk.c_str()), 0);
+  std::string cert = dir + "/cert.pem", key = dir + "/key.pem";
+  tls::write_self_signed(cert, key, {"localhost", "127.0.0.1"});
+  std::string script =
+      "import http.server, ssl\n"
+      "class H(http.server.BaseHTTPRequestHandler):\n"
+      "    protocol_version = 'HTTP/1.1'\n"
+      "    def do_GET(self):\n"
+      "        b = ('python tls ' + self.path).encode()\n"
+      "        self.send_response(200)\n"
+      "        self.send_header('Content-Length', str(len(b)))\n"
+      "        self.end_headers()\n"
+      "        self.wfile.write(b)\n"
+      "    def log_message(self, *a): pass\n"
+      "s = http.server.ThreadingHTTPServer(('127.0.0.1', 0), H)\n"
+      "c = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)\n"
+      "c.load_cert_chain('" +
+      cert + "', '" + key +
+      "')\n"
+      "s.socket = c.wrap_socket(s.socket, server_side=True)\n"
+      "print('port', s.server_address[1], flush=True)\n"
+      "s.serve_forever()\n";
+  fetch_test::PeerServer py("python3", {"-c", script});
+  std::string url = py.url("/hi");
+  url.replace(0, 4, "https");
+  Loop loop;
+  ClientOptions co;
+  co.ca_file = cert;
+  Client client(loop, co);
+  run(loop, [&]() -> Task<void> {
+    for (int i = 0; i < 2; ++i) {  // the second on the kept-alive connection
+      Response res = co_await client.fetch(url);
+      EXPECT_EQ(co_await res.text(), "python tls /hi");
+    }
+    try {
+      co_await fetch(url);  // the shared client trusts the system store only
+      ADD_FAILURE() << "an unknown CA was trusted";
+    } catch (const FetchError& e) {
+      EXPECT_EQ(e.kind(), FetchError::Kind::kNetwork);
+      EXPECT_NE(std::string(e.what()).find("certificate"), std::string::npos) << e.what();
+    }
+  }());
+  std::string rm = "rm -rf " + dir;
+  std::system(rm.c_str());
 }

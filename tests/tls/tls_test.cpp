@@ -59,8 +59,8 @@ struct HelloServer {
       : listener(net::listen_tcp(loop, "127.0.0.1", 0)), ctx(std::move(c)) {}
   uint16_t port() const { return listener.port(); }
   Task<void> serve_one() {
-    net::Stream tcp = co_await listener.accept();
     try {
+      net::Stream tcp = co_await listener.accept();
       tls::Stream s = co_await tls::Stream::accept(std::move(tcp), ctx, 2000);
       std::string head = co_await read_head(s);
       co_await s.write("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello");
@@ -473,4 +473,124 @@ TEST(Tls, SessionsResumeWithTickets) {
   EXPECT_FALSE(run(loop, once(fresh)));
   EXPECT_FALSE(run(loop, once(fresh)));
   EXPECT_EQ(server.served, 7) << (server.failures.empty() ? "" : server.failures[0]);
+}
+
+// Other TLS clients against brigade's server: Python's ssl + http.client and Node's https.get,
+// both trusting the test CA and checking the name.
+TEST(Tls, ServerAnswersPythonAndNodeClients) {
+  const auto& c = tls_test::certs();
+  struct Peer {
+    const char* tool;
+    std::string script;
+  } peers[] = {
+      {"python3",
+       "import http.client, ssl, sys\n"
+       "ctx = ssl.create_default_context(cafile='" +
+           c.ca +
+           "')\n"
+           "conn = http.client.HTTPSConnection('localhost', int(sys.argv[1]), context=ctx)\n"
+           "conn.connect()\n"
+           "v = conn.sock.version()\n"
+           "conn.request('GET', '/')\n"
+           "r = conn.getresponse()\n"
+           "print(r.status, r.read().decode(), v)\n"},
+      {"node",
+       "require('https').get({host: 'localhost', port: +process.argv[1], ca: "
+       "require('fs').readFileSync('" +
+           c.ca +
+           "')}, r => { let b = ''; r.on('data', d => b += d); r.on('end', () => "
+           "console.log(r.statusCode, b, r.socket.getProtocol())); });"},
+  };
+  for (const Peer& p : peers) {
+    if (!tls_test::have(p.tool)) {
+      ADD_FAILURE() << p.tool << " not installed";
+      continue;
+    }
+    Loop loop;
+    HelloServer server(loop, server_ctx());
+    process::ExecOptions o;
+    o.timeout_ms = 10000;
+    std::string out = run(loop, [&]() -> Task<std::string> {
+      auto serving = server.serve_one();
+      std::vector<std::string> args = {"-c", p.script, std::to_string(server.port())};
+      if (std::string(p.tool) == "node") args = {"-e", p.script, "--", args[2]};
+      auto client_fn = [&]() -> Task<std::string> {
+        try {
+          process::ExecResult r = co_await process::exec_file(loop, p.tool, args, o);
+          co_return r.out;
+        } catch (const process::ExecError& e) {
+          server.listener.close();  // the server's accept fails rather than waits
+          co_return "failed: " + e.result().err;
+        }
+      };
+      auto client = client_fn();
+      auto [none, result] = co_await when_all(std::move(serving), std::move(client));
+      (void)none;
+      co_return result;
+    }());
+    EXPECT_EQ(out, "200 hello TLSv1.3\n") << p.tool;
+    EXPECT_EQ(server.served, 1) << p.tool;
+  }
+}
+
+// The non-suspending API (what the HTTP server's callback-driven connection uses): an echo
+// driven by the read hook, reading until -EAGAIN, writing with write_nowait, ending with end().
+TEST(Tls, ReadHookEchoWithoutCoroutines) {
+  Loop loop;
+  net::Listener listener = net::listen_tcp(loop, "127.0.0.1", 0);
+  tls::Context sctx = server_ctx();
+  struct Echo {
+    tls::Stream s;
+    std::size_t echoed = 0;
+    bool ended = false;
+    static void on_readable(void* self) {
+      auto* e = static_cast<Echo*>(self);
+      char buf[40000];  // more than a record: SSL_read's short reads must not stop us
+      for (;;) {
+        long n = e->s.try_read(buf);
+        if (n == -EAGAIN) return;
+        if (n <= 0) {
+          e->s.end();
+          e->ended = true;
+          return;
+        }
+        EXPECT_EQ(e->s.write_nowait(std::string_view(buf, std::size_t(n))), 0);
+        e->echoed += std::size_t(n);
+      }
+    }
+  } echo;
+  std::string big(300000, 'e');
+  for (std::size_t i = 0; i < big.size(); i += 97) big[i] = char('a' + i % 26);
+  std::string back = run(loop, [&]() -> Task<std::string> {
+    auto server_fn = [&]() -> Task<void> {
+      net::Stream tcp = co_await listener.accept();
+      echo.s = co_await tls::Stream::accept(std::move(tcp), sctx);
+      echo.s.set_read_hook(&Echo::on_readable, &echo);
+      Echo::on_readable(&echo);  // bytes may have come with the handshake
+    };
+    auto client_fn = [&]() -> Task<std::string> {
+      net::Stream tcp = co_await net::connect(loop, "127.0.0.1", listener.port());
+      tls::Context ctx = client_ctx();
+      tls::Stream c = co_await tls::Stream::connect(std::move(tcp), ctx, "localhost");
+      co_await c.write(big);
+      std::string got;
+      char buf[16384];
+      while (got.size() < big.size()) {
+        std::size_t n = co_await c.read(buf);
+        if (n == 0) break;
+        got.append(buf, n);
+      }
+      co_await c.shutdown();
+      EXPECT_EQ(co_await c.read(buf), 0u);  // the server's end(): close_notify
+      co_return got;
+    };
+    auto server = server_fn();
+    auto client = client_fn();
+    auto [none, got] = co_await when_all(std::move(server), std::move(client));
+    (void)none;
+    co_return got;
+  }());
+  EXPECT_TRUE(back == big) << back.size();
+  EXPECT_EQ(echo.echoed, big.size());
+  EXPECT_TRUE(echo.ended);
 }

@@ -14,6 +14,8 @@
 // plain text sent to a TLS port); one that does not finish within `handshake_timeout_ms` throws
 // TimeoutError. Either way the socket is closed and everything freed.
 // One read and one write may be in flight at a time (as on net::Stream). Loop thread only.
+// Besides the coroutine reads and writes, the non-suspending API below mirrors net::Stream's
+// (try_read, write_nowait, hooks) so callback-driven code runs over TLS unchanged.
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -47,6 +49,29 @@ class Stream {
   // Sends close_notify and half-closes the socket. Idempotent.
   Task<void> shutdown();
   void close() noexcept;  // at once, no close_notify
+
+  // ---- Non-suspending API (net::Stream's, for callback-style code: the HTTP server) ------
+  // Plaintext bytes (>0), 0 at the end (close_notify or EOF), -EPROTO on a TLS error, another
+  // -errno from the socket, -EAGAIN when nothing more can be had now. OpenSSL hands out one
+  // record per call, so a short read does not mean the socket is drained: read until -EAGAIN
+  // (or stop and come back by yourself) before waiting for the read hook.
+  long try_read(std::span<char> buf) noexcept;
+  // Whether plaintext can be read now (a closing server's check): decrypts what arrived,
+  // keeps it for the next read.
+  bool has_input() noexcept;
+  // Encrypts `bytes` and hands the records to the socket's write queue (net::Stream's
+  // write_nowait: never suspends; 0 or an errno, EPROTO on a TLS error).
+  int write_nowait(std::span<const char> bytes) noexcept;
+  int write_nowait(std::string_view bytes) noexcept {
+    return write_nowait(std::span<const char>(bytes.data(), bytes.size()));
+  }
+  // close_notify, then a half-close once the queue is flushed; never suspends.
+  void end() noexcept;
+  // The socket's hooks and queue (ciphertext bytes), as on net::Stream.
+  void set_read_hook(net::Stream::Hook hook, void* ctx) noexcept;
+  void set_drain_hook(net::Stream::Hook hook, void* ctx) noexcept;
+  std::size_t write_queue_size() const noexcept;
+  std::size_t high_water_mark() const noexcept;
 
   std::string_view alpn() const noexcept;     // the protocol both sides chose, or empty
   std::string_view version() const noexcept;  // "TLSv1.3"
