@@ -20,6 +20,7 @@ struct SubscriberCore {
   Timer retry;
   std::set<std::string> channels, patterns;
   std::deque<Message> messages;
+  Subscriber::MessageHandler handler;
   detail::Waiters readers;    // next() callers
   detail::Waiters connected;  // subscribe() callers waiting for the connection
   std::stop_source stop;
@@ -32,15 +33,20 @@ struct SubscriberCore {
     auto* core = static_cast<SubscriberCore*>(ctx);
     if (r.type != Reply::Type::kArray || r.elements.size() < 3) return false;
     const std::string& kind = r.elements[0].str;
+    Message m;
     if (kind == "message") {
-      core->messages.push_back(
-          Message{std::move(r.elements[1].str), std::move(r.elements[2].str), {}});
+      m = Message{std::move(r.elements[1].str), std::move(r.elements[2].str), {}};
     } else if (kind == "pmessage" && r.elements.size() >= 4) {
-      core->messages.push_back(Message{std::move(r.elements[2].str), std::move(r.elements[3].str),
-                                       std::move(r.elements[1].str)});
+      m = Message{std::move(r.elements[2].str), std::move(r.elements[3].str),
+                  std::move(r.elements[1].str)};
     } else {
       return false;  // a subscribe confirmation: the command waiting for it takes it
     }
+    if (core->handler) {
+      core->handler(m);
+      return true;
+    }
+    core->messages.push_back(std::move(m));
     core->readers.wake_one();
     return true;
   }
@@ -155,6 +161,10 @@ Task<void> Subscriber::unsubscribe(std::string channel) {
   return core_->send("UNSUBSCRIBE", std::move(channel), &core_->channels, false);
 }
 
+void Subscriber::set_message_handler(MessageHandler handler) {
+  core_->handler = std::move(handler);
+}
+
 std::size_t Subscriber::pending() const noexcept { return core_->messages.size(); }
 uint64_t Subscriber::reconnects() const noexcept { return core_->reconnects; }
 
@@ -174,7 +184,7 @@ Task<Message> Subscriber::next(uint64_t timeout_ms, std::stop_token stop) {
     uint64_t wait_ms = 0;
     if (deadline) {
       core->loop.update_time();
-    uint64_t now = core->loop.now();
+      uint64_t now = core->loop.now();
       if (now >= deadline) throw TimeoutError("redis subscriber next");
       wait_ms = deadline - now;
     }

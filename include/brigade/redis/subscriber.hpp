@@ -11,6 +11,7 @@
 // Loop-thread only; destroy it after the tasks that use it have finished.
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <set>
 #include <stop_token>
@@ -46,6 +47,11 @@ class Subscriber {
   // TimeoutError; a stopped token: CancelledError).
   Task<Message> next(uint64_t timeout_ms = 0, std::stop_token stop = {});
   std::size_t pending() const noexcept;
+  // Callback mode: every message goes to `handler` as it arrives instead of the queue next()
+  // reads (no task needs to wait, so nothing keeps the loop alive). It must not destroy the
+  // subscriber. nullptr goes back to queueing.
+  using MessageHandler = std::function<void(Message&)>;
+  void set_message_handler(MessageHandler handler);
   // Reconnections so far (each re-subscribes everything).
   uint64_t reconnects() const noexcept;
 
