@@ -39,6 +39,11 @@ struct Signal {
   }
 };
 
+// A server that is starting (LOADING) or busy with a script answers again soon.
+bool transient(const redis::ServerError& e) {
+  return e.code() == "LOADING" || e.code() == "BUSY" || e.code() == "TRYAGAIN";
+}
+
 std::string default_name() {
   char host[256] = {};
   ::gethostname(host, sizeof host - 1);
@@ -173,6 +178,12 @@ struct ConsumerCore {
         break;
       } catch (const redis::ConnectionError&) {
         if (tries >= 20) break;  // left pending: another consumer runs it again later
+      } catch (const redis::ServerError& ex) {
+        if (!transient(ex) || tries >= 20) {
+          std::fprintf(stderr, "queue %s: recording job %s failed: %s\n", q.name().c_str(),
+                       e.job.id.c_str(), ex.what());
+          break;
+        }
       } catch (const std::exception& ex) {
         std::fprintf(stderr, "queue %s: recording job %s failed: %s\n", q.name().c_str(),
                      e.job.id.c_str(), ex.what());
@@ -231,7 +242,7 @@ struct ConsumerCore {
       } catch (const redis::ServerError& e) {
         if (e.code() == "NOGROUP")
           lost_groups = true;  // a server that lost its data: make the groups again below
-        else
+        else if (!transient(e))
           std::fprintf(stderr, "queue %s: read: %s\n", queue.name().c_str(), e.what());
       } catch (const std::exception&) {
         lease = {};
@@ -370,10 +381,15 @@ Task<void> Consumer::run() {
       co_await groups;
       break;
     } catch (const redis::ConnectionError&) {
-      if (core->stopping) {
+    } catch (const redis::ServerError& e) {
+      if (!transient(e)) {
         core->running_loop = false;
-        co_return;
+        throw;
       }
+    }
+    if (core->stopping) {
+      core->running_loop = false;
+      co_return;
     }
     co_await brigade::sleep(std::min<uint64_t>(50u << std::min(failures, 5u), 1000));
   }

@@ -1,0 +1,161 @@
+// The queue under faults, with real processes: 10,000 jobs, three examples/queue_worker
+// consumers, one of them kill -9'd twice while it holds jobs, Redis restarted once. Every job
+// completes exactly once by its idempotency key (at-least-once delivery, deduplicated
+// completions), none is lost or left pending, and a poison job lands in the dead-letter stream.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <memory>
+
+#include "../redis/redis_server.hpp"
+#include "brigade/loop/loop.hpp"
+#include "brigade/queue.hpp"
+#include "brigade/redis.hpp"
+#include "brigade/task/combinators.hpp"
+#include "brigade/task/sleep.hpp"
+#include "brigade/task/spawn.hpp"
+
+using namespace brigade;
+using namespace brigade::queue;
+
+namespace {
+
+constexpr int kJobs = 10000;
+
+// A queue_worker process, killed with SIGKILL by the destructor if still running.
+class WorkerProcess {
+ public:
+  explicit WorkerProcess(const std::string& url) : url_(url) { start(); }
+  ~WorkerProcess() { kill(SIGKILL); }
+  void start() {
+    pid_t parent = ::getpid();
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+      if (::getppid() != parent) ::_exit(1);
+      ::setenv("REDIS_URL", url_.c_str(), 1);
+      ::setenv("QUEUE", "fault", 1);
+      ::setenv("CONCURRENCY", "64", 1);
+      ::setenv("VISIBILITY_MS", "1000", 1);
+      ::setenv("BLOCK_MS", "200", 1);
+      ::setenv("SLEEP_MS", "2", 1);  // each job holds its slot a little: a kill catches some
+      int null = ::open("/dev/null", O_WRONLY);
+      ::dup2(null, 1);
+      std::string exe = std::string(BRIGADE_BINARY_DIR) + "/examples/queue_worker";
+      ::execl(exe.c_str(), exe.c_str(), nullptr);
+      ::_exit(127);
+    }
+  }
+  // Sends `signo` and waits for the exit; returns the wait status.
+  int kill(int signo) {
+    if (pid_ <= 0) return -1;
+    ::kill(pid_, signo);
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    pid_ = -1;
+    return status;
+  }
+
+ private:
+  std::string url_;
+  pid_t pid_ = -1;
+};
+
+Task<QueueCounts> counts_when(Queue& jobs, int64_t completed, uint64_t timeout_ms) {
+  Loop& loop = jobs.client().loop();
+  loop.update_time();
+  uint64_t deadline = loop.now() + timeout_ms;
+  for (;;) {
+    try {
+      QueueCounts c = co_await jobs.counts();
+      if (c.completed >= completed || loop.now() > deadline) co_return c;
+    } catch (const redis::Error&) {  // Redis restarting
+    }
+    co_await brigade::sleep(20);
+    loop.update_time();
+  }
+}
+
+TEST(QueueFaults, TenThousandJobsThreeWorkersKillsAndARedisRestart) {
+  if (!test::redis_server_installed()) GTEST_SKIP() << "redis-server is not installed";
+  test::RedisServer server;
+  ASSERT_TRUE(server.running());
+  Loop loop;
+  redis::Options o = redis::parse_url(server.url());
+  o.loop = &loop;
+  o.reconnect_min_ms = 20;
+  o.reconnect_max_ms = 200;
+  redis::Client redis(o);
+  Queue jobs(redis, "fault");
+
+  // Enqueue everything first (pipelined, 1,000 at a time), a poison job, and every tenth id a
+  // second time: the duplicates add nothing.
+  run(loop, [](Queue& jobs) -> Task<void> {
+    for (int base = 0; base < kJobs; base += 1000) {
+      std::vector<Task<std::string>> adds;
+      for (int i = base; i < base + 1000; ++i) {
+        std::string id = "job-" + std::to_string(i);
+        adds.push_back(jobs.add("echo", "payload-" + std::to_string(i), {.job_id = id}));
+        if (i % 10 == 0) adds.push_back(jobs.add("echo", "duplicate", {.job_id = id}));
+      }
+      co_await when_all(std::move(adds));
+    }
+    co_await jobs.add("poison", "x", {.attempts = 3, .backoff_ms = 50, .job_id = "poison"});
+  }(jobs));
+
+  auto a = std::make_unique<WorkerProcess>(server.url());
+  auto b = std::make_unique<WorkerProcess>(server.url());
+  auto c = std::make_unique<WorkerProcess>(server.url());
+
+  auto wait_for = [&](int64_t completed) {
+    return run(loop, counts_when(jobs, completed, 30000)).completed;
+  };
+  EXPECT_GE(wait_for(kJobs / 5), kJobs / 5);
+  EXPECT_EQ(WTERMSIG(a->kill(SIGKILL)), SIGKILL);  // holding up to 64 jobs
+  a->start();
+  EXPECT_GE(wait_for(kJobs * 2 / 5), kJobs * 2 / 5);
+  ASSERT_TRUE(server.restart());
+  EXPECT_GE(wait_for(kJobs * 3 / 5), kJobs * 3 / 5);
+  EXPECT_EQ(WTERMSIG(a->kill(SIGKILL)), SIGKILL);
+  a->start();
+  QueueCounts end = run(loop, counts_when(jobs, kJobs, 30000));
+  // Let the poison job's last retry and any duplicate runs settle, then stop gracefully.
+  run(loop, []() -> Task<void> { co_await brigade::sleep(300); }());
+  for (auto* w : {a.get(), b.get(), c.get()}) {
+    int status = w->kill(SIGTERM);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  }
+  end = run(loop, jobs.counts());
+  EXPECT_EQ(end.completed, kJobs);  // first completions: each job exactly once
+  EXPECT_EQ(end.waiting, 0);
+  EXPECT_EQ(end.pending, 0);
+  EXPECT_EQ(end.delayed, 0);
+  EXPECT_EQ(end.dead, 1);
+
+  run(loop, [](Queue& jobs) -> Task<void> {
+    int wrong = 0;
+    for (int base = 0; base < kJobs; base += 1000) {
+      std::vector<Task<std::optional<JobInfo>>> gets;
+      for (int i = base; i < base + 1000; ++i) gets.push_back(jobs.get("job-" + std::to_string(i)));
+      std::vector<std::optional<JobInfo>> infos = co_await when_all(std::move(gets));
+      for (int i = base; i < base + 1000; ++i) {
+        const auto& info = infos[i - base];
+        if (!info || info->state != JobState::kCompleted ||
+            info->result != "payload-" + std::to_string(i))
+          ++wrong;
+      }
+    }
+    EXPECT_EQ(wrong, 0);
+    std::vector<JobInfo> dead = co_await jobs.dead_letters();
+    EXPECT_EQ(dead.size(), 1u);
+    if (!dead.empty()) {
+      EXPECT_EQ(dead[0].id, "poison");
+      EXPECT_EQ(dead[0].attempts_made, 3);
+    }
+  }(jobs));
+}
+
+}  // namespace
