@@ -351,3 +351,56 @@ TEST(Fetch, ManyInFlightShareFewConnections) {
   }());
   EXPECT_LE(f.server.stats().accepted, 4u);
 }
+
+// A request body pulled piece by piece from a coroutine: sent chunked (or with the caller's
+// content-length), each piece only when the source has made it; a source that throws fails the
+// fetch with its exception.
+TEST(Fetch, RequestBodyStreamedFromACoroutine) {
+  Fixture f;
+  f.app.post("/framing", [](Req& req, Res& res) {
+    res.json({{"te", std::string(req.header("transfer-encoding"))},
+              {"length", std::string(req.header("content-length"))},
+              {"body", std::string(req.body())}});
+  });
+  f.run_task([&]() -> Task<void> {
+    int made = 0;
+    FetchOptions o;
+    o.method = "POST";
+    o.body_stream = [&made]() -> Task<std::string> {
+      co_await brigade::sleep(5);  // the pieces take time to make
+      if (made == 5) co_return "";
+      co_return "piece " + std::to_string(made++) + ";";
+    };
+    Response res = co_await fetch(f.url("/framing"), o);
+    nlohmann::json j = co_await res.json();
+    EXPECT_EQ(j["te"], "chunked");
+    EXPECT_EQ(j["body"], "piece 0;piece 1;piece 2;piece 3;piece 4;");
+    EXPECT_EQ(made, 5);
+
+    std::string big(200000, 'z');  // larger than curl's upload buffer, with a length
+    bool sent = false;
+    FetchOptions put;
+    put.method = "PUT";
+    put.headers.set("content-length", std::to_string(big.size()));
+    put.body_stream = [&]() -> Task<std::string> {
+      co_return std::exchange(sent, true) ? std::string() : big;
+    };
+    Response echoed = co_await fetch(f.url("/echo"), put);
+    EXPECT_EQ(echoed.headers().get("x-method"), "PUT");
+    EXPECT_TRUE(co_await echoed.text() == big);
+
+    FetchOptions bad;
+    bad.method = "POST";
+    bad.body_stream = []() -> Task<std::string> {
+      co_await brigade::sleep(1);
+      throw std::runtime_error("the source failed");
+    };
+    try {
+      co_await fetch(f.url("/echo"), bad);
+      ADD_FAILURE() << "no error";
+    } catch (const std::runtime_error& e) {
+      EXPECT_STREQ(e.what(), "the source failed");
+    }
+    EXPECT_EQ(Client::shared(f.loop).in_flight(), 0u);
+  }());
+}

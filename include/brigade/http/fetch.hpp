@@ -18,6 +18,7 @@
 #include <coroutine>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <nlohmann/json_fwd.hpp>
 #include <stdexcept>
@@ -65,6 +66,11 @@ struct FetchOptions {
   std::string method = "GET";
   FetchHeaders headers;  // over the client's default headers
   std::string body;      // sent as is (set a content-type header)
+  // A request body streamed from a coroutine instead: called for each next piece, which is
+  // sent before the next call; an empty piece ends the body. Sent chunked unless a
+  // content-length header is set. A throw fails the fetch with that exception. It cannot be
+  // replayed: a 307/308 redirect fails (as a streamed body does in fetch).
+  std::function<Task<std::string>()> body_stream;
   Redirect redirect = Redirect::kFollow;
   int max_redirects = 20;   // undici's default
   uint64_t timeout_ms = 0;  // the whole exchange, body included; 0: the client's default

@@ -3,7 +3,9 @@
 // curl; returning 0 fails the transfer with the reason left in abort_reason.
 #include "callbacks.hpp"
 
+#include <algorithm>
 #include <charconv>
+#include <cstring>
 #include <string_view>
 
 #include "transfer.hpp"
@@ -98,6 +100,21 @@ std::size_t on_body(char* data, std::size_t size, std::size_t count, void* p) {
   t.buffer.append(data, n);
   t.wake();
   return n;
+}
+
+std::size_t on_upload(char* buffer, std::size_t size, std::size_t count, void* p) {
+  auto& t = *static_cast<Transfer*>(p);
+  std::size_t room = size * count;
+  if (t.piece_sent < t.piece.size()) {
+    std::size_t n = std::min(room, t.piece.size() - t.piece_sent);
+    std::memcpy(buffer, t.piece.data() + t.piece_sent, n);
+    t.piece_sent += n;
+    return n;
+  }
+  if (t.body_ended) return 0;
+  t.pull_piece();
+  t.send_paused = true;  // the pulled piece unpauses it
+  return CURL_READFUNC_PAUSE;
 }
 
 }  // namespace brigade::http::detail

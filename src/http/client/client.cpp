@@ -40,7 +40,7 @@ curl_slist* header_lines(const ClientOptions& client, const FetchOptions& option
     if (!options.headers.has(name)) merged.append(name, value);
   for (const auto& [name, value] : options.headers.fields()) merged.append(name, value);
   // fetch sends a string body as text/plain unless told otherwise (curl would say form data).
-  if (!options.body.empty() && !merged.has("content-type"))
+  if ((!options.body.empty() || options.body_stream) && !merged.has("content-type"))
     merged.append("content-type", "text/plain;charset=UTF-8");
   if (!merged.has("expect")) merged.append("Expect", "");  // no 100-continue round trip
   curl_slist* list = nullptr;
@@ -65,8 +65,11 @@ curl_slist* header_lines(const ClientOptions& client, const FetchOptions& option
 std::shared_ptr<detail::Transfer> prepare(Client::Impl& core, Loop& loop, std::string url,
                                           FetchOptions& options) {
   const ClientOptions& co = core.options;
-  if (body_forbidden(options.method) && !options.body.empty())
+  bool has_body = !options.body.empty() || options.body_stream;
+  if (body_forbidden(options.method) && has_body)
     throw std::invalid_argument("fetch: a " + options.method + " request cannot have a body");
+  if (!options.body.empty() && options.body_stream)
+    throw std::invalid_argument("fetch: both body and body_stream");
   auto t = std::make_shared<detail::Transfer>();
   t->core = &core;
   t->loop = &loop;
@@ -118,7 +121,17 @@ std::shared_ptr<detail::Transfer> prepare(Client::Impl& core, Loop& loop, std::s
   } else if (options.method != "GET") {
     curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, options.method.c_str());  // curl copies it
   }
-  if (!t->body.empty() || options.method == "POST") {
+  if (options.body_stream) {
+    t->body_source =
+        std::make_shared<std::function<Task<std::string>()>>(std::move(options.body_stream));
+    curl_easy_setopt(e, CURLOPT_POST, 1L);  // with CUSTOMREQUEST for PUT and the others
+    curl_easy_setopt(e, CURLOPT_READFUNCTION, &detail::on_upload);
+    curl_easy_setopt(e, CURLOPT_READDATA, t.get());
+    // The size from a content-length header the caller set, else chunked.
+    std::string_view length = options.headers.get("content-length");
+    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
+                     length.empty() ? curl_off_t(-1) : curl_off_t(std::stoll(std::string(length))));
+  } else if (!t->body.empty() || options.method == "POST") {
     curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(t->body.size()));
     curl_easy_setopt(e, CURLOPT_POSTFIELDS, t->body.data());
   }

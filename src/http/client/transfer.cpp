@@ -1,6 +1,7 @@
 #include "transfer.hpp"
 
 #include "brigade/error.hpp"
+#include "brigade/task/spawn.hpp"
 #include "client_core.hpp"
 
 namespace brigade::http::detail {
@@ -53,7 +54,48 @@ void Transfer::resume_if_paused() {
   if (!paused || done || !easy) return;
   paused = false;
   // curl may hand the held data to the write callback right here: the buffer is empty now.
-  curl_easy_pause(easy, CURLPAUSE_CONT);
+  apply_pause();
+}
+
+void Transfer::apply_pause() {
+  if (done || !easy) return;
+  curl_easy_pause(easy, (paused ? CURLPAUSE_RECV : 0) | (send_paused ? CURLPAUSE_SEND : 0));
+}
+
+namespace {
+// Runs the source for one piece. It holds the source, not the transfer: a transfer dropped
+// meanwhile is gone when the piece comes, and the piece is dropped with it.
+Task<void> pull(std::weak_ptr<Transfer> weak,
+                std::shared_ptr<std::function<Task<std::string>()>> source) {
+  std::string piece;
+  std::exception_ptr error;
+  try {
+    piece = co_await (*source)();
+  } catch (...) {
+    error = std::current_exception();
+  }
+  std::shared_ptr<Transfer> t = weak.lock();
+  if (!t || t->done) co_return;
+  t->pulling = false;
+  if (error) {
+    t->abort(error);
+    co_return;
+  }
+  t->piece = std::move(piece);
+  t->piece_sent = 0;
+  t->body_ended = t->piece.empty();
+  t->send_paused = false;
+  t->apply_pause();  // curl calls the read callback again, maybe right here
+}
+}  // namespace
+
+void Transfer::pull_piece() {
+  if (pulling) return;
+  pulling = true;
+  // Never inside a curl callback: the source may start other fetches.
+  loop->queue_microtask([w = weak_from_this(), source = body_source] {
+    spawn(pull(w, source), "fetch request body");
+  });
 }
 
 std::exception_ptr Transfer::error_for(CURLcode result) const {

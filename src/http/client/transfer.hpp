@@ -29,6 +29,14 @@ struct Transfer : std::enable_shared_from_this<Transfer> {
   curl_slist* request_headers = nullptr;
   std::string url;
   std::string body;  // curl reads the request body from here (POSTFIELDS does not copy)
+  // A streamed request body: its source (shared with the coroutine pulling a piece, which may
+  // outlive the transfer), the piece curl is reading and how far it got.
+  std::shared_ptr<std::function<Task<std::string>()>> body_source;
+  std::string piece;
+  std::size_t piece_sent = 0;
+  bool pulling = false;     // the source is making the next piece; sending is paused
+  bool body_ended = false;  // the source returned an empty piece
+  bool send_paused = false;
   char error_buffer[CURL_ERROR_SIZE] = {};
 
   Redirect redirect = Redirect::kFollow;
@@ -71,6 +79,10 @@ struct Transfer : std::enable_shared_from_this<Transfer> {
   void complete(CURLcode result);
   // The reader took the buffer: let curl deliver again.
   void resume_if_paused();
+  // curl wants more of a streamed request body: pull the next piece (from a microtask).
+  void pull_piece();
+  // Tells curl which directions are paused now.
+  void apply_pause();
   std::exception_ptr error_for(CURLcode result) const;
 };
 
