@@ -1,6 +1,7 @@
 // The demo service: brigade's HTTP server, thread pool, database and loop metrics together.
 //
-//   demo [--host IP] [--port N] [--workers N] [--drain-ms N] [--self-check]
+//   demo [--host IP] [--port N] [--workers N] [--drain-ms N] [--trust-proxy HOPS|LIST]
+//        [--self-check]
 //
 //   GET /                 plain text
 //   GET /json             a JSON object
@@ -13,6 +14,8 @@
 //   GET /healthz          liveness: 200 while the loop answers
 //   GET /readyz           readiness: 503 while starting, draining, or overloaded (loop delay p99
 //                         over 500 ms, more than 64 jobs queued on either pool)
+//   GET /whoami           the client as the server sees it: ip, ips, protocol (through the
+//                         proxies --trust-proxy trusts: a hop count, or addresses and CIDRs)
 //
 // --host picks the address (default 127.0.0.1), --port 0 a free port. --workers N (N > 0) runs
 // N worker processes behind one port (cluster). SIGINT / SIGTERM close gracefully; with
@@ -55,6 +58,7 @@ struct DemoOptions {
   std::string host = "127.0.0.1";
   uint16_t port = 8080;
   uint64_t drain_ms = 0;
+  std::string trust_proxy;  // "" none; "1": one hop; "loopback,10.0.0.0/8": these addresses
   unsigned workers = 0;
   bool self_check = false;
 };
@@ -69,13 +73,16 @@ DemoOptions parse_args(int argc, char** argv) {
       o.host = argv[++i];
     else if (a == "--drain-ms" && i + 1 < argc)
       o.drain_ms = std::strtoull(argv[++i], nullptr, 10);
+    else if (a == "--trust-proxy" && i + 1 < argc)
+      o.trust_proxy = argv[++i];
     else if (a == "--workers" && i + 1 < argc)
       o.workers = static_cast<unsigned>(std::atoi(argv[++i]));
     else if (a == "--self-check")
       o.self_check = true;
     else if (a == "--help" || a == "-h") {
       std::printf(
-          "usage: demo [--host IP] [--port N] [--workers N] [--drain-ms N] [--self-check]\n");
+          "usage: demo [--host IP] [--port N] [--workers N] [--drain-ms N] "
+          "[--trust-proxy HOPS|LIST] [--self-check]\n");
       std::exit(0);
     }
   }
@@ -225,6 +232,23 @@ http::ReadinessOptions readiness() {
   return o;
 }
 
+// --trust-proxy: a hop count ("1": the balancer in front), or a comma-separated list of
+// addresses, CIDR ranges and Express's names ("loopback").
+void set_trust_proxy(http::App& app, const std::string& spec) {
+  if (spec.empty()) return;
+  if (std::optional<std::size_t> hops = parse_integer<std::size_t>(spec)) {
+    app.trust_proxy(http::TrustProxy::hops(*hops));
+    return;
+  }
+  std::vector<std::string> list;
+  for (std::size_t at = 0; at <= spec.size();) {
+    std::size_t comma = std::min(spec.find(',', at), spec.size());
+    list.push_back(spec.substr(at, comma - at));
+    at = comma + 1;
+  }
+  app.trust_proxy(http::TrustProxy::addresses(list));
+}
+
 void add_health(http::App& app, http::Health& health, WorkerPool& heavy) {
   health.add_check([&heavy]() -> std::string {
     std::size_t queued = heavy.stats().queue_size;
@@ -278,6 +302,9 @@ void add_routes(http::App& app, Loop& loop, Users& users, http::Server** server,
   });
   app.get("/stats",
           [&loop, server, &heavy](Req&, Res& res) { res.json(loop_stats(loop, *server, heavy)); });
+  app.get("/whoami", [](Req& req, Res& res) {
+    res.json({{"ip", req.ip()}, {"ips", req.ips()}, {"protocol", std::string(req.protocol())}});
+  });
   app.on_error([](Req& req, Res& res, std::exception_ptr e) {
     std::fprintf(stderr, "demo: %.*s %.*s failed: %s\n", int(req.method_name().size()),
                  req.method_name().data(), int(req.target().size()), req.target().data(),
@@ -344,6 +371,7 @@ int run_single(const DemoOptions& opts) {
   http::Server* server_ptr = nullptr;
   WorkerPool heavy(loop);
   http::Health health(loop, readiness());
+  set_trust_proxy(app, opts.trust_proxy);
   add_health(app, health, heavy);
   add_routes(app, loop, users, &server_ptr, heavy);
   http::Server server = app.listen(loop, opts.host, opts.port);
@@ -396,11 +424,12 @@ struct WorkerService {
 };
 std::unique_ptr<WorkerService> g_worker;
 
-Task<void> worker_main(cluster::Worker& worker) {
+Task<void> worker_main(cluster::Worker& worker, DemoOptions opts) {
   Loop* loop = &worker.loop();
   g_worker = std::make_unique<WorkerService>(worker);
   WorkerService* w = g_worker.get();
   co_await w->users.seed();
+  set_trust_proxy(w->app, opts.trust_proxy);
   add_health(w->app, w->health, w->heavy);
   add_routes(w->app, *loop, w->users, &w->server_ptr, w->heavy);
   worker.on_drain([w] { w->health.begin_drain(); });  // this worker's /readyz: 503
@@ -429,5 +458,5 @@ int main(int argc, char** argv) {
       std::printf("  http://%s:%u%s\n", host.c_str(), primary.port(), path);
     std::fflush(stdout);
   };
-  return cluster::run(co, worker_main);
+  return cluster::run(co, [opts](cluster::Worker& w) { return worker_main(w, opts); });
 }

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "brigade/net/connect.hpp"
+#include "brigade/process/exec.hpp"
 #include "brigade/process/spawn.hpp"
 #include "brigade/task.hpp"
 
@@ -137,8 +138,9 @@ Task<bool> start_host(Loop& loop, Host& h, const std::string& db) {
   o.stdio = {Stdio::ignore(), Stdio::pipe(), Stdio::pipe()};
   o.detached = true;
   o.env_add = {"BRIGADE_DEMO_DB=" + db};
-  std::vector<std::string> args{"--host",    h.ip, "--port",     std::to_string(h.port),
-                                "--workers", "2",  "--drain-ms", std::to_string(kDrainMs)};
+  std::vector<std::string> args{"--host",        h.ip, "--port",     std::to_string(h.port),
+                                "--workers",     "2",  "--drain-ms", std::to_string(kDrainMs),
+                                "--trust-proxy", "1"};  // the balancer in front
   h.group.child = process::spawn(loop, kDemo, args, o);
   spawn(collect(h.group.child.out(), h.group.log), "demo out");
   spawn(collect(h.group.child.err(), h.group.log), "demo err");
@@ -313,6 +315,24 @@ void run_balancer_case(const std::string& balancer) {
     if (!lb_up) co_return;
     if (balancer == "haproxy")  // every server seen up by its checks (rise 2 x 200 ms)
       co_await sleep(600);
+
+    // Trust proxy (one hop): the client's address and scheme as the balancer saw them; what the
+    // client itself claimed in X-Forwarded-* is not believed.
+    std::vector<std::string> curl_args{"-s",
+                                       "--interface",
+                                       "127.0.0.9",
+                                       "-H",
+                                       "X-Forwarded-For: 203.0.113.9",
+                                       "-H",
+                                       "X-Forwarded-Proto: https",
+                                       "http://127.0.0.1:" + std::to_string(lb_port) + "/whoami"};
+    process::ExecResult who = co_await process::exec_file(loop, "curl", curl_args);
+    nlohmann::json seen = nlohmann::json::parse(who.out, nullptr, false);
+    EXPECT_TRUE(seen.is_object()) << who.out << who.err;
+    if (seen.is_object()) {
+      EXPECT_EQ(seen.value("ip", ""), "127.0.0.9") << seen.dump();
+      EXPECT_EQ(seen.value("protocol", ""), "http") << seen.dump();
+    }
 
     SpawnOptions co;
     co.stdio = {Stdio::pipe(), Stdio::pipe(), Stdio::inherit()};
