@@ -44,7 +44,7 @@ struct ResponseAccess {
     r.bind(conn, head_only);
   }
   static void clear(ServerResponse& r) noexcept { r.clear(); }
-  static const Connection* connection(const ServerResponse& r) noexcept { return r.conn_; }
+  static Connection* connection(const ServerResponse& r) noexcept { return r.conn_; }
   static void set_hold(ServerResponse& r, bool hold) noexcept { r.set_hold(hold); }
   static void commit(ServerResponse& r) { r.commit(); }
   static const std::string& header_lines(const ServerResponse& r) noexcept {

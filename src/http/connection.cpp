@@ -4,11 +4,13 @@
 #include "connection.hpp"
 
 #include <algorithm>
+#include <cassert>
 #include <charconv>
 #include <cstring>
 #include <new>
 
 #include "access.hpp"
+#include "brigade/error.hpp"
 #include "brigade/http/status.hpp"
 
 namespace brigade::http::detail {
@@ -21,27 +23,64 @@ constexpr uint64_t kDrainGraceMs = 1000;  // how long a closing connection may k
 constexpr uint64_t kCloseGraceMs = 1000;  // server closing: how long a new connection may take
 }  // namespace
 
-Connection::Connection(ServerCore* c, net::Stream s) : core(c), stream(std::move(s)) {
-  core->add(this);
-  if (core->options.no_delay) stream.set_no_delay(true);
-  stream.set_read_hook(&Connection::on_readable, this);
-  set_deadline(core->loop->now() + core->options.keep_alive_timeout_ms);
+// ---- Phases ----------------------------------------------------------------------------------
+
+namespace {
+constexpr uint16_t bit(Phase p) { return static_cast<uint16_t>(1u << static_cast<unsigned>(p)); }
+
+// kTransitions[from]: the phases `from` may move to. The one place the state machine is written.
+constexpr uint16_t kTransitions[kPhaseCount] = {
+    /* kIdle      */ bit(Phase::kHead) | bit(Phase::kClosed),
+    /* kHead      */ bit(Phase::kBody) | bit(Phase::kDraining) | bit(Phase::kClosed),
+    /* kBody      */ bit(Phase::kHandling) | bit(Phase::kStreaming) | bit(Phase::kDraining) |
+        bit(Phase::kClosed),
+    /* kHandling  */ bit(Phase::kIdle) | bit(Phase::kHead) | bit(Phase::kDraining) |
+        bit(Phase::kClosed) | bit(Phase::kUpgraded),
+    /* kStreaming */ bit(Phase::kHandling) | bit(Phase::kSkipping) | bit(Phase::kDraining) |
+        bit(Phase::kClosed),
+    /* kSkipping  */ bit(Phase::kIdle) | bit(Phase::kHead) | bit(Phase::kDraining) |
+        bit(Phase::kClosed),
+    /* kDraining  */ bit(Phase::kClosed),
+    /* kClosed    */ 0,
+    /* kUpgraded  */ 0,
+};
+}  // namespace
+
+bool legal_transition(Phase from, Phase to) noexcept {
+  return kTransitions[static_cast<int>(from)] & bit(to);
 }
 
-Connection::~Connection() {
-  if (timer && core) core->loop->clear_timer(timer);
-  if (!ex) return;
-  if (core)
-    core->give_exchange(reset(ex));  // it may be mid-body (a streamed request cut short)
-  else
-    delete ex;
+const char* phase_name(Phase p) noexcept {
+  static constexpr const char* kNames[kPhaseCount] = {"idle",     "head",      "body",
+                                                      "handling", "streaming", "skipping",
+                                                      "draining", "closed",    "upgraded"};
+  return kNames[static_cast<int>(p)];
 }
+
+void Connection::enter(Phase to) noexcept {
+  assert(legal_transition(phase, to));
+  // A handler runs exactly in kHandling/kStreaming, and may still hold a closed connection.
+  assert(to != Phase::kHandling && to != Phase::kStreaming ? true : handler_holds);
+  if (observer) [[unlikely]]
+    observer(phase, to);
+  phase = to;
+}
+
+Connection::Connection(ServerCore* c, Transport t) : core(c), loop(c->loop), io(std::move(t)) {
+  core->add(this);
+  if (core->options.no_delay) io.socket.set_no_delay(true);
+  io.socket.set_read_hook(&Connection::on_readable, this);
+  set_deadline(loop->now() + core->options.keep_alive_timeout_ms);
+}
+
+// Runs from the loop's close queue (or with it): everything shared was given back in retire().
+Connection::~Connection() { delete ex; }
 
 void Connection::on_readable(void* self) { static_cast<Connection*>(self)->process(); }
 
 void Connection::on_drain(void* self) {
   auto* c = static_cast<Connection*>(self);
-  c->stream.set_drain_hook(nullptr, nullptr);
+  c->io.socket.set_drain_hook(nullptr, nullptr);
   c->paused = false;
   c->process();
 }
@@ -49,31 +88,32 @@ void Connection::on_drain(void* self) {
 // ---- Reading and parsing -------------------------------------------------------------------
 
 void Connection::process() {
-  if (closed) return;
-  if (handling) {  // only a streamed body's reader reads the socket while a handler runs
-    if (state == State::kDraining)
-      discard_input();
-    else if (ex && ex->body.reader)
-      feed_reader();
-    return;
+  switch (phase) {
+    case Phase::kClosed:
+    case Phase::kUpgraded:
+      return;
+    case Phase::kDraining:
+      return discard_input();
+    case Phase::kHandling:
+    case Phase::kStreaming:  // only a streamed body's reader reads the socket while a handler runs
+      if (ex && ex->body.reader) feed_reader();
+      return;
+    default:
+      break;
   }
-  if (paused) return;
-  if (state == State::kDraining) {
-    discard_input();
-    maybe_destroy();
-    return;
-  }
+  if (handler_holds || paused) return;  // a handler ending its answer early (kSkipping)
   in_process = true;
   bool filled = false;  // the last read filled a buffer that can still grow: read on first
   for (;;) {
     if (ex && ex->off < ex->len && !filled && !parse_buffered()) break;
+    if (closed()) break;  // a handler closed it, or destroyed the server
     if (!ex) acquire_exchange();
     if (!make_room()) {
       send_error(431);
       break;
     }
     std::size_t room = ex->cap - ex->len;
-    long n = stream.try_read(std::span<char>(ex->buf.get() + ex->len, room));
+    long n = io.try_read(std::span<char>(ex->buf.get() + ex->len, room));
     if (n <= 0 && filled) {  // parse what is buffered first; the read repeats (EAGAIN, EOF)
       filled = false;
       continue;
@@ -83,9 +123,9 @@ void Connection::process() {
       close_now();
       break;
     }
-    if (state == State::kIdle) {
-      state = State::kHead;
-      request_start = core->loop->now();
+    if (phase == Phase::kIdle) {
+      enter(Phase::kHead);
+      request_start = loop->now();
       uint64_t limit = core->options.headers_timeout_ms;
       if (core->options.request_timeout_ms && (!limit || core->options.request_timeout_ms < limit))
         limit = core->options.request_timeout_ms;
@@ -95,51 +135,65 @@ void Connection::process() {
     filled = static_cast<std::size_t>(n) == room && ex->cap < core->buffer_size;
   }
   in_process = false;
-  if (maybe_destroy()) return;
+  settle();
+}
+
+// After a batch (or an answer finished outside process()): the answers go out in one send, and
+// the connection moves on to whatever its phase asks next.
+void Connection::settle() {
+  if (closed()) return retire();
   flush_output();
-  if (closed) {
-    maybe_destroy();
-    return;
-  }
-  if (close_after && !handling && state != State::kDraining) start_draining();
-  if (state == State::kDraining) {
+  if (closed()) return retire();
+  if (close_after && !handler_holds && phase != Phase::kDraining) start_draining();
+  if (phase == Phase::kDraining) {  // even while a handler runs: the read edge must be consumed
+    if (ex && !handler_holds) release_exchange();
     discard_input();
-    maybe_destroy();
+    if (closed()) retire();
     return;
   }
-  if (ex && !handling && state != State::kBody && ex->off == ex->len) release_exchange();
+  if (handler_holds) return;  // the handler's answer comes later (response_done settles again)
+  if (ex && (phase == Phase::kIdle || phase == Phase::kHead) && ex->off == ex->len)
+    release_exchange();
+}
+
+// Whether the buffered bytes may be parsed now: not while a handler runs (one request at a
+// time), the output waits for the peer, or the answer already says close.
+bool Connection::parsing() const noexcept {
+  return !handler_holds && !paused && !close_after &&
+         (phase == Phase::kIdle || phase == Phase::kHead || phase == Phase::kBody ||
+          phase == Phase::kSkipping);
 }
 
 bool Connection::parse_buffered() {
-  while (!closed && !handling && !paused && !close_after && state != State::kDraining) {
+  while (parsing()) {
     ParseResult r = ex->parser.parse(ex->buf.get() + ex->off, ex->len - ex->off);
     ex->off += r.consumed;
     switch (r.status) {
       case ParseStatus::kNeedMore:
-        if (state == State::kIdle && ex->off < ex->len) state = State::kHead;
+        if (phase == Phase::kIdle && ex->off < ex->len) enter(Phase::kHead);
         return true;
       case ParseStatus::kHeadersComplete:
         on_head();
         break;
       case ParseStatus::kBodyChunk:
-        if (ex->body.skipping)
+        if (phase == Phase::kSkipping)
           skip_body(r.body.size());
         else
           buffer_body(r.body);
         break;
       case ParseStatus::kMessageComplete:
-        if (ex->body.skipping) {
+        if (phase == Phase::kSkipping) {
           ex->body = {};
           await_next_request();
         } else {
           dispatch();
         }
         break;
-      case ParseStatus::kUpgraded:  // no protocol switch is offered: keep speaking HTTP
+      case ParseStatus::kUpgraded:  // no handler took the socket (hand_off): keep speaking HTTP
         ex->parser.reset();
         break;
       case ParseStatus::kError:
-        if (ex->body.skipping)  // the answer is out: no second one
+        if (phase == Phase::kSkipping)  // the answer is out: no second one
           close_now();
         else
           send_error(r.error_status);
@@ -150,8 +204,11 @@ bool Connection::parse_buffered() {
 }
 
 void Connection::on_head() {
-  if (state == State::kIdle) request_start = core->loop->now();  // the whole head was buffered
-  state = State::kBody;
+  if (phase == Phase::kIdle) {  // the head came whole with the bytes of an earlier request
+    enter(Phase::kHead);
+    request_start = loop->now();
+  }
+  enter(Phase::kBody);
   ex->head_end = ex->off;
   uint64_t limit = core->options.request_timeout_ms;
   set_deadline(limit ? request_start + limit : 0);
@@ -186,7 +243,11 @@ void Connection::buffer_body(std::string_view piece) {
 // Room to read into; false when the head alone fills the largest buffer (the parser's limit is
 // below it, so this only guards against a misconfiguration).
 bool Connection::make_room() noexcept {
-  std::size_t base = state == State::kBody ? ex->head_end : 0;  // the head stays in place
+  // While a head's body is read (buffered or streamed) the head stays in place; while a body
+  // is read (skipped too) the parser points into the buffer: it must not move.
+  bool head_kept = phase == Phase::kBody || phase == Phase::kStreaming;
+  bool fixed = head_kept || phase == Phase::kSkipping;
+  std::size_t base = head_kept ? ex->head_end : 0;
   if (ex->off == ex->len) {
     ex->off = ex->len = base;
   } else if (ex->cap - ex->len < kMinRead && ex->off > base) {
@@ -194,9 +255,9 @@ bool Connection::make_room() noexcept {
     ex->len -= ex->off - base;
     ex->off = base;
   }
-  // Before a head is complete nothing points into the buffer: it may move (in kBody it had
-  // its room made in on_head).
-  if (ex->cap - ex->len < ex->cap / 4 && state != State::kBody) grow_buffer(ex->cap * 2);
+  // Before a head is complete nothing points into the buffer: it may move (with a head kept it
+  // had its room made in on_head).
+  if (ex->cap - ex->len < ex->cap / 4 && !fixed) grow_buffer(ex->cap * 2);
   return ex->len < ex->cap;
 }
 
@@ -207,7 +268,8 @@ bool Connection::grow_buffer(std::size_t want) noexcept {
   std::unique_ptr<char[]> bigger(new (std::nothrow) char[want]);
   if (!bigger) return false;
   if (ex->len) std::memcpy(bigger.get(), ex->buf.get(), ex->len);
-  if (state == State::kBody) ex->parser.relocate(ex->buf.get(), bigger.get());
+  if (phase == Phase::kBody || phase == Phase::kStreaming || phase == Phase::kSkipping)
+    ex->parser.relocate(ex->buf.get(), bigger.get());
   ex->buf = std::move(bigger);
   ex->cap = want;
   return true;
@@ -216,14 +278,14 @@ bool Connection::grow_buffer(std::size_t want) noexcept {
 // ---- Handlers ------------------------------------------------------------------------------
 
 void Connection::dispatch() {
-  state = State::kHandling;
   set_deadline(0);
+  handler_holds = true;
+  enter(Phase::kHandling);
   run_handler();
 }
 
 void Connection::run_handler() {
   ++requests;
-  handling = true;
   ++core->stats.active_requests;
   ResponseAccess::bind(ex->res, this, ex->req.method() == Method::kHead);
   try {
@@ -235,7 +297,7 @@ void Connection::run_handler() {
 
 void Connection::handler_threw() noexcept {
   ServerResponse& res = ex->res;
-  if (res.ended() && !handling) return;
+  if (res.ended() && !handler_holds) return;
   ex->body.abandoned = true;
   try {
     if (!res.headers_sent()) {
@@ -251,37 +313,29 @@ void Connection::handler_threw() noexcept {
 
 // The handler's response has been serialized into ex->out (or the connection is gone).
 void Connection::response_done() {
-  if (!handling) return;
+  if (!handler_holds) return;
   if (ex->body.reader && core) complete_reader(-ECANCELED);  // a read still waiting elsewhere
-  handling = false;
+  handler_holds = false;
   if (core) {
     --core->stats.active_requests;
     ++core->stats.requests;
   }
-  if (!core || closed) {
-    if (!in_process) maybe_destroy();
-    return;
+  if (!core) {  // the server is gone: nothing more to answer
+    if (!closed()) close_now();
+    return retire();
   }
-  after_response();
-  if (in_process) return;  // process() goes on with the pipelined bytes
+  if (!closed()) after_response();
+  if (in_process) return;  // process() goes on with the pipelined bytes, then settles
   flush_output();
-  if (closed) {
-    maybe_destroy();
-    return;
-  }
-  if (close_after) {
-    start_draining();
-    maybe_destroy();
-    return;
-  }
+  if (closed() || close_after) return settle();
   process();
 }
 
 void Connection::after_response() {
-  bool unread = ex->body.active && !ex->body.complete;
+  bool unread = phase == Phase::kStreaming;  // the body's end not seen yet
   RequestAccess::clear(ex->req);
   ResponseAccess::clear(ex->res);
-  if (close_after) return;
+  if (close_after || phase == Phase::kDraining) return;  // settle() drains
   if (unread) return skip_rest();
   ex->body = {};
   await_next_request();
@@ -289,30 +343,30 @@ void Connection::after_response() {
 
 void Connection::await_next_request() {
   if (ex->off < ex->len) {  // a pipelined request is already here
-    state = State::kHead;
-    request_start = core->loop->now();
+    enter(Phase::kHead);
+    request_start = loop->now();
     set_deadline(core->options.headers_timeout_ms ? request_start + core->options.headers_timeout_ms
                                                   : 0);
   } else {
-    state = State::kIdle;
+    enter(Phase::kIdle);
     uint64_t ka = core->options.keep_alive_timeout_ms;
-    set_deadline(ka ? core->loop->now() + ka : 0);
+    set_deadline(ka ? loop->now() + ka : 0);
   }
 }
 
 // ---- Writing -------------------------------------------------------------------------------
 
 void Connection::flush_output() {
-  if (!ex || ex->out.empty() || closed) return;
-  int err = stream.write_nowait(ex->out);
+  if (!ex || ex->out.empty() || closed()) return;
+  int err = io.write_nowait(ex->out);
   ex->out.clear();
   if (err) {
     close_now();
     return;
   }
-  if (stream.write_queue_size() > stream.high_water_mark() && !paused) {
+  if (io.socket.write_queue_size() > io.socket.high_water_mark() && !paused) {
     paused = true;  // a peer that pipelines but does not read: stop answering until it does
-    stream.set_drain_hook(&Connection::on_drain, this);
+    io.socket.set_drain_hook(&Connection::on_drain, this);
   }
 }
 
@@ -329,7 +383,7 @@ void Connection::send_error(int status) {
   o += "\r\nContent-Type: text/plain\r\nContent-Length: ";
   o.append(num, std::to_chars(num, num + sizeof num, reason.size()).ptr);
   o += "\r\nDate: ";
-  o += core->date.get(*core->loop);
+  o += core->date.get(*loop);
   o += "\r\nConnection: close\r\n\r\n";
   o += reason;
   start_draining();
@@ -339,41 +393,80 @@ void Connection::send_error(int status) {
 // closes (so unread input does not turn our close into a reset that loses the answer).
 void Connection::start_draining() {
   flush_output();
-  if (closed) return;
-  state = State::kDraining;
+  if (closed() || phase == Phase::kDraining) return;
+  enter(Phase::kDraining);
   close_after = true;
-  if (ex && !handling) release_exchange();
-  stream.end();
-  set_deadline(core->loop->now() + kDrainGraceMs);
+  if (ex && !handler_holds) release_exchange();
+  io.end();
+  set_deadline(loop->now() + kDrainGraceMs);
   if (!in_process) discard_input();
 }
 
 void Connection::discard_input() {
   char sink[1024];
   for (;;) {
-    long n = stream.try_read(std::span<char>(sink, sizeof sink));
+    long n = io.try_read(std::span<char>(sink, sizeof sink));
     if (n == -EAGAIN) return;
-    if (n <= 0) return close_now();  // the caller destroys
+    if (n <= 0) return close_now();
   }
 }
 
 // ---- Lifetime ------------------------------------------------------------------------------
 
+// Closes the socket now; the object itself goes in the close phase (retire), once no handler
+// holds it. Safe from any callback: nothing is freed before the current one returns.
 void Connection::close_now() noexcept {
-  if (closed) return;
-  closed = true;
+  if (closed()) return;
+  enter(Phase::kClosed);
   if (ex && ex->body.reader && core) complete_reader(-ECONNRESET);
-  stream.close();
+  io.close();
   deadline = 0;
-  if (core) core->remove(this);
+  if (timer) loop->clear_timer(timer);
+  timer = {};
+  timer_due = 0;
+  if (core) core->closed(this);
+  if (!handler_holds && !in_process) retire();
 }
 
-bool Connection::maybe_destroy() {
-  if (!closed || handling || in_process) return false;
+// Closed and unheld: off the server's list, the exchange back to its pool, and the object to the
+// loop's close queue, which owns it from now on (destroyed after this iteration's callbacks, or
+// with the loop). Idempotent: `next == this` marks a retired connection.
+void Connection::retire() noexcept {
+  if (!closed() || handler_holds || in_process || next == this) return;
   ServerCore* c = core;
-  delete this;
-  if (c) c->check_closed();
-  return true;
+  if (c) {
+    c->unlink(this);
+    if (ex) c->give_exchange(reset(std::exchange(ex, nullptr)));  // it may be mid-body
+  }
+  prev = next = this;
+  loop->on_close([self = std::unique_ptr<Connection>(this)] {});
+  if (c) c->check_closed();  // last: its callback may destroy the server
+}
+
+void Connection::detach_core() noexcept {
+  if (timer) loop->clear_timer(timer);
+  timer = {};
+  core = nullptr;
+}
+
+HandOff Connection::hand_off() {
+  assert(phase == Phase::kHandling && handler_holds);
+  flush_output();  // earlier pipelined answers go first
+  if (closed() || phase != Phase::kHandling) throw Error(EPIPE, "hand_off");
+  HandOff out;
+  out.buffered.assign(ex->buf.get() + ex->off, ex->len - ex->off);
+  ex->off = ex->len;
+  io.socket.set_read_hook(nullptr, nullptr);
+  io.socket.set_drain_hook(nullptr, nullptr);
+  paused = false;
+  out.transport = std::move(io);
+  enter(Phase::kUpgraded);
+  deadline = 0;
+  if (timer) loop->clear_timer(timer);
+  timer = {};
+  timer_due = 0;
+  if (core) core->closed(this);  // no longer the server's: not counted, not closed with it
+  return out;
 }
 
 // Graceful server close: idle keep-alive connections go now; the others answer with
@@ -381,15 +474,14 @@ bool Connection::maybe_destroy() {
 // sent its first request yet (handed over just before the close), gets a short grace for it:
 // closing it unanswered would lose a request the client believes was accepted.
 void Connection::shutdown_idle() {
-  if (handling || state != State::kIdle) return;
+  if (handler_holds || phase != Phase::kIdle) return;
   char peek;
-  bool pending = stream.try_peek(std::span<char>(&peek, 1)) > 0;
+  bool pending = io.try_peek(std::span<char>(&peek, 1)) > 0;
   if (pending || requests == 0) {
-    set_deadline(core->loop->now() + kCloseGraceMs);  // the readable event serves it, or it goes
+    set_deadline(loop->now() + kCloseGraceMs);  // the readable event serves it, or it goes
     return;
   }
   close_now();
-  maybe_destroy();
 }
 
 void Connection::acquire_exchange() {
@@ -412,48 +504,56 @@ Exchange* Connection::reset(Exchange* e) noexcept {
 
 void Connection::set_deadline(uint64_t at) {
   deadline = at;
-  if (!at || closed) return;
+  if (!at || closed()) return;
   if (timer_due && timer_due <= at) return;  // the timer fires first and re-arms itself
-  if (timer) core->loop->clear_timer(timer);
+  if (timer) loop->clear_timer(timer);
   arm_timer(at);
 }
 
 void Connection::arm_timer(uint64_t at) {
-  uint64_t now = core->loop->now();
+  uint64_t now = loop->now();
   timer_due = at;
-  timer = core->loop->set_timeout(at > now ? at - now : 1, [this] { on_timer(); });
-  core->loop->unref_timer(timer);
+  timer = loop->set_timeout(at > now ? at - now : 1, [this] { on_timer(); });
+  loop->unref_timer(timer);
 }
 
 void Connection::on_timer() {
   timer = {};
   timer_due = 0;
-  if (!deadline || closed) return;
-  if (core->loop->now() < deadline) return arm_timer(deadline);
-  switch (state) {
-    case State::kHead:
-    case State::kBody:
+  if (!deadline || closed()) return;
+  if (loop->now() < deadline) return arm_timer(deadline);
+  switch (phase) {
+    case Phase::kStreaming:  // a streamed body too slow: its reader fails, 408 if still possible
       ++core->stats.timeouts;
       deadline = 0;
-      if (ex && handling) {  // a streamed body too slow: its reader fails, 408 if still possible
-        if (fail_body(ETIMEDOUT, 408)) --core->stats.bad_requests;
-      } else if (ex && ex->body.skipping) {  // already answered
-        close_now();
-      } else if (ex) {
+      if (fail_body(ETIMEDOUT, 408)) --core->stats.bad_requests;
+      break;
+    case Phase::kSkipping:  // already answered
+      ++core->stats.timeouts;
+      close_now();
+      break;
+    case Phase::kHead:
+    case Phase::kBody:
+      ++core->stats.timeouts;
+      deadline = 0;
+      if (ex) {
         --core->stats.bad_requests;  // counted as a timeout, not a bad request
         send_error(408);
       } else {
         close_now();
       }
       break;
-    case State::kHandling:
+    case Phase::kHandling:
       return;
-    case State::kIdle:
-    case State::kDraining:
+    case Phase::kIdle:
+    case Phase::kDraining:
       close_now();
       break;
+    case Phase::kClosed:
+    case Phase::kUpgraded:
+      return;
   }
-  maybe_destroy();
+  if (!in_process) settle();
 }
 
 }  // namespace brigade::http::detail

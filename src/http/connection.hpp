@@ -13,13 +13,16 @@
 #include "brigade/net/stream.hpp"
 #include "brigade/task/task.hpp"
 #include "date_cache.hpp"
+#include "transport.hpp"
 
 namespace brigade::http::detail {
 
 struct ServerCore;
 
 // A request body handed to its running handler as it arrives (App's stream routes). The
-// decoded bytes stay in the read buffer until the handler pulls them.
+// decoded bytes stay in the read buffer until the handler pulls them. Whether it is still
+// arriving, complete or being skipped is the connection's phase (kStreaming, kHandling,
+// kSkipping), not a field here.
 struct BodyStream {
   BodyReadOp* reader = nullptr;  // the handler's pending read
   std::string_view piece;        // decoded bytes parsed but not handed over yet
@@ -27,11 +30,8 @@ struct BodyStream {
   uint64_t received = 0;         // decoded bytes parsed so far
   uint64_t skipped = 0;          // dropped after the response ended
   int error = 0;                 // errno every further read fails with
-  bool active = false;           // the request in flight streams its body
-  bool complete = false;         // the parser has seen the body's end
   bool owe_continue = false;     // "Expect: 100-continue" not answered yet
   bool abandoned = false;        // the handler failed: close rather than skip the rest
-  bool skipping = false;         // answered: the rest of the body is read and dropped
 };
 
 // What a connection needs only while bytes are pending or a request is in flight. The read
@@ -56,22 +56,53 @@ struct Exchange {
 // How a response body is framed on the wire.
 enum class Framing : uint8_t { kLength, kChunked, kClose };
 
-struct Connection {
-  enum class State : uint8_t {
-    kIdle,      // between requests: keep-alive timeout
-    kHead,      // bytes of a head arrived: headers timeout
-    kBody,      // head done, reading the body: request timeout
-    kHandling,  // the handler runs (no timeout)
-    kDraining,  // answered with Connection: close; discarding input until EOF
-  };
+// The exchange on one connection, one phase at a time. Legal moves are listed once, in
+// kTransitions (connection.cpp); enter() asserts each.
+//
+//   kIdle ──bytes──▶ kHead ──head──▶ kBody ──body end──▶ kHandling ──answered──▶ kIdle / kHead
+//                                      │ stream route        ▲ body end                │
+//                                      ▼                     │                         ▼
+//                                   kStreaming ──────────────┘      answered early: kSkipping
+//   any live phase ──answer says close / bad request──▶ kDraining ──EOF / grace──▶ kClosed
+//   any live phase ──EOF, reset, timeout, abort──▶ kClosed;  kHandling ──hand_off──▶ kUpgraded
+enum class Phase : uint8_t {
+  kIdle,       // between requests, nothing buffered: keep-alive timeout
+  kHead,       // bytes of a head arrived: headers timeout
+  kBody,       // head parsed, its body read into the request: request timeout
+  kHandling,   // the handler runs, the request fully read (no timeout)
+  kStreaming,  // the handler runs while its body still arrives (stream routes): request timeout
+  kSkipping,   // answered before the body's end: its rest is read and dropped
+  kDraining,   // answered with Connection: close: input discarded until EOF, then closed
+  kClosed,     // the socket is closed; the object waits for its handler, then the close phase
+  kUpgraded,   // the socket and the bytes after the head were handed to a new owner
+};
+inline constexpr int kPhaseCount = 9;
+const char* phase_name(Phase p) noexcept;
+bool legal_transition(Phase from, Phase to) noexcept;  // the table's answer
 
-  Connection(ServerCore* core, net::Stream stream);
+// What an Upgrade hand-off gives its new owner: the transport (socket and filter, hooks cleared)
+// and the bytes that arrived after the request's head, already read from the socket.
+struct HandOff {
+  Transport transport;
+  std::string buffered;
+};
+
+// Lifetime (docs/design.md section 3): a Connection is owned by its ServerCore list while
+// open; close_now() closes the socket at once and, when no handler holds it, retire() hands
+// it to the loop's close queue, which destroys it after every callback of this iteration.
+struct Connection {
+  Connection(ServerCore* core, Transport transport);
   ~Connection();
 
   void process();  // read, parse, dispatch until blocked
   void response_done();
   void close_now() noexcept;
-  void shutdown_idle();  // graceful server close
+  void shutdown_idle();         // graceful server close
+  void detach_core() noexcept;  // the server is going away while a handler holds us
+  // kHandling -> kUpgraded: earlier answers are flushed, then the socket and the unparsed bytes
+  // go to the caller. The handler still ends its response (nothing more is written); the
+  // request stays readable until then. Throws Error(EPIPE) if the socket is gone.
+  HandOff hand_off();
 
   // The response's side.
   void write_head(ServerResponse& res, Framing framing, uint64_t length);
@@ -79,7 +110,11 @@ struct Connection {
   void start_stream(ServerResponse& res);
   Task<void> write_body(ServerResponse& res, std::string_view bytes);
   void finish_stream(ServerResponse& res);
-  bool writable() const noexcept { return !closed && core && state != State::kDraining; }
+  bool writable() const noexcept {
+    return core && (phase == Phase::kHandling || phase == Phase::kStreaming);
+  }
+  bool closed() const noexcept { return phase == Phase::kClosed || phase == Phase::kUpgraded; }
+  bool handling() const noexcept { return handler_holds; }
 
   // The request's side of a streamed body (ServerRequest's reads).
   long pull_body(BodyReadOp& op);  // > 0 bytes, 0 at the end, -errno; -EAGAIN: must wait
@@ -89,8 +124,12 @@ struct Connection {
   void abandon_body() noexcept;
   std::size_t body_buffered() const noexcept;
 
+  // Test hook: called on every phase change (tests/http drive every transition through it).
+  static inline void (*observer)(Phase from, Phase to) = nullptr;
+
   ServerCore* core;
-  net::Stream stream;
+  Loop* loop;
+  Transport io;
   Exchange* ex = nullptr;
   Connection* prev = nullptr;
   Connection* next = nullptr;
@@ -99,16 +138,22 @@ struct Connection {
   uint64_t deadline = 0;
   uint64_t request_start = 0;
   uint32_t requests = 0;
-  State state = State::kIdle;
+  Phase phase = Phase::kIdle;
+  // Not exchange state: the handler's hold on this object (its request and response point
+  // here; set exactly while a handler runs, so kHandling/kStreaming imply it) and process()'s
+  // re-entry guard (a handler that answers synchronously leaves the pipelined rest to it).
+  bool handler_holds = false;
   bool in_process = false;
-  bool handling = false;     // a handler runs: the connection outlives any close until it ends
-  bool close_after = false;  // the answer being written says Connection: close
-  bool closed = false;
-  bool paused = false;   // waiting for the stream's write queue to drain
-  bool chunked = false;  // the streamed response uses chunked framing
+  // The output side: the answer being written says Connection: close; the stream's queue is
+  // above its mark (answers wait for the drain hook); the streamed response is chunked.
+  bool close_after = false;
+  bool paused = false;
+  bool chunked = false;
 
  private:
+  void enter(Phase to) noexcept;
   bool parse_buffered();  // false: stop (handler in flight, closed, paused, draining)
+  bool parsing() const noexcept;
   void on_head();
   void start_body_stream();
   void dispatch();
@@ -130,10 +175,11 @@ struct Connection {
   void discard_input();
   void flush_output();
   void after_response();
+  void settle();
   void acquire_exchange();
   void release_exchange();
   static Exchange* reset(Exchange* e) noexcept;  // ready for another request
-  bool maybe_destroy();
+  void retire() noexcept;
   void set_deadline(uint64_t at);
   void arm_timer(uint64_t at);
   void on_timer();
@@ -148,7 +194,8 @@ struct ServerCore {
   Exchange* take_exchange();
   void give_exchange(Exchange* ex) noexcept;
   void add(Connection* c) noexcept;
-  void remove(Connection* c) noexcept;
+  void closed(Connection* c) noexcept;  // no longer counted as open
+  void unlink(Connection* c) noexcept;  // retired: off the list
   void check_closed();
 
   Loop* loop;
@@ -158,7 +205,7 @@ struct ServerCore {
   ParserLimits limits;
   std::size_t buffer_size;  // the read buffer's most: a whole head plus room for the body
   net::Listener listener;
-  Connection* connections = nullptr;
+  Connection* connections = nullptr;  // open ones, and closed ones a handler still holds
   Exchange* free_exchanges = nullptr;
   std::size_t free_count = 0;
   DateCache date;

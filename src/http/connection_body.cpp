@@ -15,16 +15,17 @@ constexpr uint64_t kSkipBudget = 1024 * 1024;  // an unread rest dropped to keep
 }  // namespace
 
 // The head asked for streaming and there is a body: run the handler now. The request timeout
-// keeps running until the body's end (state kBody while handling).
+// keeps running until the body's end (kStreaming).
 void Connection::start_body_stream() {
   const Request& head = ex->parser.request();
   BodyStream& b = ex->body;
   b = {};
-  b.active = true;
   b.limit = RequestAccess::stream_limit(ex->req);
   b.owe_continue = head.expect_continue;
   if (b.limit && head.content_length > b.limit) return send_error(413);
   RequestAccess::begin_stream(ex->req, this);
+  handler_holds = true;
+  enter(Phase::kStreaming);
   run_handler();
 }
 
@@ -33,11 +34,11 @@ void Connection::start_body_stream() {
 long Connection::pull_body(BodyReadOp& op) {
   BodyStream& b = ex->body;
   if (b.error) return -b.error;
-  if (closed) return -ECONNRESET;
+  if (closed()) return -ECONNRESET;
   if (b.reader) return -EBUSY;  // one read at a time
   for (;;) {
     if (!b.piece.empty()) return hand_over(op);
-    if (b.complete || b.skipping) return 0;
+    if (phase != Phase::kStreaming) return 0;  // the body's end was seen
     ParseResult r = ex->parser.parse(ex->buf.get() + ex->off, ex->len - ex->off);
     ex->off += r.consumed;
     switch (r.status) {
@@ -50,8 +51,7 @@ long Connection::pull_body(BodyReadOp& op) {
         b.piece = r.body;
         continue;
       case ParseStatus::kMessageComplete:  // the next request waits until the response is done
-        b.complete = true;
-        state = State::kHandling;
+        enter(Phase::kHandling);
         set_deadline(0);
         return 0;
       case ParseStatus::kError:
@@ -87,13 +87,13 @@ long Connection::read_body_bytes() {
     b.owe_continue = false;
     ex->out += kContinue;
     flush_output();
-    if (closed) return -ECONNRESET;
+    if (closed()) return -ECONNRESET;
   }
   if (!make_room()) {  // unreachable: the parser keeps at most a chunk line unconsumed
     fail_body(EBADMSG, 400);
     return -EBADMSG;
   }
-  long n = stream.try_read(std::span<char>(ex->buf.get() + ex->len, ex->cap - ex->len));
+  long n = io.try_read(std::span<char>(ex->buf.get() + ex->len, ex->cap - ex->len));
   if (n == -EAGAIN) return n;
   if (n <= 0) {  // EOF before the body's end, or a reset
     b.error = ECONNRESET;
@@ -114,7 +114,7 @@ void Connection::wait_body(BodyReadOp& op, std::coroutine_handle<> h) noexcept {
 void Connection::feed_reader() {
   BodyReadOp* op = std::exchange(ex->body.reader, nullptr);  // pulls as if it were new
   long r = pull_body(*op);
-  if (r == -EAGAIN && !closed) {
+  if (r == -EAGAIN && !closed()) {
     ex->body.reader = op;
     return;
   }
@@ -143,7 +143,7 @@ void Connection::drop_reader(BodyReadOp& op) noexcept {
 bool Connection::fail_body(int err, int status) {
   BodyStream& b = ex->body;
   b.error = err;
-  bool answer = !ex->res.headers_sent() && !ex->res.ended() && !closed;
+  bool answer = !ex->res.headers_sent() && !ex->res.ended() && !closed();
   if (answer)
     send_error(status);
   else
@@ -154,7 +154,7 @@ bool Connection::fail_body(int err, int status) {
 
 bool Connection::body_keeps_alive() const noexcept {
   const BodyStream& b = ex->body;
-  if (b.complete) return true;
+  if (phase == Phase::kHandling) return true;  // the body's end was seen
   // An unanswered "Expect: 100-continue": the client may or may not send the body.
   return !b.error && !b.abandoned && !b.owe_continue;
 }
@@ -162,12 +162,12 @@ bool Connection::body_keeps_alive() const noexcept {
 void Connection::abandon_body() noexcept { ex->body.abandoned = true; }
 
 std::size_t Connection::body_buffered() const noexcept {
-  if (closed || !ex) return 0;
+  if (closed() || !ex) return 0;
   return ex->body.piece.size() + (ex->len - ex->off);
 }
 
 // The response is done before the body: drop a small rest and keep the connection (parsing
-// resumes in state kBody), or close.
+// resumes in kSkipping), or close.
 void Connection::skip_rest() {
   const BodyStream& b = ex->body;
   const Request& head = ex->parser.request();
@@ -177,9 +177,8 @@ void Connection::skip_rest() {
     return;
   }
   ex->body = {};
-  ex->body.active = ex->body.skipping = true;
   ex->head_end = 0;  // the head is not needed any more: the buffer is all for the body
-  state = State::kBody;
+  enter(Phase::kSkipping);
 }
 
 void Connection::skip_body(std::size_t n) {

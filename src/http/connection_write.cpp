@@ -124,7 +124,11 @@ Task<void> Connection::write_body(ServerResponse& res, std::string_view bytes) {
     flush_output();
   }
   if (!writable()) throw Error(EPIPE, "write");
-  co_await stream.write(bytes);    // suspends while the socket's queue is above its mark
+  // Suspends while the socket's queue is above its mark.
+  if (io.filter)
+    co_await io.filter->write(io.socket, std::span<const char>(bytes.data(), bytes.size()));
+  else
+    co_await io.socket.write(bytes);
   if (chunked) ex->out += "\r\n";  // goes with the next piece or the end
 }
 

@@ -39,17 +39,13 @@ ServerCore::ServerCore(Loop& l, Server::Handler h, ServerOptions o)
 
 ServerCore::~ServerCore() {
   listener.close();
-  while (Connection* c = connections) {
-    c->close_now();  // unlinks it
-    if (c->handling) {
-      // A handler still holds its request and response: the connection outlives the server and
-      // frees itself when the handler ends.
-      if (c->timer) loop->clear_timer(c->timer);
-      c->timer = {};
-      c->core = nullptr;
-    } else {
-      delete c;
-    }
+  // Every connection forgets the server first (its close reports nothing back); one a handler
+  // still holds outlives the server and goes to the close queue when the handler ends.
+  for (Connection* c = connections; c;) {
+    Connection* next = c->next;
+    c->detach_core();
+    c->close_now();
+    c = next;
   }
   while (Exchange* e = free_exchanges) {
     free_exchanges = e->next_free;
@@ -88,13 +84,16 @@ void ServerCore::add(Connection* c) noexcept {
   if (stats.connections > peak_connections) peak_connections = stats.connections;
 }
 
-void ServerCore::remove(Connection* c) noexcept {
+void ServerCore::unlink(Connection* c) noexcept {
   if (c->prev)
     c->prev->next = c->next;
   else
     connections = c->next;
   if (c->next) c->next->prev = c->prev;
   c->prev = c->next = nullptr;
+}
+
+void ServerCore::closed(Connection*) noexcept {
   --stats.connections;
   // Fallen to a quarter of the peak, and by enough to matter: the memory goes back.
   if (peak_connections - stats.connections >= kTrimAfter &&
@@ -132,7 +131,7 @@ void Server::listen(net::Listener listener) {
   detail::ServerCore* core = core_.get();
   core_->listener.serve_callback([core](net::Stream s) {
     if (core->closing) return;
-    auto* c = new detail::Connection(core, std::move(s));
+    auto* c = new detail::Connection(core, detail::Transport{std::move(s), nullptr});
     c->process();  // bytes may already be waiting (the request often comes with the accept)
   });
 }
@@ -152,7 +151,7 @@ uint16_t Server::port() const { return core_->listener.is_open() ? core_->listen
 
 void Server::adopt(net::Stream stream) {
   if (core_->closing) return;  // dropped: closing the stream refuses it
-  auto* c = new detail::Connection(core_.get(), std::move(stream));
+  auto* c = new detail::Connection(core_.get(), detail::Transport{std::move(stream), nullptr});
   c->process();
 }
 
@@ -162,7 +161,7 @@ void Server::close(Callback on_closed) {
   c.listener.close();
   for (detail::Connection* conn = c.connections; conn;) {
     detail::Connection* next = conn->next;
-    conn->shutdown_idle();  // may delete conn
+    conn->shutdown_idle();  // may unlink conn (it is freed in the close phase)
     conn = next;
   }
   if (on_closed) c.on_closed = std::move(on_closed);  // installed last: it may destroy the server
@@ -171,9 +170,10 @@ void Server::close(Callback on_closed) {
 
 void Server::close_all_connections() {
   detail::ServerCore& c = *core_;
-  while (detail::Connection* conn = c.connections) {
-    conn->close_now();
-    if (!conn->handling && !conn->in_process) delete conn;
+  for (detail::Connection* conn = c.connections; conn;) {
+    detail::Connection* next = conn->next;
+    conn->close_now();  // unlinked unless a handler holds it (then it stays, closed)
+    conn = next;
   }
   c.check_closed();
 }

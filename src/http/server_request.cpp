@@ -171,14 +171,14 @@ std::string ServerRequest::cookie(std::string_view name) const {
 
 bool ServerRequest::peer_trusted() const {
   if (!trust_ || trust_->trusts_nobody() || !socket_) return false;
-  return trust_->trusts(socket_->stream.remote_endpoint().address, 0);
+  return trust_->trusts(socket_->io.socket.remote_endpoint().address, 0);
 }
 
 // [peer, last X-Forwarded-For entry, ..., first untrusted hop] (proxy-addr's order).
 std::vector<std::string> ServerRequest::client_chain() const {
   std::vector<std::string> chain;
   if (!socket_) return chain;
-  chain.push_back(socket_->stream.remote_endpoint().address);
+  chain.push_back(socket_->io.socket.remote_endpoint().address);
   if (!trust_ || trust_->trusts_nobody() || !head_) return chain;
   std::vector<std::string_view> forwarded;  // left to right, over every X-Forwarded-For line
   for (const Header& h : head_->headers) {
