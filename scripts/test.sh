@@ -14,7 +14,7 @@ run_stage() {
   if [[ $preset == tsan ]]; then
     # TSan covers the threaded layers only: building everything a third time would not fit CI.
     local targets=()
-    for t in test_loop test_task test_pool test_worker; do
+    for t in test_loop test_task test_pool test_worker test_log; do
       [[ -d tests/${t#test_} ]] && targets+=("$t")
     done
     cmake --build --preset "$preset" -j "$jobs" --target "${targets[@]}"

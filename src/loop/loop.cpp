@@ -10,6 +10,7 @@
 
 #include "brigade/error.hpp"
 #include "brigade/loop/fd_limit.hpp"
+#include "brigade/loop/log_sink.hpp"
 #include "brigade/loop/loop_handle.hpp"
 #include "watchdog.hpp"
 
@@ -38,7 +39,12 @@ std::string describe_exception(std::exception_ptr error) {
 
 void detail::exit_on_uncaught(const char* what, const char* origin, std::exception_ptr error,
                               int code) {
-  std::fprintf(stderr, "brigade: %s in %s: %s\n", what, origin, describe_exception(error).c_str());
+  std::string message = describe_exception(error);
+  log::write_now({log::Level::kFatal,
+                  log::unix_now_ns(),
+                  std::string(what) + " in " + origin + ": " + message,
+                  "",
+                  {{"origin", origin}, {"error", message}}});
   std::fflush(stderr);
   std::fflush(stdout);
   _exit(code);  // other threads may still run: skip static destructors, as a crash would
@@ -65,8 +71,13 @@ Loop::Loop() {
   }
   wakeup_.active = true;
   metrics_.on_blocked = [](const BlockedReport& r) {
-    std::fprintf(stderr, "brigade: event loop blocked for %llu ms in '%s'\n",
-                 static_cast<unsigned long long>(r.duration_ns / 1'000'000u), r.activity.c_str());
+    if (!log::enabled(log::Level::kWarn)) return;
+    uint64_t ms = r.duration_ns / 1'000'000u;
+    log::write({log::Level::kWarn,
+                log::unix_now_ns(),
+                "event loop blocked for " + std::to_string(ms) + " ms in '" + r.activity + "'",
+                "",
+                {{"activity", r.activity}, {"blocked_ms", ms}}});
   };
   update_time();
   start_ns_ = now_ns_;

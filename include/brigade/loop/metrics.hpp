@@ -34,8 +34,8 @@ struct LoopMetrics {
   Utilization elu;
   uint64_t blocked_count = 0;
   std::vector<BlockedReport> blocked_recent;  // the last few, newest last
-  // Called on the loop thread once the blocked callback has returned; the default prints a line
-  // to stderr. Set to an empty function to only count.
+  // Called on the loop thread once the blocked callback has returned; the default logs a warning
+  // (log_sink.hpp). Set to an empty function to only count.
   std::function<void(const BlockedReport&)> on_blocked;
   // Extra gauges a layer publishes (thread-pool queue depth, open connections...).
   std::function<void(std::vector<std::pair<std::string, double>>&)> gauges;
