@@ -1,0 +1,301 @@
+// The RFC's edge cases against brigade's server side, with a raw peer on a socketpair: every
+// violation closes with its code, the close handshake's timeouts, the heartbeat, backpressure.
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+
+#include "brigade/error.hpp"
+#include "brigade/task/combinators.hpp"
+#include "brigade/task/sleep.hpp"
+#include "brigade/ws/frame.hpp"
+#include "brigade/ws/hub.hpp"
+#include "brigade/ws/websocket.hpp"
+
+namespace brigade::ws {
+namespace {
+
+const uint8_t kMask[4] = {1, 2, 3, 4};
+
+std::string masked(Opcode op, std::string_view payload, bool fin = true) {
+  return encode_frame(op, payload, fin, kMask);
+}
+
+// A raw client: writes bytes, reads frames the server sent.
+struct RawPeer {
+  net::Stream s;
+  Parser parser{[] {
+    ParserOptions o;
+    o.role = Role::kClient;
+    o.max_message_size = 0;
+    return o;
+  }()};
+  std::string pending;
+
+  // The next event from the server, or kind kNone at EOF.
+  Task<Event> next() {
+    for (;;) {
+      Event ev;
+      std::size_t used = parser.parse(pending, ev);
+      pending.erase(0, used);
+      if (ev.kind != Event::Kind::kNone) co_return ev;
+      char buf[65536];
+      std::size_t n = co_await s.read(std::span<char>(buf, sizeof buf));
+      if (n == 0) co_return Event{};
+      pending.append(buf, n);
+    }
+  }
+  Task<bool> at_eof() {
+    char buf[4096];
+    for (;;) {
+      std::size_t n = co_await s.read(std::span<char>(buf, sizeof buf));
+      if (n == 0) co_return true;
+    }
+  }
+};
+
+struct Pair {
+  WebSocket server;
+  RawPeer peer;
+};
+
+Pair make_pair(Options o = {}) {
+  int fds[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0)
+    throw std::runtime_error("socketpair");
+  Loop& loop = *Loop::current();
+  Pair p;
+  p.server = WebSocket::open(net::Stream::adopt(loop, fds[0]), {}, Role::kServer, o);
+  p.peer.s = net::Stream::adopt(loop, fds[1]);
+  return p;
+}
+
+// Sends `bytes` and expects the server to close with `code` and then end the connection.
+void expect_close_code(std::string bytes, uint16_t code, Options o = {}) {
+  Loop loop;
+  run(loop, [](std::string bytes, uint16_t code, Options o) -> Task<void> {
+    Pair p = make_pair(o);
+    co_await p.peer.s.write(bytes);
+    auto ev = co_await p.peer.next();
+    EXPECT_EQ(ev.kind, Event::Kind::kClose);
+    EXPECT_EQ(ev.code, code);
+    EXPECT_TRUE(co_await p.peer.at_eof());  // the server half-closed after its close frame
+    p.peer.s.close();
+    co_await p.server.closed();
+    EXPECT_EQ(p.server.close_code(), code);
+    EXPECT_FALSE(co_await p.server.receive());
+  }(std::move(bytes), code, std::move(o)));
+}
+
+TEST(WsRules, UnmaskedClientFrameIs1002) {
+  expect_close_code(encode_frame(Opcode::kText, "x"), 1002);
+}
+
+TEST(WsRules, FragmentedControlFrameIs1002) {
+  expect_close_code(masked(Opcode::kPing, "x", false), 1002);
+}
+
+TEST(WsRules, ReservedOpcodeIs1002) {
+  expect_close_code(masked(static_cast<Opcode>(5), "x"), 1002);
+}
+
+TEST(WsRules, LengthWithTopBitIs1002) {
+  expect_close_code(std::string("\x82\xff\x80\0\0\0\0\0\0\0\1\2\3\4", 14), 1002);
+}
+
+TEST(WsRules, CloseWithInvalidCodeIs1002) {
+  expect_close_code(masked(Opcode::kClose, std::string("\x03\xed", 2)), 1002);  // 1005
+}
+
+TEST(WsRules, InvalidUtf8SplitAcrossFragmentsIs1007AtOnce) {
+  // Only the first fragment is sent: the server fails the message without waiting for the rest.
+  expect_close_code(masked(Opcode::kText, "fine\xf0\x28", false), 1007);
+}
+
+TEST(WsRules, MessageOneByteOverTheLimitIs1009) {
+  Options o;
+  o.max_message_size = 4096;
+  expect_close_code(masked(Opcode::kBinary, std::string(4097, 'x')), 1009, o);
+  Loop loop;
+  run(loop, [](Options o) -> Task<void> {
+    Pair p = make_pair(o);
+    std::string exact = masked(Opcode::kBinary, std::string(4096, 'x'));
+    co_await p.peer.s.write(exact);
+    auto m = co_await p.server.receive();
+    EXPECT_TRUE(m && m->data.size() == 4096);
+    p.server.terminate();
+  }(o));
+}
+
+TEST(WsRules, PingGetsItsPayloadBackAndCloseIsEchoed) {
+  Loop loop;
+  run(loop, []() -> Task<void> {
+    Pair p = make_pair();
+    std::string frames = masked(Opcode::kPing, "are you there") +
+                         masked(Opcode::kText, "hi", false) + masked(Opcode::kPing, "mid") +
+                         masked(Opcode::kContinuation, "!");
+    co_await p.peer.s.write(frames);
+    auto a = co_await p.peer.next();
+    EXPECT_EQ(a.kind, Event::Kind::kPong);
+    EXPECT_EQ(a.data, "are you there");
+    auto b = co_await p.peer.next();
+    EXPECT_EQ(b.data, "mid");
+    auto m = co_await p.server.receive();
+    EXPECT_TRUE(m && m->data == "hi!");
+    std::string close = masked(Opcode::kClose, close_payload(4001, "app says bye"));
+    co_await p.peer.s.write(close);
+    auto echo = co_await p.peer.next();
+    EXPECT_EQ(echo.kind, Event::Kind::kClose);
+    EXPECT_EQ(echo.code, 4001);
+    EXPECT_FALSE(co_await p.server.receive());
+    EXPECT_EQ(p.server.close_code(), 4001);
+    EXPECT_EQ(p.server.close_reason(), "app says bye");
+    EXPECT_TRUE(co_await p.peer.at_eof());
+    p.peer.s.close();
+    co_await p.server.closed();
+  }());
+}
+
+TEST(WsRules, PeerThatNeverAnswersTheCloseIsDroppedAfterTheTimeout) {
+  Loop loop;
+  run(loop, []() -> Task<void> {
+    Options o;
+    o.close_timeout_ms = 200;
+    Pair p = make_pair(o);
+    uint64_t start = Loop::current()->now();
+    p.server.close(1001, "going away");
+    auto ev = co_await p.peer.next();
+    EXPECT_EQ(ev.kind, Event::Kind::kClose);
+    EXPECT_EQ(ev.code, 1001);
+    co_await p.server.closed();  // the peer stays silent
+    uint64_t took = Loop::current()->now() - start;
+    EXPECT_GE(took, 150u);
+    EXPECT_LT(took, 5000u);
+    EXPECT_EQ(p.server.close_code(), 1006);
+    EXPECT_TRUE(co_await p.peer.at_eof());
+  }());
+}
+
+TEST(WsRules, HeartbeatPingsASilentPeerThenDropsIt) {
+  Loop loop;
+  run(loop, []() -> Task<void> {
+    Options o;
+    o.ping_interval_ms = 100;
+    Pair p = make_pair(o);
+    auto ping = co_await p.peer.next();  // silent for an interval: pinged
+    EXPECT_EQ(ping.kind, Event::Kind::kPing);
+    co_await p.server.closed();  // still silent: dropped
+    EXPECT_EQ(p.server.close_code(), 1006);
+    // A peer that answers stays.
+    Pair q = make_pair(o);
+    for (int i = 0; i < 3; ++i) {
+      auto pi = co_await q.peer.next();
+      EXPECT_EQ(pi.kind, Event::Kind::kPing);
+      std::string pong = masked(Opcode::kPong, pi.data);
+      co_await q.peer.s.write(pong);
+    }
+    EXPECT_TRUE(q.server.is_open());
+    q.server.terminate();
+  }());
+}
+
+TEST(WsRules, SlowReaderKeepsTheSenderBounded) {
+  Loop loop;
+  run(loop, []() -> Task<void> {
+    Options o;
+    o.high_water_mark = 64 * 1024;
+    Pair p = make_pair(o);
+    std::string chunk(32 * 1024, 'z');
+    std::size_t most = 0;
+    bool done = false;
+    auto sender = [](WebSocket ws, std::string chunk, std::size_t& most, bool& done) -> Task<void> {
+      for (int i = 0; i < 200; ++i) {  // 6.4 MB to a peer that does not read yet
+        co_await ws.send_binary(chunk);
+        most = std::max(most, ws.buffered_amount());
+      }
+      done = true;
+    };
+    auto task = sender(p.server, chunk, most, done);
+    spawn(std::move(task));
+    co_await sleep(200);
+    EXPECT_FALSE(done);  // held by backpressure
+    EXPECT_LE(most, o.high_water_mark + 2 * chunk.size());
+    std::size_t got = 0;
+    while (got < 200) {
+      auto ev = co_await p.peer.next();
+      if (ev.kind == Event::Kind::kBinary) ++got;
+    }
+    co_await sleep(1);
+    EXPECT_TRUE(done);
+    EXPECT_LE(most, o.high_water_mark + 2 * chunk.size());
+    p.server.terminate();
+  }());
+}
+
+TEST(WsRules, SendNowaitPastTheBufferLimitCloses1008) {
+  Loop loop;
+  run(loop, []() -> Task<void> {
+    Options o;
+    o.max_buffered = 256 * 1024;
+    Pair p = make_pair(o);
+    std::string chunk(64 * 1024, 'q');
+    int sent = 0;
+    while (p.server.send_nowait(chunk, true) && sent < 1000) ++sent;
+    EXPECT_LT(sent, 1000);
+    EXPECT_FALSE(p.server.is_open());
+    // The peer gets what was queued, then the close frame with 1008.
+    for (;;) {
+      auto ev = co_await p.peer.next();
+      if (ev.kind == Event::Kind::kBinary) continue;
+      EXPECT_EQ(ev.kind, Event::Kind::kClose);
+      EXPECT_EQ(ev.code, 1008);
+      break;
+    }
+    p.server.terminate();
+  }());
+}
+
+TEST(WsRules, HubSharesOneFrameAndForgetsClosedSockets) {
+  Loop loop;
+  run(loop, []() -> Task<void> {
+    Pair a = make_pair(), b = make_pair(), c = make_pair();
+    Hub hub;
+    for (Pair* p : {&a, &b, &c}) hub.subscribe(p->server, "news");
+    hub.subscribe(a.server, "news");  // twice: once
+    EXPECT_EQ(hub.subscribers("news"), 3u);
+    c.server.terminate();
+    EXPECT_EQ(hub.publish("news", "extra"), 2u);
+    EXPECT_EQ(hub.subscribers("news"), 2u);
+    for (Pair* p : {&a, &b}) {
+      auto ev = co_await p->peer.next();
+      EXPECT_EQ(ev.kind, Event::Kind::kText);
+      EXPECT_EQ(ev.data, "extra");
+    }
+    std::vector<WebSocket> all{a.server, b.server};
+    EXPECT_EQ(broadcast(all, "to all", true), 2u);
+    auto ev = co_await b.peer.next();
+    EXPECT_EQ(ev.kind, Event::Kind::kBinary);
+    hub.unsubscribe(a.server, "news");
+    EXPECT_EQ(hub.subscribers("news"), 1u);
+    a.server.terminate();
+    b.server.terminate();
+  }());
+}
+
+TEST(WsRules, SendAfterCloseThrowsEpipe) {
+  Loop loop;
+  run(loop, []() -> Task<void> {
+    Pair p = make_pair();
+    p.server.close();
+    bool threw = false;
+    try {
+      co_await p.server.send("late");
+    } catch (const Error& e) {
+      threw = e.code().value() == EPIPE;
+    }
+    EXPECT_TRUE(threw);
+    EXPECT_THROW(p.server.close(1005 + 1), std::invalid_argument);  // 1006 may not be sent
+    p.server.terminate();
+  }());
+}
+
+}  // namespace
+}  // namespace brigade::ws
