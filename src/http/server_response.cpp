@@ -216,6 +216,20 @@ void ServerResponse::abort() noexcept {
   }
 }
 
+Upgraded ServerResponse::upgrade(std::string_view head) {
+  if (!conn_ || !conn_->writable() || headers_sent_ || ended_) throw Error(EPIPE, "upgrade");
+  detail::HandOff h = conn_->hand_off();
+  if (h.transport.filter) {  // a TLS connection: its records cannot go on as a bare socket
+    h.transport.close();
+    throw Error(EPROTONOSUPPORT, "upgrade over a filtered connection");
+  }
+  int err = h.transport.socket.write_nowait(head);
+  headers_sent_ = true;  // the 101 is out: the server writes nothing more for this response
+  end();
+  if (err) throw Error(err, "upgrade");
+  return Upgraded{std::move(h.transport.socket), std::move(h.buffered)};
+}
+
 void ServerResponse::clear() noexcept {
   drop_answer();  // not reset(): a streamed response (headers sent) must be cleared too
   headers_sent_ = false;

@@ -80,11 +80,13 @@ TEST(WsClientPeers, PythonWebsocketsServer) {
     ClientOptions o;
     o.protocols = {"chat"};
     o.deflate.enabled = true;
-    co_await exchange("ws://127.0.0.1:" + port + "/echo", o, true);
+    auto first = exchange("ws://127.0.0.1:" + port + "/echo", o, true);  // named: g++ 12 (README)
+    co_await first;
     // Without compression too.
     ClientOptions plain;
     plain.protocols = {"chat"};
-    co_await exchange("ws://127.0.0.1:" + port + "/", plain, false);
+    auto second = exchange("ws://127.0.0.1:" + port + "/", plain, false);
+    co_await second;
   }(script));
 }
 
@@ -99,7 +101,8 @@ TEST(WsClientPeers, NodeWsServer) {
     ClientOptions o;
     o.protocols = {"chat"};
     o.deflate.enabled = true;
-    co_await exchange("ws://127.0.0.1:" + port + "/", o, true);
+    auto echo = exchange("ws://127.0.0.1:" + port + "/", o, true);
+    co_await echo;
     std::string closed = co_await with_timeout(10000, [&](std::stop_token) { return peer.line(); });
     EXPECT_EQ(closed, "closed 1000");
     // The server refuses a protocol we require: the handshake still succeeds without one, so
@@ -131,7 +134,8 @@ TEST(WsClientPeers, WssAgainstNodeWsOverHttps) {
         o.protocols = {"chat"};
         o.deflate.enabled = true;
         o.tls.ca_file = cert;
-        co_await exchange("wss://localhost:" + port + "/", o, true);
+        auto echo = exchange("wss://localhost:" + port + "/", o, true);
+        co_await echo;
         // An untrusted certificate fails the connect.
         ClientOptions untrusted;
         bool failed = false;

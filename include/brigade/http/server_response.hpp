@@ -18,6 +18,7 @@
 #include <string_view>
 
 #include "brigade/http/cookie.hpp"
+#include "brigade/net/stream.hpp"
 #include "brigade/task/task.hpp"
 
 namespace brigade::http {
@@ -26,6 +27,12 @@ namespace detail {
 struct Connection;
 struct ResponseAccess;  // the server's side (src/http/access.hpp)
 }  // namespace detail
+
+// What a protocol switch hands over: the socket and the bytes that came after the request's head.
+struct Upgraded {
+  net::Stream socket;
+  std::string buffered;
+};
 
 class ServerResponse {
  public:
@@ -76,6 +83,11 @@ class ServerResponse {
   void reset() noexcept;
   // Closes the connection without a (further) answer: the last resort once headers are sent.
   void abort() noexcept;
+  // Switches protocols (Upgrade, e.g. WebSocket): writes `head` (a whole "HTTP/1.1 101 ..."
+  // head) after any earlier pipelined answers, ends this response and hands the socket and the
+  // bytes read after the request's head to the caller; the server forgets the connection.
+  // Throws Error(EPIPE) if the connection is gone or the response was already sent.
+  Upgraded upgrade(std::string_view head);
 
  private:
   // ---- The server's side (detail::ResponseAccess) --------------------------------------------

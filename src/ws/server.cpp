@@ -1,0 +1,147 @@
+#include "brigade/ws/server.hpp"
+
+#include <exception>
+
+#include "brigade/error.hpp"
+#include "brigade/http/server_response.hpp"
+#include "brigade/task/spawn.hpp"
+#include "brigade/ws/handshake.hpp"
+
+namespace brigade::ws {
+
+struct Server::State {
+  http::App* app = nullptr;
+  std::vector<WebSocket> open;  // pruned of closed sockets when it doubles (amortized O(1))
+  std::size_t prune_at = 64;
+  bool closing = false;
+
+  void add(const WebSocket& ws) {
+    if (open.size() >= prune_at) {
+      std::erase_if(open, [](const WebSocket& s) { return !s.is_open(); });
+      prune_at = std::max<std::size_t>(64, open.size() * 2);
+    }
+    open.push_back(ws);
+  }
+};
+
+namespace {
+
+struct RouteState {
+  std::string pattern;
+  std::vector<std::string> param_names;
+  Handler handler;
+  Options options;
+};
+
+std::vector<std::string> param_names_of(std::string_view pattern) {
+  std::vector<std::string> names;
+  while (!pattern.empty()) {
+    std::size_t slash = pattern.find('/');
+    std::string_view seg = pattern.substr(0, slash);
+    if (seg.starts_with(':'))
+      names.emplace_back(seg.substr(1));
+    else if (seg == "*")
+      names.emplace_back("*");
+    if (slash == std::string_view::npos) break;
+    pattern.remove_prefix(slash + 1);
+  }
+  return names;
+}
+
+Task<void> run_handler(std::shared_ptr<RouteState> route, WebSocket ws, Handshake hs) {
+  try {
+    auto task = route->handler(ws, std::move(hs));
+    co_await task;
+    if (ws.is_open()) ws.close(close_code::kNormal);
+  } catch (const std::exception&) {
+    if (ws.is_open()) ws.close(close_code::kInternalError, "internal error");
+  }
+}
+
+// The upgrade, inside the App's GET route: checks, answers 101 and hands the socket over.
+void upgrade(http::Req& req, http::Res& res, const std::shared_ptr<RouteState>& route,
+             const std::shared_ptr<Server::State>& server) {
+  if (server->closing) {
+    res.status(503).send("server closing");
+    return;
+  }
+  UpgradeRequest u;
+  u.method = req.method_name();
+  u.http11 = req.http11();
+  u.upgrade = req.header("Upgrade");
+  u.connection = req.header("Connection");
+  u.version = req.header("Sec-WebSocket-Version");
+  u.key = req.header("Sec-WebSocket-Key");
+  UpgradeCheck check = check_upgrade(u);
+  if (check.status) {
+    if (check.status == 426) res.set("Sec-WebSocket-Version", "13");
+    res.status(check.status).send(check.why);
+    return;
+  }
+  Negotiated negotiated;
+  std::string head =
+      "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+      "Sec-WebSocket-Accept: " +
+      accept_key(u.key) + "\r\n";
+  if (!route->options.protocols.empty()) {
+    negotiated.protocol = std::string(
+        choose_protocol(req.header("Sec-WebSocket-Protocol"), route->options.protocols));
+    if (!negotiated.protocol.empty())
+      head += "Sec-WebSocket-Protocol: " + negotiated.protocol + "\r\n";
+  }
+  if (route->options.deflate.enabled) {
+    if (auto agreed =
+            negotiate_deflate(req.header("Sec-WebSocket-Extensions"), route->options.deflate)) {
+      negotiated.deflate = agreed->params;
+      head += "Sec-WebSocket-Extensions: " + agreed->response + "\r\n";
+    }
+  }
+  head += "\r\n";
+  Handshake hs;
+  hs.path = std::string(req.path());
+  hs.query = std::string(req.query_string());
+  hs.origin = std::string(req.header("Origin"));
+  for (const std::string& name : route->param_names)
+    hs.params.emplace_back(name, std::string(req.param(name)));
+
+  http::Upgraded up = res.upgrade(head);
+  WebSocket ws = WebSocket::open(std::move(up.socket), std::move(up.buffered), Role::kServer,
+                                 route->options, std::move(negotiated));
+  server->add(ws);
+  spawn(run_handler(route, ws, std::move(hs)), "websocket " + route->pattern);
+}
+
+}  // namespace
+
+Server::Server(http::App& app) : state_(std::make_shared<State>()) { state_->app = &app; }
+Server::~Server() = default;
+
+Server& Server::route(std::string pattern, Handler handler, Options options) {
+  auto route = std::make_shared<RouteState>();
+  route->param_names = param_names_of(pattern);
+  route->pattern = pattern;
+  route->handler = std::move(handler);
+  route->options = std::move(options);
+  state_->app->get(std::move(pattern), [route, state = state_](http::Req& req, http::Res& res) {
+    upgrade(req, res, route, state);
+  });
+  return *this;
+}
+
+std::size_t Server::connections() const noexcept {
+  std::size_t n = 0;
+  for (const WebSocket& ws : state_->open) n += ws.is_open();
+  return n;
+}
+
+Task<void> Server::close(uint16_t code, std::string reason) {
+  std::shared_ptr<State> state = state_;
+  state->closing = true;
+  std::vector<WebSocket> sockets = state->open;
+  for (WebSocket& ws : sockets)
+    if (ws.is_open()) ws.close(code, reason);
+  for (WebSocket& ws : sockets) co_await ws.closed();
+  state->open.clear();
+}
+
+}  // namespace brigade::ws
