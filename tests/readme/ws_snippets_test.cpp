@@ -1,0 +1,82 @@
+// README: WebSocket, the server's echo route and the client, run against each other.
+#include <gtest/gtest.h>
+
+#include <optional>
+#include <string>
+
+#include "brigade/http/app.hpp"
+#include "brigade/loop.hpp"
+#include "brigade/task.hpp"
+#include "brigade/ws.hpp"
+
+namespace {
+
+using brigade::Task;
+namespace http = brigade::http;
+namespace ws = brigade::ws;
+
+// The server part listens on 8080 in the README; the test passes another port.
+Task<void> client_part(uint16_t port, std::string& got) {
+  std::string url = "ws://127.0.0.1:" + std::to_string(port) + "/chat";
+  ws::ClientOptions co;
+  co.protocols = {"chat"};
+  auto connecting = ws::connect(url, co);
+  ws::WebSocket client = co_await connecting;
+  co_await client.send("hello");
+  std::optional<ws::Message> reply = co_await client.receive();
+  client.close(1000, "bye");
+  got = reply ? reply->data : "";
+  co_await client.closed();
+}
+
+// The README's block, verbatim, is compiled here with its client half in a coroutine.
+[[maybe_unused]] Task<void> readme_block(brigade::Loop& loop) {
+  // clang-format off
+// readme:begin ws
+http::App app;
+ws::Server sockets(app);                 // routes on the app: middleware runs before the upgrade
+ws::Options o;
+o.protocols = {"chat"};                  // Sec-WebSocket-Protocol, preferred first
+o.deflate.enabled = true;                // permessage-deflate
+sockets.route("/chat", [](ws::WebSocket ws, ws::Handshake) -> Task<void> {
+  while (auto msg = co_await ws.receive()) {   // whole messages; nullopt once closed
+    if (msg->binary) co_await ws.send_binary(msg->data);
+    else co_await ws.send(msg->data);          // waits while buffered_amount() is high
+  }
+}, o);
+http::Server server = app.listen(loop, "127.0.0.1", 8080);
+
+ws::ClientOptions co;                    // the same Options, plus headers, TLS, a timeout
+co.protocols = {"chat"};
+auto connecting = ws::connect("ws://127.0.0.1:8080/chat", co);  // or wss://; named (g++ 12)
+ws::WebSocket client = co_await connecting;
+co_await client.send("hello");
+std::optional<ws::Message> reply = co_await client.receive();
+client.close(1000, "bye");
+// readme:end
+  // clang-format on
+}
+
+TEST(Readme, WebSocketEcho) {
+  brigade::Loop loop;
+  http::App app;
+  ws::Server sockets(app);
+  ws::Options o;
+  o.protocols = {"chat"};
+  o.deflate.enabled = true;
+  sockets.route("/chat", [](ws::WebSocket ws, ws::Handshake) -> Task<void> {
+    while (auto msg = co_await ws.receive()) {
+      if (msg->binary) co_await ws.send_binary(msg->data);
+      else co_await ws.send(msg->data);
+    }
+  }, o);
+  http::Server server = app.listen(loop, "127.0.0.1", 0);
+  std::string got;
+  brigade::run(loop, [](uint16_t port, std::string& got, http::Server& server) -> Task<void> {
+    co_await client_part(port, got);
+    server.close();
+  }(server.port(), got, server));
+  EXPECT_EQ(got, "hello");
+}
+
+}  // namespace
