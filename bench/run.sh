@@ -9,6 +9,7 @@
 #          cluster (cluster_w1, cluster_w2)  db (db_pg, db_sqlite; needs PostgreSQL and
 #          `npm install --prefix bench/.scratch pg better-sqlite3@12`)  crypto (pbkdf2 on the pool)
 #          fetch (fetch_undici, fetch_agent: an HTTP client against the libuv responder)
+#          ws (ws_echo, ws_broadcast, ws_idle: WebSocket vs Node + ws; WS_CONNECTIONS=10000)
 # Environment: RUNS=3 (runs per figure, the median is quoted), LOAD_SECONDS=5 (per server load),
 #   NO_BUILD=1 (skip the build step), BENCH_BUILD=DIR (binaries from a Release build folder
 #   of one's own instead of build/bench; with it the build step configures that folder),
@@ -31,7 +32,7 @@ RUNS=${RUNS:-3}
 LOAD_SECONDS=${LOAD_SECONDS:-5}
 CLK_TCK=$(getconf CLK_TCK)
 ALL_NAMES=(timers chains fs_read spawn echo http_c50 http_c1000 http_pipeline http_json http_users
-  http_idle http_heavy cluster db worker crypto fetch)
+  http_idle http_heavy cluster db worker crypto fetch ws)
 HTTP_NAMES=(http_c50 http_c1000 http_pipeline http_json http_users http_idle http_heavy)
 
 declare -A VALUES=()      # "row|impl" -> space-separated measurements
@@ -633,6 +634,82 @@ bench_db() {
 
 # ---------------------------------------------------------------------------------------------
 
+# ---------------------------------------------------------------------------------------------
+# WebSocket: bench/ws_echo.cpp vs bench/node/ws_echo_server.js (Node + ws@8, installed into
+# bench/.scratch when missing); the same load program, bench/ws_load.cpp, drives both.
+
+ws_start() {
+  if [[ ! -d $ROOT/bench/.scratch/node_modules/ws ]]; then
+    log "installing ws@8 into bench/.scratch"
+    npm install --prefix "$ROOT/bench/.scratch" ws@8 >"$LOGS/npm-ws.log" 2>&1 ||
+      { log "npm install ws failed (see $LOGS/npm-ws.log)"; return 1; }
+  fi
+  if [[ -x $BIN/ws_echo ]]; then start_server brigade "$BIN/ws_echo" --port "$(free_port)"; else skip "$BIN/ws_echo"; fi
+  start_server node node "$NODE_DIR/ws_echo_server.js" "$(free_port)"
+}
+
+ws_echo_load() {  # 50 connections, each sending 64 bytes and awaiting the echo
+  timeout $(($2 + 60)) taskset -c 1 "$BIN/ws_load" echo "$1" 50 "$2" 64 >"$3" 2>&1
+  awk '/^round_trips / { n = $2 } /^seconds / { s = $2 } END { if (n) print n, s }' "$3"
+}
+
+bench_ws_echo() {
+  ws_start || return
+  run_server_bench ws_echo msg ws_echo_load
+  stop_servers
+}
+
+# One 64-byte message to WS_CONNECTIONS (10,000) sockets: the median of 20 rounds of the time
+# from the request to the last socket's receipt.
+bench_ws_broadcast() {
+  local n=${WS_CONNECTIONS:-10000} r impl out
+  ulimit -n "$(ulimit -Hn)"
+  ws_start || return
+  for ((r = 1; r <= RUNS; r++)); do
+    for impl in brigade node; do
+      [[ -z ${SERVER_PID[$impl]:-} ]] && continue
+      log "ws_broadcast run $r/$RUNS: $impl ($n connections)"
+      out=$LOGS/ws_broadcast-$impl.out
+      timeout 600 taskset -c 1 "$BIN/ws_load" broadcast "${SERVER_PORT[$impl]}" "$n" 20 >"$out" 2>&1 ||
+        { log "ws_broadcast on $impl failed (see $out)"; continue; }
+      record ws_broadcast.deliver_ms "$impl" "$(awk '/^deliver_ms / { print $2 }' "$out")"
+    done
+  done
+  stop_servers
+}
+
+# Bytes per idle WebSocket: RSS of a fresh server before and while ws_load holds N sockets.
+bench_ws_idle() {
+  local n=${WS_CONNECTIONS:-10000} r impl pid before after client i out
+  ulimit -n "$(ulimit -Hn)"
+  for ((r = 1; r <= RUNS; r++)); do
+    ws_start || return
+    for impl in brigade node; do
+      [[ -z ${SERVER_PID[$impl]:-} ]] && continue
+      pid=${SERVER_PID[$impl]} out=$LOGS/ws_idle-$impl.out
+      before=$(rss_kib "$pid")
+      taskset -c 1 "$BIN/ws_load" idle "${SERVER_PORT[$impl]}" "$n" >"$out" 2>&1 &
+      client=$!
+      for ((i = 0; i < 2400; i++)); do  # up to 120 s
+        grep -qs '^holding' "$out" && break
+        kill -0 "$client" 2>/dev/null || break
+        sleep 0.05
+      done
+      if grep -qs '^holding' "$out"; then
+        sleep 0.5
+        after=$(rss_kib "$pid")
+        record ws_idle.rss_kib_per_conn "$impl" \
+          "$(awk -v a="$after" -v b="$before" -v n="$n" 'BEGIN { printf "%.3f", (a - b) / n }')"
+      else
+        log "ws_idle on $impl: the client did not get its $n connections (see $out)"
+      fi
+      kill "$client" 2>/dev/null
+      wait "$client" 2>/dev/null
+    done
+    stop_servers
+  done
+}
+
 build() {
   local configure=(cmake --preset bench)
   [[ -n ${BENCH_BUILD:-} ]] &&
@@ -666,6 +743,8 @@ main() {
       worker_messages | worker_atomics | worker_pool | worker_offload) expanded+=("$name") ;;
       timers | chains | fs_read | spawn | crypto | fetch | echo | http_c50 | http_c1000 | http_pipeline | cluster | db) expanded+=("$name") ;;
       http_json | http_users | http_idle | http_heavy) expanded+=("$name") ;;
+      ws) expanded+=(ws_echo ws_broadcast ws_idle) ;;
+      ws_echo | ws_broadcast | ws_idle) expanded+=("$name") ;;
       *) echo "unknown benchmark '$name'; known: ${ALL_NAMES[*]} http" >&2; exit 2 ;;
     esac
   done
