@@ -95,7 +95,7 @@ Task<void> idle(std::string url, int conns) {
   std::vector<ws::WebSocket> all = co_await opening;
   std::printf("holding %d\n", conns);
   std::fflush(stdout);
-  co_await sleep(24 * 3600 * 1000ull);
+  co_await brigade::sleep(uint64_t(24) * 3600 * 1000);
 }
 
 }  // namespace
