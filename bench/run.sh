@@ -14,7 +14,12 @@
 #   NO_BUILD=1 (skip the build step), BENCH_BUILD=DIR (binaries from a Release build folder
 #   of one's own instead of build/bench; with it the build step configures that folder),
 #   IDLE_CONNECTIONS=10000 (http_idle), HEAVY_N_BRIGADE=45 HEAVY_N_NODE=41 (http_heavy's fib
-#   arguments: ~2-3 s each on a quiet machine; V8's fib is ~8x slower than g++ -O3's).
+#   arguments: ~2-3 s each on a quiet machine; V8's fib is ~8x slower than g++ -O3's),
+#   WRK_THREADS=1 (wrk's threads, all on core 1; 2: the load generator is less of a ceiling,
+#   and the http_c50/c1000/pipeline rows are named *_t2).
+# Peers of the plaintext HTTP groups (http_c50, http_c1000, http_pipeline), beside Node and the
+# libuv responder: a Boost.Beast hello (bench/beast/http_hello.cpp, Debian libboost-dev) and
+# h2o (Debian h2o, one thread, a 13-byte file as the answer); each is skipped when missing.
 #
 # Servers run pinned on core 0 (taskset -c 0), load generators on core 1; everything on 127.0.0.1,
 # on a free port found at run time; every server started here is killed on exit.
@@ -30,6 +35,8 @@ NODE_DIR=$ROOT/bench/node
 LOGS=$BUILD/logs
 RUNS=${RUNS:-3}
 LOAD_SECONDS=${LOAD_SECONDS:-5}
+WRK_THREADS=${WRK_THREADS:-1}
+IMPLS=(brigade node libuv beast h2o)  # the table's columns, in order
 CLK_TCK=$(getconf CLK_TCK)
 ALL_NAMES=(timers chains fs_read spawn echo http_c50 http_c1000 http_pipeline http_json http_users
   http_idle http_heavy cluster db worker crypto fetch ws)
@@ -85,21 +92,24 @@ fmt() {  # NUMBER -> short human form
 
 # shellcheck disable=SC2086  # the stored measurement lists are meant to split into arguments
 print_table() {
-  local sep="--------------------------------+--------------+--------------+--------------+-------------"
+  local sep="--------------------------------+--------------+--------------+--------------+--------------+--------------+-------------"
   echo "# brigade bench: $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?'), node $(node --version)"
-  echo "# $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), load average $(cut -d' ' -f1-3 /proc/loadavg), median of $RUNS runs, ${LOAD_SECONDS}s per server load"
+  echo "# $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), load average $(cut -d' ' -f1-3 /proc/loadavg), median of $RUNS runs, ${LOAD_SECONDS}s per server load, wrk -t$WRK_THREADS"
   [[ -n $BUILD_WARNING ]] && echo "$BUILD_WARNING"
   echo "# *_ms, *_mb, *_kib* and cpu_us_* rows: lower is better; the others: higher is better"
-  printf '%-31s | %12s | %12s | %12s | %s\n' name brigade node libuv brigade/node
+  printf '%-31s | %12s | %12s | %12s | %12s | %12s | %s\n' name brigade node libuv beast h2o brigade/node
   echo "$sep"
-  local row b n u ratio
+  local row b n u w h ratio
   for row in "${ROWS[@]}"; do
     b=$(median ${VALUES["$row|brigade"]:-})
     n=$(median ${VALUES["$row|node"]:-})
     u=$(median ${VALUES["$row|libuv"]:-})
+    w=$(median ${VALUES["$row|beast"]:-})
+    h=$(median ${VALUES["$row|h2o"]:-})
     ratio=-
     [[ $b != - && $n != - ]] && ratio=$(awk -v b="$b" -v n="$n" 'BEGIN { if (n > 0) printf "%.2f", b / n; else print "-" }')
-    printf '%-31s | %12s | %12s | %12s | %s\n' "$row" "$(fmt "$b")" "$(fmt "$n")" "$(fmt "$u")" "$ratio"
+    printf '%-31s | %12s | %12s | %12s | %12s | %12s | %s\n' "$row" "$(fmt "$b")" "$(fmt "$n")" "$(fmt "$u")" \
+      "$(fmt "$w")" "$(fmt "$h")" "$ratio"
   done
   for row in "${SKIPPED[@]}"; do echo "$row"; done
 }
@@ -338,11 +348,11 @@ measure_load() {  # ROW IMPL UNIT LOAD_FUNCTION
 
 run_server_bench() {  # ROW UNIT LOAD_FUNCTION
   local row=$1 unit=$2 load=$3 impl r
-  for impl in brigade node libuv; do  # warm-up (JIT, caches), not measured
+  for impl in "${IMPLS[@]}"; do  # warm-up (JIT, caches), not measured
     [[ -n ${SERVER_PID[$impl]:-} ]] && "$load" "${SERVER_PORT[$impl]}" 1 "$LOGS/$row-$impl.warmup" >/dev/null
   done
   for ((r = 1; r <= RUNS; r++)); do
-    for impl in brigade node libuv; do
+    for impl in "${IMPLS[@]}"; do
       [[ -z ${SERVER_PID[$impl]:-} ]] && continue
       log "$row run $r/$RUNS: $impl"
       measure_load "$row" "$impl" "$unit" "$load"
@@ -361,7 +371,7 @@ wrk_load() {  # PORT SECONDS OUTFILE WRK_OPTIONS... [-- SCRIPT_ARGS...]
   local port=$1 secs=$2 out=$3 options=()
   shift 3
   while (($#)) && [[ $1 != -- ]]; do options+=("$1"); shift; done
-  timeout $((secs + 30)) taskset -c 1 wrk -t1 "${options[@]}" -d"${secs}s" \
+  timeout $((secs + 30)) taskset -c 1 wrk -t"$WRK_THREADS" "${options[@]}" -d"${secs}s" \
     "http://127.0.0.1:$port$WRK_PATH" "$@" >"$out" 2>&1
   grep -q 'Non-2xx' "$out" && log "non-2xx responses: see $out"
   awk '/ requests in / { s = $4; sub(/s,$/, "", s); print $1, s }' "$out"
@@ -384,9 +394,38 @@ brigade_http_binary() {
   echo "$BUILD/examples/http_hello"  # what the skip line names
 }
 
+# h2o as a peer: one thread, every path answered with a 13-byte file. It prints no "listening"
+# line of its own, so a helper says it once the port answers (h2o itself is the server process).
+start_h2o() {
+  local port dir
+  command -v h2o >/dev/null || { SKIPPED+=("skipped: h2o (Debian h2o not installed)"); return 1; }
+  port=$(free_port)
+  dir=$TMP/h2o-$port
+  mkdir -p "$dir"
+  chmod 755 "$TMP" "$dir"  # started by root, h2o serves as nobody
+  printf 'Hello, World!' >"$dir/hello.txt"
+  {
+    echo "num-threads: 1"
+    [[ $(id -u) -eq 0 ]] && echo "user: nobody"
+    echo "listen: {host: 127.0.0.1, port: $port}"
+    echo "hosts: {default: {paths: {/: {file.file: $dir/hello.txt}}}}"
+  } >"$dir/h2o.conf"
+  # shellcheck disable=SC2016  # expanded by the inner shell
+  start_server h2o bash -c '(until curl -so /dev/null "http://127.0.0.1:$1/"; do sleep 0.05; done
+    echo "listening on 127.0.0.1:$1") & exec h2o -c "$2"' h2o "$port" "$dir/h2o.conf" "$port"
+}
+
 bench_http() {  # ROW LOAD_FUNCTION
+  local row=$1
+  ((WRK_THREADS > 1)) && row=${row}_t$WRK_THREADS
   start_servers "$(brigade_http_binary)" "$NODE_DIR/http_hello.js" "$BIN/libuv/http_responder"
-  run_server_bench "$1" req "$2"
+  if [[ -x $BIN/beast/http_hello ]]; then
+    start_server beast "$BIN/beast/http_hello" "$(free_port)"
+  else
+    SKIPPED+=("skipped: beast (bench/beast/http_hello not built: Debian libboost-dev)")
+  fi
+  start_h2o
+  run_server_bench "$row" req "$2"
   stop_servers
 }
 bench_http_c50() { bench_http http_c50 wrk_c50; }
