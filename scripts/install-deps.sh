@@ -13,6 +13,7 @@ packages=(
   zlib1g-dev python3-websockets chromium  # ws: permessage-deflate, test peers
   redis-server
   nginx haproxy  # balancer tests (tests/http/balancer_e2e_test.cpp)
+  libboost-dev h2o  # bench peers of the HTTP groups (bench/run.sh)
 )
 
 missing=()
