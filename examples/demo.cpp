@@ -16,6 +16,9 @@
 //                         over 500 ms, more than 64 jobs queued on either pool)
 //   GET /whoami           the client as the server sees it: ip, ips, protocol (through the
 //                         proxies --trust-proxy trusts: a hop count, or addresses and CIDRs)
+//   POST /jobs?n=30       with REDIS_URL=redis://...: enqueue fib(n) on the "jobs" queue (run by
+//                         examples/queue_worker processes on any host); 202 {"id": ...}
+//   GET /jobs/:id         that job's state, and its result once completed
 //
 // --host picks the address (default 127.0.0.1), --port 0 a free port. --workers N (N > 0) runs
 // N worker processes behind one port (cluster). SIGINT / SIGTERM close gracefully; with
@@ -41,6 +44,8 @@
 #include "brigade/http/health.hpp"
 #include "brigade/loop/signal.hpp"
 #include "brigade/net/connect.hpp"
+#include "brigade/queue/queue.hpp"
+#include "brigade/redis/client.hpp"
 #include "brigade/pool/thread_pool.hpp"
 #include "brigade/process/cluster.hpp"
 #include "brigade/task/spawn.hpp"
@@ -361,6 +366,52 @@ Task<void> self_check(Loop& loop, http::Server& server, int& failures) {
   server.close();
 }
 
+// ---- Jobs on Redis (REDIS_URL): POST /jobs?n= enqueues fib(n), GET /jobs/:id reads it ---------
+
+struct Jobs {
+  Jobs(const char* url, Loop& loop) : redis(options(url, loop)), queue(redis, "jobs") {}
+  static redis::Options options(const char* url, Loop& loop) {
+    redis::Options o = redis::parse_url(url);
+    o.loop = &loop;
+    return o;
+  }
+  redis::Client redis;
+  queue::Queue queue;
+};
+
+std::unique_ptr<Jobs> make_jobs(Loop& loop) {
+  const char* url = std::getenv("REDIS_URL");
+  if (!url || !*url) return nullptr;
+  return std::make_unique<Jobs>(url, loop);
+}
+
+void add_job_routes(http::App& app, Jobs& jobs) {
+  app.post("/jobs", [&jobs](Req& req, Res& res) -> Task<void> {
+    std::optional<unsigned> arg = fib_arg(req, res);
+    if (!arg) co_return;
+    std::string n = std::to_string(*arg);
+    auto add = jobs.queue.add("fib", n, {.attempts = 3, .backoff_ms = 500});
+    std::string id = co_await add;
+    res.status(202).json({{"id", id}, {"status", "/jobs/" + id}});
+  });
+  app.get("/jobs/:id", [&jobs](Req& req, Res& res) -> Task<void> {
+    auto read = jobs.queue.get(std::string(req.param("id")));
+    std::optional<queue::JobInfo> job = co_await read;
+    if (!job) {
+      res.status(404).json({{"error", "no such job"}});
+      co_return;
+    }
+    json out = {{"id", job->id},
+                {"name", job->name},
+                {"n", job->payload},
+                {"state", queue::state_name(job->state)},
+                {"attempts_made", job->attempts_made}};
+    if (job->state == queue::JobState::kCompleted) out["result"] = job->result;
+    if (!job->error.empty()) out["error"] = job->error;
+    res.json(out);
+  });
+}
+
 // ---- Running: one process, or a cluster worker --------------------------------------------------
 
 int run_single(const DemoOptions& opts) {
@@ -374,6 +425,8 @@ int run_single(const DemoOptions& opts) {
   set_trust_proxy(app, opts.trust_proxy);
   add_health(app, health, heavy);
   add_routes(app, loop, users, &server_ptr, heavy);
+  std::unique_ptr<Jobs> jobs = make_jobs(loop);
+  if (jobs) add_job_routes(app, *jobs);
   http::Server server = app.listen(loop, opts.host, opts.port);
   server_ptr = &server;
   health.started();
@@ -419,6 +472,7 @@ struct WorkerService {
   http::Health health{server_loop, readiness()};
   http::Server server;
   http::Server* server_ptr = &server;
+  std::unique_ptr<Jobs> jobs = make_jobs(server_loop);
   cluster::Worker::Hold hold;  // the worker exits only once the server has drained (reset below)
   std::optional<std::stop_callback<std::function<void()>>> on_stop;
 };
@@ -432,6 +486,7 @@ Task<void> worker_main(cluster::Worker& worker, DemoOptions opts) {
   set_trust_proxy(w->app, opts.trust_proxy);
   add_health(w->app, w->health, w->heavy);
   add_routes(w->app, *loop, w->users, &w->server_ptr, w->heavy);
+  if (w->jobs) add_job_routes(w->app, *w->jobs);
   worker.on_drain([w] { w->health.begin_drain(); });  // this worker's /readyz: 503
   w->health.started();
   worker.serve([w](net::Stream s) { w->server.adopt(std::move(s)); });
