@@ -10,6 +10,8 @@
 #          `npm install --prefix bench/.scratch pg better-sqlite3@12`)  crypto (pbkdf2 on the pool)
 #          fetch (fetch_undici, fetch_agent: an HTTP client against the libuv responder)
 #          ws (ws_echo, ws_broadcast, ws_idle: WebSocket vs Node + ws; WS_CONNECTIONS=10000)
+#          redis (redis_getset vs ioredis, queue jobs/latency vs BullMQ; needs redis-server;
+#          installs ioredis@5 bullmq@5 into bench/.scratch when missing)
 # Environment: RUNS=3 (runs per figure, the median is quoted), LOAD_SECONDS=5 (per server load),
 #   NO_BUILD=1 (skip the build step), BENCH_BUILD=DIR (binaries from a Release build folder
 #   of one's own instead of build/bench; with it the build step configures that folder),
@@ -39,7 +41,7 @@ WRK_THREADS=${WRK_THREADS:-1}
 IMPLS=(brigade node libuv beast h2o)  # the table's columns, in order
 CLK_TCK=$(getconf CLK_TCK)
 ALL_NAMES=(timers chains fs_read spawn echo http_c50 http_c1000 http_pipeline http_json http_users
-  http_idle http_heavy cluster db worker crypto fetch ws)
+  http_idle http_heavy cluster db worker crypto fetch ws redis)
 HTTP_NAMES=(http_c50 http_c1000 http_pipeline http_json http_users http_idle http_heavy)
 
 declare -A VALUES=()      # "row|impl" -> space-separated measurements
@@ -52,6 +54,7 @@ BUILD_WARNING=""
 SERVER_CPUS=0             # where start_server pins servers (the cluster bench gives them both)
 WRK_PATH=/                # the URL path wrk_load requests
 PG_DIR=""                 # the throwaway PostgreSQL of the db bench, while it runs
+REDIS_PID=""              # the throwaway redis-server of the redis bench, while it runs
 TMP=$(mktemp -d /tmp/brigade-bench.XXXXXX)
 
 log() { echo "bench: $*" >&2; }
@@ -59,6 +62,7 @@ log() { echo "bench: $*" >&2; }
 cleanup() {
   stop_servers
   stop_postgres
+  [[ -n $REDIS_PID ]] && kill "$REDIS_PID" 2>/dev/null
   rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -672,6 +676,44 @@ bench_db() {
 }
 
 # ---------------------------------------------------------------------------------------------
+# Redis: a throwaway redis-server pinned on core 0 (no persistence), clients on core 1.
+#   redis_getset   GET/SET from 50 coroutines on one client vs ioredis (enableAutoPipelining)
+#   queue          no-op jobs, 1 producer and 2 consumers (concurrency 50 each), and one job's
+#                  add-to-result latency, vs BullMQ (bench/queue_jobs.cpp, bench/node/bullmq_jobs.js)
+
+bench_redis() {
+  command -v redis-server >/dev/null || { SKIPPED+=("skipped: redis (no redis-server)"); return; }
+  local scratch=$ROOT/bench/.scratch/node_modules
+  if [[ ! -d $scratch/ioredis || ! -d $scratch/bullmq ]]; then
+    log "installing ioredis@5 bullmq@5 into bench/.scratch"
+    npm install --prefix "$ROOT/bench/.scratch" ioredis@5 bullmq@5 >"$LOGS/npm-redis.log" 2>&1 ||
+      { log "npm install ioredis bullmq failed (see $LOGS/npm-redis.log)"; return 1; }
+  fi
+  local port dir pid r url
+  port=$(free_port)
+  dir=$(mktemp -d "$TMP/redis.XXXXXX")
+  taskset -c 0 redis-server --port "$port" --bind 127.0.0.1 --dir "$dir" --save "" --appendonly no \
+    --logfile "$dir/redis.log" --daemonize no &
+  pid=$!
+  REDIS_PID=$pid
+  url=redis://127.0.0.1:$port
+  for ((r = 0; r < 100; r++)); do
+    redis-cli -p "$port" ping >/dev/null 2>&1 && break
+    sleep 0.05
+  done
+  for ((r = 1; r <= RUNS; r++)); do
+    log "redis run $r/$RUNS"
+    [[ -x $BIN/redis_getset ]] && run_loop_bench redis_getset brigade 120 taskset -c 1 "$BIN/redis_getset" "$url" 200000 50
+    run_loop_bench redis_getset node 120 env NODE_PATH="$scratch" taskset -c 1 node "$NODE_DIR/redis_getset.js" "$url" 200000 50
+    [[ -x $BIN/queue_jobs ]] && run_loop_bench queue brigade 300 taskset -c 1 "$BIN/queue_jobs" "$url" 20000 300
+    run_loop_bench queue node 300 env NODE_PATH="$scratch" taskset -c 1 node "$NODE_DIR/bullmq_jobs.js" "$url" 20000 300
+  done
+  kill "$pid" 2>/dev/null
+  wait "$pid" 2>/dev/null
+  REDIS_PID=""
+}
+
+# ---------------------------------------------------------------------------------------------
 
 # ---------------------------------------------------------------------------------------------
 # WebSocket: bench/ws_echo.cpp vs bench/node/ws_echo_server.js (Node + ws@8, installed into
@@ -781,6 +823,7 @@ main() {
       worker) expanded+=(worker_messages worker_atomics worker_pool worker_offload) ;;
       worker_messages | worker_atomics | worker_pool | worker_offload) expanded+=("$name") ;;
       timers | chains | fs_read | spawn | crypto | fetch | echo | http_c50 | http_c1000 | http_pipeline | cluster | db) expanded+=("$name") ;;
+      redis) expanded+=("$name") ;;
       http_json | http_users | http_idle | http_heavy) expanded+=("$name") ;;
       ws) expanded+=(ws_echo ws_broadcast ws_idle) ;;
       ws_echo | ws_broadcast | ws_idle) expanded+=("$name") ;;

@@ -350,13 +350,19 @@ struct ConsumerCore {
   }
 };
 
-Task<void> Job::progress(std::string value) {
+namespace {
+Task<void> both(Task<redis::Reply> first, Task<redis::Reply> second) {
+  co_await first;
+  co_await second;
+}
+}  // namespace
+
+// Both commands are encoded before this returns (`value` may not outlive the call).
+Task<void> Job::progress(std::string_view value) {
   std::string key = queue->prefix() + "job:" + id;
-  auto set = queue->client().command("HSET", key, "progress", value);
-  co_await set;
-  auto pub =
-      queue->client().command("PUBLISH", queue->events_channel(), "progress " + id + " " + value);
-  co_await pub;
+  std::string event = "progress " + id + " " + std::string(value);
+  return both(queue->client().command("HSET", key, "progress", value),
+              queue->client().command("PUBLISH", queue->events_channel(), event));
 }
 
 Consumer::Consumer(Queue& queue, Handler handler, ConsumerOptions options)

@@ -82,7 +82,19 @@ struct Queue::Waiting {
   };
   std::unordered_multimap<std::string, Awaiter*> parked;
 
+  // The last jobs finished, with a sequence number: an event that lands while a result() call
+  // reads the job's state (before it parks) is not missed.
+  static constexpr std::size_t kRecent = 256;
+  std::vector<std::string> recent = std::vector<std::string>(kRecent);
+  uint64_t seq = 0;
+  bool finished_since(const std::string& id, uint64_t since) const {
+    for (uint64_t s = std::max<uint64_t>(since, seq > kRecent ? seq - kRecent : 0); s < seq; ++s)
+      if (recent[s % kRecent] == id) return true;
+    return false;
+  }
+
   void wake(const std::string& id) {
+    recent[seq++ % kRecent] = id;
     auto [b, e] = parked.equal_range(id);
     std::vector<Awaiter*> woken;
     for (auto it = b; it != e; ++it) woken.push_back(it->second);
@@ -127,7 +139,11 @@ Task<std::string> Queue::add_encoded(std::vector<std::string> args) {
   co_return r.elements.at(0).str;
 }
 
-Task<std::optional<JobInfo>> Queue::get(std::string job_id) {
+Task<std::optional<JobInfo>> Queue::get(std::string_view job_id) {
+  return read_job(std::string(job_id));
+}
+
+Task<std::optional<JobInfo>> Queue::read_job(std::string job_id) {
   std::string key = prefix_ + "job:" + job_id;
   auto cmd = redis_.command("HMGET", key, "name", "payload", "state", "result", "error", "progress",
                             "made", "attempts");
@@ -167,7 +183,11 @@ Task<void> Queue::subscribe_events() {
   subscribed_ = true;
 }
 
-Task<std::string> Queue::result(std::string job_id, uint64_t timeout_ms) {
+Task<std::string> Queue::result(std::string_view job_id, uint64_t timeout_ms) {
+  return wait_result(std::string(job_id), timeout_ms);
+}
+
+Task<std::string> Queue::wait_result(std::string job_id, uint64_t timeout_ms) {
   Loop& loop = redis_.loop();
   std::shared_ptr<Waiting> waiting = waiting_;
   loop.update_time();
@@ -177,6 +197,7 @@ Task<std::string> Queue::result(std::string job_id, uint64_t timeout_ms) {
   auto sub = subscribe_events();
   co_await sub;
   for (;;) {
+    uint64_t seq = waiting->seq;
     auto read = get(job_id);
     std::optional<JobInfo> info = co_await read;
     if (!info) throw redis::Error("queue: no job " + job_id + " in " + name_);
@@ -188,6 +209,7 @@ Task<std::string> Queue::result(std::string job_id, uint64_t timeout_ms) {
       if (loop.now() >= deadline) throw TimeoutError("queue result");
       wait_ms = std::min<uint64_t>(wait_ms, deadline - loop.now());
     }
+    if (waiting->finished_since(job_id, seq)) continue;  // it finished while we read: read again
     Waiting::Awaiter parked{*waiting, job_id, loop, wait_ms, {}, {}};
     co_await parked;
   }

@@ -1,8 +1,7 @@
 // Client: shared pipelined connections with reconnect and backoff, and dedicated leases.
 #include "brigade/redis/client.hpp"
 
-#include <random>
-
+#include "backoff.hpp"
 #include "brigade/error.hpp"
 #include "brigade/task/sleep.hpp"
 #include "brigade/task/spawn.hpp"
@@ -46,7 +45,6 @@ struct ClientCore {
   uint64_t connects = 0;
   uint64_t failed_connects = 0;
   std::string last_error;
-  std::minstd_rand jitter{std::random_device{}()};
   std::weak_ptr<ClientCore> self;
 
   Connection* pick() {
@@ -55,13 +53,6 @@ struct ClientCore {
       if (s.conn && s.conn->ok()) return s.conn.get();
     }
     return nullptr;
-  }
-
-  uint64_t backoff(unsigned failures) {
-    uint64_t ms = options.reconnect_min_ms;
-    for (unsigned i = 1; i < failures && ms < options.reconnect_max_ms; ++i) ms *= 2;
-    ms = std::min(ms, options.reconnect_max_ms);
-    return ms + (ms / 4 ? jitter() % (ms / 4 + 1) : 0);
   }
 
   void start_connect(Shared& s) {
@@ -74,7 +65,7 @@ struct ClientCore {
     if (closed) return;
     ++s.failures;
     s.retry_pending = true;
-    s.retry.start(backoff(s.failures), [this, i = s.index] {
+    s.retry.start(detail::reconnect_delay(options, s.failures), [this, i = s.index] {
       shared[i].retry_pending = false;
       start_connect(shared[i]);
     });
@@ -175,7 +166,8 @@ Task<Reply> Client::run(std::string encoded) {
     auto wait = core_->connection();
     conn = co_await wait;
   }
-  co_return co_await conn->encoded(std::move(encoded));
+  auto reply = conn->encoded(std::move(encoded));
+  co_return co_await reply;
 }
 
 namespace {
@@ -202,8 +194,17 @@ Task<int64_t> Client::publish(std::string_view channel, std::string_view message
   return integer_of(command("PUBLISH", channel, message));
 }
 
-Task<Reply> Client::eval(Script& script, std::vector<std::string> keys,
-                         std::vector<std::string> args) {
+Task<Reply> Client::eval(Script& script, const std::vector<std::string>& keys,
+                         const std::vector<std::string>& args) {
+  std::vector<std::string> all;
+  all.reserve(keys.size() + args.size());
+  all.insert(all.end(), keys.begin(), keys.end());
+  all.insert(all.end(), args.begin(), args.end());
+  return run_script(script, std::move(all), keys.size());
+}
+
+Task<Reply> Client::run_script(Script& script, std::vector<std::string> keys_and_args,
+                               std::size_t keys) {
   for (int attempt = 0;; ++attempt) {
     if (script.sha.empty()) {
       auto load = command("SCRIPT", "LOAD", script.source);
@@ -211,12 +212,11 @@ Task<Reply> Client::eval(Script& script, std::vector<std::string> keys,
       script.sha = sha.str;
     }
     std::vector<std::string> cmd;
-    cmd.reserve(3 + keys.size() + args.size());
+    cmd.reserve(3 + keys_and_args.size());
     cmd.push_back("EVALSHA");
     cmd.push_back(script.sha);
-    cmd.push_back(std::to_string(keys.size()));
-    cmd.insert(cmd.end(), keys.begin(), keys.end());
-    cmd.insert(cmd.end(), args.begin(), args.end());
+    cmd.push_back(std::to_string(keys));
+    cmd.insert(cmd.end(), keys_and_args.begin(), keys_and_args.end());
     try {
       auto call = command(cmd);
       co_return co_await call;

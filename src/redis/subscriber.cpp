@@ -1,6 +1,7 @@
 // Subscriber: one connection in subscribed mode, re-subscribing after a reconnect.
 #include "brigade/redis/subscriber.hpp"
 
+#include "backoff.hpp"
 #include "brigade/error.hpp"
 #include "brigade/task/sleep.hpp"
 #include "brigade/task/spawn.hpp"
@@ -61,10 +62,8 @@ struct SubscriberCore {
   void schedule_retry() {
     if (closed) return;
     ++failures;
-    uint64_t ms = options.reconnect_min_ms;
-    for (unsigned i = 1; i < failures && ms < options.reconnect_max_ms; ++i) ms *= 2;
     retry_pending = true;
-    retry.start(std::min(ms, options.reconnect_max_ms), [this] {
+    retry.start(detail::reconnect_delay(options, failures), [this] {
       retry_pending = false;
       start_connect();
     });
@@ -151,14 +150,15 @@ Subscriber::~Subscriber() {
   core_->connected.wake_all();
 }
 
-Task<void> Subscriber::subscribe(std::string channel) {
-  return core_->send("SUBSCRIBE", std::move(channel), &core_->channels, true);
+// The name is copied here, outside the caller's co_await expression (g++ 12, see client.hpp).
+Task<void> Subscriber::subscribe(std::string_view channel) {
+  return core_->send("SUBSCRIBE", std::string(channel), &core_->channels, true);
 }
-Task<void> Subscriber::psubscribe(std::string pattern) {
-  return core_->send("PSUBSCRIBE", std::move(pattern), &core_->patterns, true);
+Task<void> Subscriber::psubscribe(std::string_view pattern) {
+  return core_->send("PSUBSCRIBE", std::string(pattern), &core_->patterns, true);
 }
-Task<void> Subscriber::unsubscribe(std::string channel) {
-  return core_->send("UNSUBSCRIBE", std::move(channel), &core_->channels, false);
+Task<void> Subscriber::unsubscribe(std::string_view channel) {
+  return core_->send("UNSUBSCRIBE", std::string(channel), &core_->channels, false);
 }
 
 void Subscriber::set_message_handler(MessageHandler handler) {

@@ -24,6 +24,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "brigade/queue/queue.hpp"
 #include "brigade/task/task.hpp"
@@ -39,7 +40,7 @@ struct Job {
   std::string payload;
   int attempt = 1;  // 1 on the first run, 2 on the first retry...
   // Records progress on the job and publishes "progress <id> <value>".
-  Task<void> progress(std::string value);
+  Task<void> progress(std::string_view value);
 
   Queue* queue = nullptr;
 };

@@ -95,8 +95,8 @@ class Queue {
   // Waits until the job completes and returns its result. Throws JobFailedError if it went to
   // the dead-letter stream, TimeoutError after timeout_ms (0: no deadline), redis::Error if it
   // does not exist.
-  Task<std::string> result(std::string job_id, uint64_t timeout_ms = 0);
-  Task<std::optional<JobInfo>> get(std::string job_id);
+  Task<std::string> result(std::string_view job_id, uint64_t timeout_ms = 0);
+  Task<std::optional<JobInfo>> get(std::string_view job_id);
   Task<QueueCounts> counts();
   // The dead-letter stream's entries: id, name, payload, error (oldest first, at most `count`).
   Task<std::vector<JobInfo>> dead_letters(std::size_t count = 100);
@@ -115,7 +115,10 @@ class Queue {
 
  private:
   struct Waiting;
+  // The public calls copy their arguments here (g++ 12, see redis/client.hpp).
   Task<std::string> add_encoded(std::vector<std::string> args);
+  Task<std::string> wait_result(std::string job_id, uint64_t timeout_ms);
+  Task<std::optional<JobInfo>> read_job(std::string job_id);
   Task<void> subscribe_events();
   void on_event(redis::Message& m);
 

@@ -89,15 +89,14 @@ class Client {
     append_command(out, args);
     return run(std::move(out));
   }
-  Task<Reply> run(std::string encoded);
-
   Task<std::optional<std::string>> get(std::string_view key);
   Task<void> set(std::string_view key, std::string_view value, uint64_t ttl_ms = 0);
   Task<int64_t> del(std::string_view key);
   Task<int64_t> incr(std::string_view key);
   Task<int64_t> publish(std::string_view channel, std::string_view message);
   // EVALSHA script keys... args...; loads the script when the server does not know it.
-  Task<Reply> eval(Script& script, std::vector<std::string> keys, std::vector<std::string> args);
+  Task<Reply> eval(Script& script, const std::vector<std::string>& keys,
+                   const std::vector<std::string>& args);
 
   Task<Lease> acquire();
 
@@ -106,6 +105,10 @@ class Client {
   Loop& loop() const noexcept;
 
  private:
+  // The public calls copy their arguments here, outside any co_await expression: g++ 12
+  // destroys twice a by-value argument with a destructor written inside one.
+  Task<Reply> run(std::string encoded);
+  Task<Reply> run_script(Script& script, std::vector<std::string> keys_and_args, std::size_t keys);
   std::shared_ptr<ClientCore> core_;
 };
 

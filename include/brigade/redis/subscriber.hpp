@@ -16,6 +16,7 @@
 #include <set>
 #include <stop_token>
 #include <string>
+#include <string_view>
 
 #include "brigade/redis/connection.hpp"
 #include "brigade/redis/options.hpp"
@@ -39,9 +40,9 @@ class Subscriber {
   Subscriber& operator=(const Subscriber&) = delete;
 
   // Complete once the server has confirmed (so a message published after this is seen).
-  Task<void> subscribe(std::string channel);
-  Task<void> psubscribe(std::string pattern);
-  Task<void> unsubscribe(std::string channel);
+  Task<void> subscribe(std::string_view channel);
+  Task<void> psubscribe(std::string_view pattern);
+  Task<void> unsubscribe(std::string_view channel);
 
   // The oldest message not yet taken, waiting for one (timeout_ms 0: no deadline; then
   // TimeoutError; a stopped token: CancelledError).
