@@ -68,13 +68,13 @@ TEST(DemoJobs, PostEnqueuesFibAndGetShowsTheResult) {
                {{"REDIS_URL", server.url()}, {"BRIGADE_DEMO_DB", std::string(dir) + "/demo.db"}});
     Child worker({examples + "queue_worker"}, {{"REDIS_URL", server.url()}});
     std::string posted;
-    for (int i = 0; i < 100 && posted.find("\"id\"") == std::string::npos; ++i) {
+    for (int i = 0; i < 400 && posted.find("\"id\"") == std::string::npos; ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
       posted = curl("-X POST '" + base + "/jobs?n=25'");
     }
     EXPECT_EQ(posted, R"({"id":"1","status":"/jobs/1"})");
     std::string job;
-    for (int i = 0; i < 100 && job.find("completed") == std::string::npos; ++i) {
+    for (int i = 0; i < 400 && job.find("completed") == std::string::npos; ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
       job = curl(base + "/jobs/1");
     }
