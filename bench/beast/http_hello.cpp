@@ -2,13 +2,15 @@
 // Beast side of bench/run.sh's HTTP groups (a peer, written for the bench the way Beast's own
 // examples serve: one session per connection reading requests into a flat buffer).
 // Usage: http_hello PORT. Prints "listening on 127.0.0.1:PORT".
+// clang-format off
+#include <utility>  // before Boost: 1.74's asio uses std::exchange without including <utility>
+// clang-format on
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
-#include <utility>  // first: Boost 1.74's asio uses std::exchange without including it
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
