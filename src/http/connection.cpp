@@ -314,7 +314,10 @@ void Connection::handler_threw() noexcept {
 // The handler's response has been serialized into ex->out (or the connection is gone).
 void Connection::response_done() {
   if (!handler_holds) return;
-  if (ex->body.reader && core) complete_reader(-ECANCELED);  // a read still waiting elsewhere
+  // A handler ends in its own phase, or after its connection failed or was handed off.
+  assert(phase == Phase::kHandling || phase == Phase::kStreaming || phase == Phase::kDraining ||
+         closed());
+  if (ex->body.reader) complete_reader(-ECANCELED);  // a read still waiting elsewhere
   handler_holds = false;
   if (core) {
     --core->stats.active_requests;
@@ -418,7 +421,7 @@ void Connection::discard_input() {
 void Connection::close_now() noexcept {
   if (closed()) return;
   enter(Phase::kClosed);
-  if (ex && ex->body.reader && core) complete_reader(-ECONNRESET);
+  if (ex && ex->body.reader) complete_reader(-ECONNRESET);  // even with the server gone
   io.close();
   deadline = 0;
   if (timer) loop->clear_timer(timer);
@@ -438,9 +441,10 @@ void Connection::retire() noexcept {
     c->unlink(this);
     if (ex) c->give_exchange(reset(std::exchange(ex, nullptr)));  // it may be mid-body
   }
+  assert(!ex || !ex->body.reader);  // a waiting read was completed at close
   prev = next = this;
   loop->on_close([self = std::unique_ptr<Connection>(this)] {});
-  if (c) c->check_closed();  // last: its callback may destroy the server
+  if (c && !c->closing_all) c->check_closed();  // last: its callback may destroy the server
 }
 
 void Connection::detach_core() noexcept {

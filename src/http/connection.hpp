@@ -212,6 +212,7 @@ struct ServerCore {
   ServerStats stats;
   std::size_t peak_connections = 0;  // since the last heap trim
   bool closing = false;
+  bool closing_all = false;  // close_all_connections runs: it reports the close once, at its end
   Callback on_closed;
 };
 

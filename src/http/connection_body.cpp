@@ -127,7 +127,7 @@ void Connection::complete_reader(long result) noexcept {
   BodyReadOp* op = std::exchange(ex->body.reader, nullptr);
   op->result = result;
   op->linked = false;
-  core->loop->queue_microtask([h = op->waiter] { h.resume(); });
+  loop->queue_microtask([h = op->waiter] { h.resume(); });
 }
 
 void Connection::drop_reader(BodyReadOp& op) noexcept {

@@ -170,11 +170,13 @@ void Server::close(Callback on_closed) {
 
 void Server::close_all_connections() {
   detail::ServerCore& c = *core_;
+  c.closing_all = true;  // on_closed may destroy the server: not in the middle of this walk
   for (detail::Connection* conn = c.connections; conn;) {
     detail::Connection* next = conn->next;
     conn->close_now();  // unlinked unless a handler holds it (then it stays, closed)
     conn = next;
   }
+  c.closing_all = false;
   c.check_closed();
 }
 

@@ -34,7 +34,8 @@ struct ListenerCore {
   bool closed = false;
   AcceptOp* waiter = nullptr;
   UniqueFunction<void(Stream)> on_connection;
-  bool* alive = nullptr;  // set while on_connection runs: it may destroy the core
+  bool dispatching =
+      false;  // accept_all is on the stack: a destroyed core waits for the close phase
   uint64_t accepted = 0;
   uint64_t dropped = 0;
 };
@@ -91,8 +92,8 @@ Stream make_stream(ListenerCore& c, int fd) {
 
 // serve(): accept until EAGAIN (edge-triggered: the next edge comes only after that).
 void accept_all(ListenerCore& c) {
-  bool alive = true;
-  c.alive = &alive;
+  // The handler may close or destroy the Listener (see ~Listener); kept for a nested loop.
+  bool outer = std::exchange(c.dispatching, true);
   while (!c.closed && c.on_connection) {
     int fd = accept_one(c);
     if (fd < 0) break;  // EAGAIN; or a hard error (ENOBUFS...): the next edge retries
@@ -104,10 +105,9 @@ void accept_all(ListenerCore& c) {
     } catch (...) {
       report_unhandled_rejection("listener", std::current_exception());
     }
-    if (!alive) return;
     if (!c.closed && !c.on_connection) c.on_connection = std::move(fn);
   }
-  c.alive = nullptr;
+  c.dispatching = outer;
 }
 
 void on_listener_io(IoWatch& w, uint32_t) {
@@ -130,7 +130,7 @@ void close_listener(ListenerCore& c) noexcept {
   if (c.reserve_fd >= 0) ::close(c.reserve_fd);
   c.reserve_fd = -1;
   if (!c.unix_path.empty()) ::unlink(c.unix_path.c_str());
-  if (!c.alive) c.on_connection = nullptr;  // else accept_all holds it and drops it
+  c.on_connection = nullptr;  // while accept_all runs it, it is moved out: accept_all drops it
   if (AcceptOp* op = std::exchange(c.waiter, nullptr)) {
     op->linked = false;
     op->error = ECANCELED;
@@ -185,7 +185,7 @@ std::unique_ptr<ListenerCore> make_core(Loop& loop, int fd, ListenOptions option
   c->watch.fd = fd;
   c->watch.handler = on_listener_io;
   c->watch.data = c.get();
-  if (int err = loop.io_start(c->watch, EPOLLIN | EPOLLET)) {
+  if (int err = loop.io_start(c->watch, io::kReadable | io::kEdge)) {
     if (c->reserve_fd >= 0) ::close(c->reserve_fd);
     throw Error(err, "listen");
   }
@@ -217,6 +217,15 @@ int bind_listen(const SockAddr& addr, ListenOptions options) {
 
 using detail::ListenerCore;
 
+namespace {
+// A closed core is freed now, or in the loop's close phase when accept_all is below us.
+void retire_core(std::unique_ptr<ListenerCore> core) noexcept {
+  if (!core || !core->dispatching) return;
+  Loop& loop = *core->loop;
+  loop.on_close([c = std::move(core)] {});
+}
+}  // namespace
+
 Listener::Listener() noexcept = default;
 Listener::Listener(std::unique_ptr<ListenerCore> core) noexcept : core_(std::move(core)) {}
 Listener::Listener(Listener&&) noexcept = default;
@@ -224,7 +233,7 @@ Listener::Listener(Listener&&) noexcept = default;
 Listener& Listener::operator=(Listener&& o) noexcept {
   if (this != &o) {
     close();
-    if (core_ && core_->alive) *core_->alive = false;
+    retire_core(std::move(core_));
     core_ = std::move(o.core_);
   }
   return *this;
@@ -233,7 +242,7 @@ Listener& Listener::operator=(Listener&& o) noexcept {
 Listener::~Listener() {
   if (!core_) return;
   detail::close_listener(*core_);
-  if (core_->alive) *core_->alive = false;
+  retire_core(std::move(core_));
 }
 
 Listener Listener::adopt(Loop& loop, int fd, ListenOptions options) {

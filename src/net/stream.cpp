@@ -71,7 +71,7 @@ Stream StreamAccess::make(Loop& loop, int fd, bool socket) {
   c->watch.handler = on_stream_io;
   c->watch.data = c.get();
   // Registered once for everything, edge-triggered: no epoll_ctl per operation.
-  int err = loop.io_start(c->watch, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET);
+  int err = loop.io_start(c->watch, io::kReadable | io::kWritable | io::kPeerClosed | io::kEdge);
   if (err) throw Error(err, "adopt");
   return Stream(std::move(c));
 }
@@ -96,7 +96,10 @@ Stream& Stream::operator=(Stream&& o) noexcept {
 void Stream::destroy() noexcept {
   if (!core_) return;
   detail::close_core(*core_, true);
-  if (core_->alive) *core_->alive = false;  // a handler up the stack must not touch it again
+  if (core_->dispatching) {  // its event handler is below us: it still reads the core
+    Loop& loop = *core_->loop;
+    loop.on_close([c = std::move(core_)] {});
+  }
   core_.reset();
 }
 

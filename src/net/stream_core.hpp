@@ -30,7 +30,9 @@ struct StreamCore {
   void* read_ctx = nullptr;
   Stream::Hook drain_hook = nullptr;
   void* drain_ctx = nullptr;
-  bool* alive = nullptr;  // set while a handler runs user code that may destroy the core
+  // on_stream_io is on the stack: a Stream destroyed meanwhile (by the user code it runs) hands
+  // its core to the loop's close phase instead of freeing it (docs/design.md section 3).
+  bool dispatching = false;
   std::size_t high_water_mark = kDefaultHighWaterMark;
   int write_error = 0;  // sticky: the errno of the send that failed
   bool socket = true;

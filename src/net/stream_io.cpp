@@ -43,7 +43,7 @@ bool send_now(StreamCore& c, std::span<const char>& bytes, int& err) noexcept {
     return false;
   }
   bytes = bytes.subspan(static_cast<std::size_t>(n));
-  if (!bytes.empty()) c.writable = false;  // the socket buffer is full: wait for EPOLLOUT
+  if (!bytes.empty()) c.writable = false;  // the socket buffer is full: wait for io::kWritable
   return true;
 }
 
@@ -157,24 +157,22 @@ void flush(StreamCore& c) {
 
 void on_stream_io(IoWatch& w, uint32_t events) {
   StreamCore& c = *static_cast<StreamCore*>(w.data);
-  if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) c.readable = true;
-  if (events & (EPOLLRDHUP | EPOLLHUP)) c.peer_closed = true;
-  if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) c.writable = true;
+  if (events & (io::kReadable | io::kPeerClosed | io::kHangup | io::kError)) c.readable = true;
+  if (events & (io::kPeerClosed | io::kHangup)) c.peer_closed = true;
+  if (events & (io::kWritable | io::kHangup | io::kError)) c.writable = true;
   if (c.connecting) {
-    if (!(events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) return;
+    if (!(events & (io::kWritable | io::kError | io::kHangup))) return;
     WaitOp* op = std::exchange(c.connecting, nullptr);
     op->linked = false;
     op->waiter.resume();
     return;
   }
-  if (c.writable && (!c.queue.empty() || c.writers)) {
-    bool alive = true;
-    c.alive = &alive;
-    flush(c);
-    if (!alive) return;
-    c.alive = nullptr;
-  }
+  // From here user code runs (drain and read hooks, resumed readers): it may close or destroy
+  // the Stream; the core stays valid until the close phase, so `closed` is what we look at.
+  bool outer = std::exchange(c.dispatching, true);  // kept: a nested loop may dispatch it again
+  if (c.writable && (!c.queue.empty() || c.writers)) flush(c);
   if (c.readable && !c.closed) dispatch_readable(c);
+  c.dispatching = outer;
 }
 
 // ---- The awaiters' entry points ----------------------------------------------------------

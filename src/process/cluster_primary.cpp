@@ -246,7 +246,8 @@ class PrimaryImpl final : public Primary {
       }
     } catch (const Error&) {
     }
-    loop_.defer([s = std::move(s)] {});  // dropped outside the stream's own callback
+    // `s` may be the last reference: dropping it here, inside the channel's read event, is safe
+    // (a Stream destroyed under its own handler is freed in the loop's close phase).
   }
 
   void worker_ready(const std::shared_ptr<Slot>& s) {
@@ -321,7 +322,6 @@ class PrimaryImpl final : public Primary {
     Predecessor predecessor = s->replaces;
     unsigned id = s->id;
     uint64_t uptime = loop_.now() - s->started_ms;
-    loop_.defer([s = std::move(s)] {});
     if (shutting_down_) {
       for (int fd : pending_) ::close(fd);
       pending_.clear();
