@@ -19,6 +19,19 @@ std::size_t broadcast(std::span<const WebSocket> sockets, std::string_view data,
   return n;
 }
 
+Hub::Hub() = default;
+Hub::~Hub() = default;
+
+void Hub::link(std::string channel) {
+  channel_ = std::make_unique<BroadcastChannel>(std::move(channel));
+  channel_->on_message([this](brigade::Message m) {
+    if (!m.is<Publication>()) return;
+    const Publication& p = m.get<Publication>();
+    publish_here(p.topic, p.data, p.binary);
+  });
+  channel_->unref();
+}
+
 void Hub::subscribe(const WebSocket& ws, std::string_view topic) {
   auto it = topics_.find(topic);
   if (it == topics_.end()) it = topics_.emplace(std::string(topic), std::vector<WebSocket>()).first;
@@ -34,6 +47,11 @@ void Hub::unsubscribe(const WebSocket& ws, std::string_view topic) {
 }
 
 std::size_t Hub::publish(std::string_view topic, std::string_view data, bool binary) {
+  if (channel_) channel_->post_message(Publication{std::string(topic), std::string(data), binary});
+  return publish_here(topic, data, binary);
+}
+
+std::size_t Hub::publish_here(std::string_view topic, std::string_view data, bool binary) {
   auto it = topics_.find(topic);
   if (it == topics_.end()) return 0;
   auto frame = make_frame(data, binary);

@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 #include <sys/socket.h>
 
+#include <future>
+#include <thread>
+
 #include "brigade/error.hpp"
 #include "brigade/task/combinators.hpp"
 #include "brigade/task/sleep.hpp"
@@ -278,6 +281,39 @@ TEST(WsRules, HubSharesOneFrameAndForgetsClosedSockets) {
     a.server.terminate();
     b.server.terminate();
   }());
+}
+
+TEST(WsRules, LinkedHubsPublishAcrossThreads) {
+  std::promise<void> b_ready;
+  auto ready = b_ready.get_future();
+  std::string got_b;
+  std::thread tb([&] {
+    Loop loop;
+    run(loop, [](std::promise<void>& ready, std::string& got) -> Task<void> {
+      Hub hub;
+      hub.link("ws-test-relay");
+      Pair p = make_pair();
+      hub.subscribe(p.server, "t");
+      ready.set_value();
+      auto ev = co_await p.peer.next();  // published on the other thread
+      got = ev.data;
+      p.server.terminate();
+    }(b_ready, got_b));
+  });
+  ready.wait();
+  Loop loop;
+  run(loop, []() -> Task<void> {
+    Hub hub;
+    hub.link("ws-test-relay");
+    Pair p = make_pair();
+    hub.subscribe(p.server, "t");
+    EXPECT_EQ(hub.publish("t", "across"), 1u);  // the local socket; the other thread's too
+    auto ev = co_await p.peer.next();
+    EXPECT_EQ(ev.data, "across");
+    p.server.terminate();
+  }());
+  tb.join();
+  EXPECT_EQ(got_b, "across");
 }
 
 TEST(WsRules, SendAfterCloseThrowsEpipe) {

@@ -7,8 +7,9 @@
 //
 // A socket that cannot keep up (its queue past Options::max_buffered) is closed with 1008
 // rather than buffered without bound. Closed sockets leave their topics at the next publish.
-// Loop thread only: one Hub per loop (a cluster or worker threads relay through their own
-// channels and publish on each side).
+// Loop thread only: one Hub per loop. Hubs on several threads (a server per worker thread) share
+// their publications with link("name"): every publish also goes, through a BroadcastChannel of
+// that name, to the linked hubs of the other threads, which publish it to their own sockets.
 #include <cstddef>
 #include <memory>
 #include <span>
@@ -17,6 +18,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "brigade/worker/broadcast_channel.hpp"
 #include "brigade/ws/websocket.hpp"
 
 namespace brigade::ws {
@@ -30,13 +32,28 @@ std::size_t broadcast(std::span<const WebSocket> sockets, std::string_view data,
 
 class Hub {
  public:
+  Hub();
+  ~Hub();
+  Hub(const Hub&) = delete;
+  Hub& operator=(const Hub&) = delete;
   void subscribe(const WebSocket& ws, std::string_view topic);
   void unsubscribe(const WebSocket& ws, std::string_view topic);
   // Returns how many sockets queued the message.
   std::size_t publish(std::string_view topic, std::string_view data, bool binary = false);
   std::size_t subscribers(std::string_view topic) const;
+  // Joins the hubs linked to `channel` on other threads (see the header comment). Call on the
+  // hub's loop thread; the channel does not keep the loop alive.
+  void link(std::string channel);
+
+  struct Publication {  // what goes between linked hubs
+    std::string topic;
+    std::string data;
+    bool binary = false;
+  };
 
  private:
+  std::size_t publish_here(std::string_view topic, std::string_view data, bool binary);
+  std::unique_ptr<BroadcastChannel> channel_;
   struct Hash {
     using is_transparent = void;
     std::size_t operator()(std::string_view s) const noexcept {
