@@ -156,14 +156,16 @@ ClientStats Client::stats() const noexcept {
 }
 
 Task<void> Client::connect() {
-  auto conn = core_->connection();
+  std::shared_ptr<ClientCore> core = core_;
+  auto conn = core->connection();
   co_await conn;
 }
 
 Task<Reply> Client::run(std::string encoded) {
   Connection* conn = core_->pick();
   if (!conn) {
-    auto wait = core_->connection();
+    std::shared_ptr<ClientCore> core = core_;  // the wait outlives a client destroyed meanwhile
+    auto wait = core->connection();
     conn = co_await wait;
   }
   auto reply = conn->encoded(std::move(encoded));

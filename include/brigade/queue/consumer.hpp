@@ -19,7 +19,8 @@
 // close() is graceful: no new job is read or claimed, the jobs running finish and are
 // acknowledged, then run() returns. A lost Redis connection is retried with backoff; a
 // completion that cannot be recorded is retried too (the script is idempotent), and if the
-// process dies first the job simply runs again elsewhere.
+// process dies first the job simply runs again elsewhere. The Queue, its Client and the
+// Consumer must outlive run().
 #include <cstdint>
 #include <functional>
 #include <memory>
