@@ -123,12 +123,14 @@ struct SubscriberCore {
     }
   }
 
-  Task<void> send(const char* verb, std::string name, std::set<std::string>* names, bool add) {
+  // Static with the core held: a subscriber destroyed meanwhile fails the wait, freeing nothing.
+  static Task<void> send(std::shared_ptr<SubscriberCore> core, const char* verb, std::string name,
+                         std::set<std::string>* names, bool add) {
     if (add)
       names->insert(name);
     else
       names->erase(name);
-    auto get = connection();
+    auto get = core->connection();
     Connection* c = co_await get;
     auto cmd = c->command(verb, name);
     co_await cmd;
@@ -152,13 +154,13 @@ Subscriber::~Subscriber() {
 
 // The name is copied here, outside the caller's co_await expression (g++ 12, see client.hpp).
 Task<void> Subscriber::subscribe(std::string_view channel) {
-  return core_->send("SUBSCRIBE", std::string(channel), &core_->channels, true);
+  return SubscriberCore::send(core_, "SUBSCRIBE", std::string(channel), &core_->channels, true);
 }
 Task<void> Subscriber::psubscribe(std::string_view pattern) {
-  return core_->send("PSUBSCRIBE", std::string(pattern), &core_->patterns, true);
+  return SubscriberCore::send(core_, "PSUBSCRIBE", std::string(pattern), &core_->patterns, true);
 }
 Task<void> Subscriber::unsubscribe(std::string_view channel) {
-  return core_->send("UNSUBSCRIBE", std::string(channel), &core_->channels, false);
+  return SubscriberCore::send(core_, "UNSUBSCRIBE", std::string(channel), &core_->channels, false);
 }
 
 void Subscriber::set_message_handler(MessageHandler handler) {
