@@ -84,7 +84,8 @@ struct DrainOptions {
 // SIGTERM / SIGINT on a single-process server behind a balancer: health.begin_drain(), serve on
 // for delay_ms so the balancer sees /readyz fail, then server.close() (graceful: requests in
 // flight finish) and `on_closed`. A second signal closes at once. (A cluster does this itself:
-// cluster::Options::drain_delay_ms.)
+// cluster::Options::drain_delay_ms.) It must outlive the server's close: keep it alive until
+// loop.run() returns.
 class DrainOnSignal {
  public:
   DrainOnSignal(Loop& loop, Server& server, Health& health, DrainOptions options,
