@@ -11,6 +11,19 @@ namespace brigade::http {
 using detail::RequestAccess;
 using detail::ResponseAccess;
 
+namespace detail {
+// One request's run through the middleware: lives in App::run_chain's frame.
+struct Chain {
+  App* app;
+  Req* req;
+  Res* res;
+  App::Route* route;
+  int status;  // why there is no route (404/405/501/400)
+  std::string allow;
+  std::size_t entered = 0;  // the furthest index next() has run from
+};
+}  // namespace detail
+
 namespace {
 constexpr const char* kIdleActivity = "http";
 
@@ -36,17 +49,19 @@ void App::add_route(std::string method, std::string pattern, Step step, RouteOpt
   routes_.push_back(
       Route{std::move(method), RoutePattern(std::move(pattern)), std::move(step), options});
 }
-void App::add_before(Step step) {
+void App::add_middleware(std::string prefix, Step step) {
   coro_middleware_ |= step.is_coro();
-  before_.push_back(std::move(step));
+  bool everywhere = prefix.empty() || prefix == "/";
+  before_.push_back(Middleware{{RoutePattern(std::move(prefix)), everywhere}, std::move(step)});
 }
 void App::add_after(Step step) {
   coro_middleware_ |= step.is_coro();
   after_.push_back(std::move(step));
 }
-void App::add_error(ErrorStep step) {
+void App::add_error(std::string prefix, ErrorStep step) {
   coro_middleware_ |= bool(step.coro);
-  errors_.push_back(std::move(step));
+  bool everywhere = prefix.empty() || prefix == "/";
+  errors_.push_back(ErrorHandler{{RoutePattern(std::move(prefix)), everywhere}, std::move(step)});
 }
 
 Server App::listen(Loop& loop, std::string_view ip, uint16_t port, ServerOptions options) {
@@ -101,8 +116,17 @@ void App::check_answered(Req& req, Res& res, Route* route) {
   res.status(500).send("Internal Server Error");
 }
 
-bool App::needs_coroutine(Route* route) const noexcept {
-  return coro_middleware_ || (route && route->step.is_coro());
+// A coroutine only when this request meets one: a plain chain allocates nothing.
+bool App::needs_coroutine(const Req& req, Route* route) const noexcept {
+  if (route && route->step.is_coro()) return true;
+  if (!coro_middleware_) return false;
+  for (const Step& s : after_)
+    if (s.is_coro()) return true;
+  for (const ErrorHandler& e : errors_)
+    if (e.step.coro) return true;
+  for (const Middleware& m : before_)
+    if (m.step.is_coro() && m.applies(req.path())) return true;
+  return false;
 }
 
 void App::route_head(Req& req) {
@@ -128,7 +152,7 @@ void App::handle(Req& req, Res& res) {
   }
   RequestAccess::set_client(req, ResponseAccess::connection(res), &trust_);
   ResponseAccess::set_hold(res, true);  // serialized once the whole chain has run
-  if (!needs_coroutine(route)) return run_plain(req, res, route, status, allow);
+  if (!needs_coroutine(req, route)) return run_plain(req, res, route, status, allow);
   // Named by its route: the blocked-loop report names the route whichever await resumed it.
   std::string name = route ? route->pattern.text() : std::string("http request");
   spawn(run_chain(req, res, route, status, std::move(allow)), std::move(name));
@@ -145,8 +169,9 @@ void App::answer_unrouted(Res& res, int status, const std::string& detail) {
 
 void App::run_plain(Req& req, Res& res, Route* route, int status, const std::string& allow) {
   try {
-    for (Step& s : before_) {
-      s.plain(req, res);
+    for (Middleware& m : before_) {
+      if (!m.applies(req.path())) continue;
+      m.step.plain(req, res);
       if (res.ended()) break;
     }
     if (!res.ended()) {
@@ -175,33 +200,9 @@ void App::run_plain(Req& req, Res& res, Route* route, int status, const std::str
 }
 
 Task<void> App::run_chain(Req& req, Res& res, Route* route, int status, std::string allow) {
+  detail::Chain chain{this, &req, &res, route, status, std::move(allow)};
+  co_await run_from(chain, 0);
   std::exception_ptr error;
-  try {
-    for (Step& s : before_) {
-      if (s.is_coro())
-        co_await s.coro(req, res);
-      else
-        s.plain(req, res);
-      if (res.ended()) break;
-    }
-    if (!res.ended()) {
-      if (!route) {
-        answer_unrouted(res, status, allow);
-      } else if (route->step.is_coro()) {
-        set_activity(route->pattern.text().c_str());
-        co_await route->step.coro(req, res);
-        check_answered(req, res, route);
-      } else {
-        set_activity(route->pattern.text().c_str());
-        route->step.plain(req, res);
-        check_answered(req, res, route);
-      }
-    }
-  } catch (...) {
-    error = std::current_exception();
-  }
-  set_activity(kIdleActivity);
-  if (error) co_await fail(req, res, error);
   for (Step& s : after_) {
     error = nullptr;
     try {
@@ -218,12 +219,68 @@ Task<void> App::run_chain(Req& req, Res& res, Route* route, int status, std::str
   ResponseAccess::commit(res);  // may free req and res (a closed connection)
 }
 
+// The middleware from `index` on, then the route. An around middleware runs the rest through
+// next() (a nested run_from), so an error anywhere is answered at the depth it was thrown and
+// every around middleware above gets to act after.
+Task<void> App::run_from(detail::Chain& c, std::size_t index) {
+  Req& req = *c.req;
+  Res& res = *c.res;
+  std::exception_ptr error;
+  try {
+    for (std::size_t i = index; i < before_.size(); ++i) {
+      Middleware& m = before_[i];
+      if (!m.applies(req.path())) continue;
+      if (m.step.around) {
+        co_await m.step.around(req, res, Next(&c, i + 1));
+        if (c.entered <= i && !res.ended() && !res.headers_sent()) {
+          std::fprintf(stderr,
+                       "brigade: middleware #%zu returned without answering or calling next(): "
+                       "500 sent\n",
+                       i + 1);
+          std::fflush(stderr);
+          res.reset();
+          res.status(500).send("Internal Server Error");
+        }
+        co_return;  // the rest of the chain ran inside next(), or not at all
+      }
+      if (m.step.coro)
+        co_await m.step.coro(req, res);
+      else
+        m.step.plain(req, res);
+      if (res.ended()) co_return;
+    }
+    Route* route = c.route;
+    if (!route) {
+      answer_unrouted(res, c.status, c.allow);
+    } else if (route->step.is_coro()) {
+      set_activity(route->pattern.text().c_str());
+      co_await route->step.coro(req, res);
+      check_answered(req, res, route);
+    } else {
+      set_activity(route->pattern.text().c_str());
+      route->step.plain(req, res);
+      check_answered(req, res, route);
+    }
+  } catch (...) {
+    error = std::current_exception();
+  }
+  set_activity(kIdleActivity);
+  if (error) co_await fail(req, res, error);
+}
+
+Task<void> Next::operator()() const {
+  if (chain_->entered >= index_) co_return;  // called twice: the rest ran already
+  chain_->entered = index_;
+  co_await chain_->app->run_from(*chain_, index_);
+}
+
 void App::fail_plain(Req& req, Res& res, std::exception_ptr error) {
   RequestAccess::abandon_body(req);  // a streamed body's rest is not read: the connection closes
   if (!res.headers_sent()) res.reset();
-  for (ErrorStep& s : errors_) {
+  for (ErrorHandler& e : errors_) {
+    if (!e.applies(req.path())) continue;
     try {
-      s.plain(req, res, error);
+      e.step.plain(req, res, error);
     } catch (...) {
     }
     if (res.ended()) return;
@@ -237,12 +294,13 @@ void App::fail_plain(Req& req, Res& res, std::exception_ptr error) {
 Task<void> App::fail(Req& req, Res& res, std::exception_ptr error) {
   RequestAccess::abandon_body(req);  // a streamed body's rest is not read: the connection closes
   if (!res.headers_sent()) res.reset();
-  for (ErrorStep& s : errors_) {
+  for (ErrorHandler& e : errors_) {
+    if (!e.applies(req.path())) continue;
     try {
-      if (s.coro)
-        co_await s.coro(req, res, error);
+      if (e.step.coro)
+        co_await e.step.coro(req, res, error);
       else
-        s.plain(req, res, error);
+        e.step.plain(req, res, error);
     } catch (...) {
     }
     if (res.ended()) co_return;

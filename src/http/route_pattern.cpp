@@ -62,4 +62,26 @@ bool RoutePattern::match(std::string_view path, ServerRequest* req) const {
   return rest.empty();
 }
 
+bool RoutePattern::match_prefix(std::string_view path) const {
+  if (path.empty() || path.front() != '/') return false;
+  std::string_view rest = path.substr(1);
+  for (const Segment& s : segments_) {
+    if (s.kind == Kind::kRest) return true;
+    if (rest.empty()) return false;
+    std::string_view seg = next_segment(rest);
+    if (seg.empty()) return false;
+    if (s.kind == Kind::kLiteral && seg != text_of(s)) return false;
+  }
+  return true;
+}
+
+std::string join_paths(std::string_view prefix, std::string_view path) {
+  while (!prefix.empty() && prefix.back() == '/') prefix.remove_suffix(1);
+  if (path.empty() || path == "/") return prefix.empty() ? std::string("/") : std::string(prefix);
+  std::string joined(prefix);
+  if (path.front() != '/') joined += '/';
+  joined += path;
+  return joined;
+}
+
 }  // namespace brigade::http

@@ -12,13 +12,17 @@
 // (Req and Res are http::ServerRequest and http::ServerResponse.)
 //
 // Handlers and middleware are plain functions `void(Req&, Res&)` or coroutines
-// `Task<void>(Req&, Res&)`; a request whose chain is all plain functions runs without any
-// allocation. Order per request: `use` middleware in order (a middleware that ends the
-// response stops the chain), the route's handler, then `after` middleware (they run even when
+// `Task<void>(Req&, Res&)`; middleware may also be around-middleware taking Next (see
+// router.hpp), and be scoped to a path prefix (`app.use("/api", mw)`); routers mount under a
+// prefix (`app.use("/v1", std::move(router))`). A request whose chain is all plain functions
+// runs without any allocation. Order per request: the `use` middleware whose prefix matches,
+// in the order added, all before the route (a middleware that ends the response stops the
+// chain), the route's handler, then `after` middleware (they run even when
 // an earlier step ended the response or threw, and may still set headers: buffered answers are
 // serialized after them). An exception goes to the `on_error` handlers (`void(Req&, Res&,
-// std::exception_ptr)` or a coroutine), then, if none ended the response, becomes a 500
-// (or, when the head is already sent, closes the connection). The connection stays usable.
+// std::exception_ptr)` or a coroutine; those whose prefix matches), then, if none ended the
+// response, becomes a 500 (or, when the head is already sent, closes the connection). The
+// connection stays usable.
 //
 // Routing: by method and RoutePattern (":params", "*"), in the order routes were added. HEAD
 // uses the GET route if there is no HEAD route. A path that matches with another method only:
@@ -52,10 +56,10 @@
 #include <exception>
 #include <string>
 #include <string_view>
-#include <type_traits>
 #include <vector>
 
 #include "brigade/http/route_pattern.hpp"
+#include "brigade/http/router.hpp"
 #include "brigade/http/server.hpp"
 #include "brigade/http/server_request.hpp"
 #include "brigade/http/server_response.hpp"
@@ -65,141 +69,19 @@
 
 namespace brigade::http {
 
-using Req = ServerRequest;
-using Res = ServerResponse;
-
-// How a route gets its request body.
-enum class BodyMode : uint8_t {
-  kBuffer,  // whole, before the handler (up to ServerOptions::max_body_size)
-  kStream,  // as it arrives, pulled by the handler (req.read_chunk())
-};
-
-struct RouteOptions {
-  BodyMode body = BodyMode::kBuffer;
-  uint64_t max_body_size = 0;  // kStream: 413 / EFBIG beyond; 0: unlimited
-
-  static RouteOptions stream(uint64_t max_body_size = 0) noexcept {
-    RouteOptions o;
-    o.body = BodyMode::kStream;
-    o.max_body_size = max_body_size;
-    return o;
-  }
-};
-
-// A plain or coroutine step; exactly one of the two is set.
-struct Step {
-  UniqueFunction<void(Req&, Res&), 32> plain;
-  UniqueFunction<Task<void>(Req&, Res&), 32> coro;
-  bool is_coro() const noexcept { return bool(coro); }
-
-  template <typename F>
-  static Step of(F f) {
-    Step s;
-    if constexpr (std::is_same_v<std::invoke_result_t<F&, Req&, Res&>, Task<void>>)
-      s.coro = std::move(f);
-    else
-      s.plain = std::move(f);
-    return s;
-  }
-};
-
-struct ErrorStep {
-  UniqueFunction<void(Req&, Res&, std::exception_ptr), 32> plain;
-  UniqueFunction<Task<void>(Req&, Res&, std::exception_ptr), 32> coro;
-
-  template <typename F>
-  static ErrorStep of(F f) {
-    ErrorStep s;
-    if constexpr (std::is_same_v<std::invoke_result_t<F&, Req&, Res&, std::exception_ptr>,
-                                 Task<void>>)
-      s.coro = std::move(f);
-    else
-      s.plain = std::move(f);
-    return s;
-  }
-};
-
-class App {
+class App : public RouteMethods<App> {
  public:
   App() = default;
   App(const App&) = delete;
   App& operator=(const App&) = delete;
 
-  template <typename F>
-  App& get(std::string pattern, F f) {
-    return route("GET", std::move(pattern), std::move(f));
-  }
-  template <typename F>
-  App& post(std::string pattern, F f) {
-    return route("POST", std::move(pattern), std::move(f));
-  }
-  template <typename F>
-  App& put(std::string pattern, F f) {
-    return route("PUT", std::move(pattern), std::move(f));
-  }
-  template <typename F>
-  App& patch(std::string pattern, F f) {
-    return route("PATCH", std::move(pattern), std::move(f));
-  }
-  template <typename F>
-  App& del(std::string pattern, F f) {
-    return route("DELETE", std::move(pattern), std::move(f));
-  }
-  template <typename F>
-  App& head(std::string pattern, F f) {
-    return route("HEAD", std::move(pattern), std::move(f));
-  }
-  template <typename F>
-  App& options(std::string pattern, F f) {
-    return route("OPTIONS", std::move(pattern), std::move(f));
-  }
-  // Any method.
-  template <typename F>
-  App& all(std::string pattern, F f) {
-    return route("", std::move(pattern), std::move(f));
-  }
-  // Any method name, as sent ("GET", "PROPFIND"); "" for any.
-  template <typename F>
-  App& route(std::string method, std::string pattern, F f) {
-    add_route(std::move(method), std::move(pattern), Step::of(std::move(f)), RouteOptions());
-    return *this;
-  }
-  // With options (e.g. RouteOptions::stream() for a streamed body).
-  template <typename F>
-  App& route(std::string method, std::string pattern, RouteOptions options, F f) {
-    add_route(std::move(method), std::move(pattern), Step::of(std::move(f)), options);
-    return *this;
-  }
-  template <typename F>
-  App& post(std::string pattern, RouteOptions options, F f) {
-    return route("POST", std::move(pattern), options, std::move(f));
-  }
-  template <typename F>
-  App& put(std::string pattern, RouteOptions options, F f) {
-    return route("PUT", std::move(pattern), options, std::move(f));
-  }
-  template <typename F>
-  App& patch(std::string pattern, RouteOptions options, F f) {
-    return route("PATCH", std::move(pattern), options, std::move(f));
-  }
-  template <typename F>
-  App& all(std::string pattern, RouteOptions options, F f) {
-    return route("", std::move(pattern), options, std::move(f));
-  }
+  // get/post/put/patch/del/head/options/all/route, use([prefix,] middleware),
+  // use(prefix, Router), on_error([prefix,] handler): see RouteMethods in router.hpp.
 
   template <typename F>
-  App& use(F f) {
-    add_before(Step::of(std::move(f)));
-    return *this;
-  }
-  template <typename F>
   App& after(F f) {
+    static_assert(!std::is_invocable_v<F&, Req&, Res&, Next>, "after-middleware has no next()");
     add_after(Step::of(std::move(f)));
-    return *this;
-  }
-  template <typename F>
-  App& on_error(F f) {
-    add_error(ErrorStep::of(std::move(f)));
     return *this;
   }
 
@@ -233,24 +115,40 @@ class App {
   };
 
  private:
+  friend class RouteMethods<App>;
+  friend class Next;
+  // A middleware or error handler, for every path or those under a prefix.
+  struct Scoped {
+    RoutePattern prefix;
+    bool everywhere;
+    bool applies(std::string_view path) const { return everywhere || prefix.match_prefix(path); }
+  };
+  struct Middleware : Scoped {
+    Step step;
+  };
+  struct ErrorHandler : Scoped {
+    ErrorStep step;
+  };
+
   void add_route(std::string method, std::string pattern, Step step, RouteOptions options);
-  void add_before(Step step);
+  void add_middleware(std::string prefix, Step step);
   void add_after(Step step);
-  void add_error(ErrorStep step);
+  void add_error(std::string prefix, ErrorStep step);
 
   Route* find(Req& req, int& status_if_none, std::string& allow);
-  bool needs_coroutine(Route* route) const noexcept;
+  bool needs_coroutine(const Req& req, Route* route) const noexcept;
   void run_plain(Req& req, Res& res, Route* route, int status_if_none, const std::string& allow);
   Task<void> run_chain(Req& req, Res& res, Route* route, int status_if_none, std::string allow);
+  Task<void> run_from(detail::Chain& chain, std::size_t index);
   void answer_unrouted(Res& res, int status, const std::string& detail);
   void check_answered(Req& req, Res& res, Route* route);
   void fail_plain(Req& req, Res& res, std::exception_ptr error);
   Task<void> fail(Req& req, Res& res, std::exception_ptr error);
 
   std::vector<Route> routes_;
-  std::vector<Step> before_;
+  std::vector<Middleware> before_;
   std::vector<Step> after_;
-  std::vector<ErrorStep> errors_;
+  std::vector<ErrorHandler> errors_;
   TrustProxy trust_;
   bool coro_middleware_ = false;
   bool stream_routes_ = false;

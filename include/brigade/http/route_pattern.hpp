@@ -20,6 +20,9 @@ class RoutePattern {
 
   // Whether `path` matches; with `req`, the captures are added to it as params.
   bool match(std::string_view path, ServerRequest* req = nullptr) const;
+  // Whether the pattern matches the leading segments of `path` (a middleware's mount prefix:
+  // "/api" matches "/api" and "/api/x", not "/apix"); captures nothing.
+  bool match_prefix(std::string_view path) const;
   const std::string& text() const noexcept { return text_; }
 
  private:
@@ -35,5 +38,9 @@ class RoutePattern {
   std::string text_;
   std::vector<Segment> segments_;
 };
+
+// A mount prefix and a pattern under it: "/v1" + "/users/:id" -> "/v1/users/:id",
+// "/v1" + "/" -> "/v1", "" + "/x" -> "/x".
+std::string join_paths(std::string_view prefix, std::string_view path);
 
 }  // namespace brigade::http
