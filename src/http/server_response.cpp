@@ -183,9 +183,11 @@ Task<void> ServerResponse::write(std::string_view bytes) {
     if (!body_.empty()) {  // appended before streaming began: it goes first
       std::string first = std::move(body_);
       body_.clear();
+      streamed_bytes_ += first.size();
       co_await conn_->write_body(*this, first);
     }
   }
+  streamed_bytes_ += bytes.size();
   co_await conn_->write_body(*this, bytes);
 }
 
@@ -202,6 +204,7 @@ void ServerResponse::drop_answer() noexcept {
   body_.clear();
   status_ = 200;
   content_length_ = 0;
+  streamed_bytes_ = 0;
   has_content_length_ = has_content_type_ = close_requested_ = false;
   ended_ = committed_ = false;
 }

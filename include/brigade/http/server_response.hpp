@@ -76,6 +76,8 @@ class ServerResponse {
   // 404 if it cannot be opened. Ends the response.
   Task<void> send_file(std::string path);
 
+  // Body bytes produced so far: streamed by write() plus the buffered body (access logs).
+  uint64_t body_bytes() const noexcept { return streamed_bytes_ + body_.size(); }
   bool ended() const noexcept { return ended_; }
   bool headers_sent() const noexcept { return headers_sent_; }
   bool connection_closed() const noexcept;  // the peer or the server closed the socket
@@ -112,6 +114,7 @@ class ServerResponse {
   std::string headers_;  // "Name: value\r\n" lines
   std::string body_;
   uint64_t content_length_ = 0;
+  uint64_t streamed_bytes_ = 0;
   int status_ = 200;
   bool ended_ = false;
   bool committed_ = false;
