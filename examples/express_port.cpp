@@ -74,7 +74,7 @@ int main(int argc, char** argv) {
   Loop loop;
   http::App app;
   app.use(http::request_id());
-  app.use(http::access_log(http::FileLineSink::to_fd(1)));  // stdout, written off the loop
+  app.use(http::access_log());  // a JSON line per request on stderr, written off the loop
   http::CorsOptions cors;
   cors.origins = {"http://localhost:3000"};
   app.use(http::cors(cors));

@@ -4,11 +4,11 @@
 #include <cstdint>
 #include <random>
 
+#include "brigade/log/log.hpp"
+
 namespace brigade::http {
 
 namespace {
-const AsyncLocal<std::string> g_request_id;
-
 bool sane_id(std::string_view id) noexcept {
   if (id.empty() || id.size() > 128) return false;
   for (char c : id)
@@ -17,10 +17,8 @@ bool sane_id(std::string_view id) noexcept {
 }
 }  // namespace
 
-const AsyncLocal<std::string>& request_id_local() noexcept { return g_request_id; }
-
 std::string_view current_request_id() noexcept {
-  const std::string* id = g_request_id.get();
+  const std::string* id = log::request_id.get();
   return id ? std::string_view(*id) : std::string_view{};
 }
 
@@ -44,7 +42,7 @@ Task<void> RequestId::operator()(Req& req, Res& res, Next next) const {
   std::string_view incoming = options.trust_incoming ? req.header(options.header) : "";
   std::string id = sane_id(incoming) ? std::string(incoming) : random_uuid();
   res.set(options.header, id);
-  co_await g_request_id.run(std::move(id), next());
+  co_await log::request_id.run(std::move(id), next());
 }
 
 }  // namespace brigade::http

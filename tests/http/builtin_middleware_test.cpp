@@ -13,6 +13,7 @@
 #include "brigade/http/app.hpp"
 #include "brigade/http/cors.hpp"
 #include "brigade/http/request_id.hpp"
+#include "brigade/log/log.hpp"
 #include "brigade/task/sleep.hpp"
 #include "test_server.hpp"
 
@@ -143,29 +144,43 @@ TEST(AccessLog, OneLinePerRequestWithStatusBytesAndId) {
   EXPECT_TRUE(has(lines[2], "ms r3"));
 }
 
-TEST(AccessLog, FileSinkWritesOffTheLoopAndCountsDrops) {
+TEST(AccessLog, ThroughBrigadesLogWithTheRequestId) {
   char path[] = "/tmp/brigade-access-XXXXXX";
   int fd = ::mkstemp(path);
   ASSERT_GE(fd, 0);
-  ::close(fd);
+  log::set_output(fd);
+  log::Format was = log::format();
+  log::set_format(log::Format::kJson);
   {
-    auto file = FileLineSink::open(path);
-    TestServer s([file](App& app) {
-      app.use(access_log(file));
+    TestServer s([](App& app) {
+      app.use(request_id());
+      app.use(access_log());
       app.get("/", [](Req&, Res& res) { res.send("hi"); });
     });
-    for (int i = 0; i < 5; ++i) run_command("curl -s " + s.url("/"));
-    file->flush();
-    EXPECT_EQ(file->dropped(), 0u);
+    for (int i = 0; i < 3; ++i)
+      run_command("curl -s -H 'X-Request-Id: q" + std::to_string(i) + "' " + s.url("/?a=1"));
   }
+  EXPECT_TRUE(log::flush(5000));
+  log::set_output(2);
+  log::set_format(was);
   std::ifstream in(path);
-  std::stringstream all;
-  all << in.rdbuf();
-  EXPECT_EQ(testing::count_of(all.str(), "\"GET / HTTP/1.1\" 200 2 "), 5) << all.str();
+  std::vector<nlohmann::json> lines;
+  for (std::string line; std::getline(in, line);) {
+    auto j = nlohmann::json::parse(line, nullptr, false);
+    if (j.is_object() && j.value("msg", "") == "request") lines.push_back(j);
+  }
+  ::close(fd);
   ::unlink(path);
-  FileLineSink tiny(::open("/dev/null", O_WRONLY | O_CLOEXEC), true, 0);  // queue of 0: drops
-  tiny.write_line("x");
-  EXPECT_EQ(tiny.dropped(), 1u);
+  ASSERT_EQ(lines.size(), 3u);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(lines[i]["request_id"], "q" + std::to_string(i)) << lines[i];
+    EXPECT_EQ(lines[i]["method"], "GET");
+    EXPECT_EQ(lines[i]["path"], "/?a=1");
+    EXPECT_EQ(lines[i]["status"], 200);
+    EXPECT_EQ(lines[i]["bytes"], 2);
+    EXPECT_EQ(lines[i]["ip"], "127.0.0.1");
+    EXPECT_GE(lines[i]["ms"].get<double>(), 0.0);
+  }
 }
 
 }  // namespace

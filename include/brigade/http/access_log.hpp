@@ -1,23 +1,19 @@
 #pragma once
-// An access log line per request (Express's morgan), written off the loop:
+// An access log record per request (Express's morgan), written off the loop:
 //
-//   app.use(http::request_id());                        // first: the log line names the id
-//   app.use(http::access_log(http::FileLineSink::open("access.log")));
+//   app.use(http::request_id());   // first: the record carries the id
+//   app.use(http::access_log());   // through brigade's log (brigade/log/log.hpp):
+//   // {"time":"...","level":"info","msg":"request","request_id":"9b2f...","bytes":43,
+//   //  "ip":"127.0.0.1","method":"GET","ms":0.412,"path":"/users/7?x=1","status":200}
 //
+// The log layer's thread writes the line (a bounded queue; BRIGADE_LOG_FORMAT/LEVEL apply).
+// With a LineSink instead, each request is one text line in a common format,
 //   127.0.0.1 [2026-12-02T14:10:00.123Z] "GET /users/7?x=1 HTTP/1.1" 200 43 0.412ms 9b2f...
-//   (client ip, time, request line, status, body bytes, duration to the end of the chain,
-//    request id or "-")
-//
-// The loop only formats the line and queues it; a LineSink writes it. FileLineSink writes on a
-// thread of its own (a slow disk never stalls the loop) and drops lines past a bounded queue,
-// counting them. (A structured JSON logger can stand behind the same LineSink interface.)
-#include <condition_variable>
-#include <cstdint>
-#include <deque>
+// (client ip, time, request line, status, body bytes, duration to the end of the chain,
+// request id or "-"), handed to the sink on the loop: the sink must not block.
 #include <memory>
-#include <mutex>
 #include <string>
-#include <thread>
+#include <string_view>
 
 #include "brigade/http/router.hpp"
 
@@ -26,51 +22,21 @@ namespace brigade::http {
 class LineSink {
  public:
   virtual ~LineSink() = default;
-  // One line without its newline; must not block (called on the loop).
+  // One line without its newline; called on the loop, so it must only queue.
   virtual void write_line(std::string line) = 0;
 };
 
-class FileLineSink : public LineSink {
- public:
-  // Appends to `path` (created 0644 if missing); throws brigade::Error if it cannot be opened.
-  static std::shared_ptr<FileLineSink> open(const std::string& path,
-                                            std::size_t max_queued = 10'000);
-  // Writes to an fd it does not own (1: stdout).
-  static std::shared_ptr<FileLineSink> to_fd(int fd, std::size_t max_queued = 10'000);
-  FileLineSink(int fd, bool owned, std::size_t max_queued);
-  ~FileLineSink() override;  // writes what is queued, then stops its thread
-  FileLineSink(const FileLineSink&) = delete;
-  FileLineSink& operator=(const FileLineSink&) = delete;
-
-  void write_line(std::string line) override;
-  // Blocks until every line queued so far is written (tests, shutdown).
-  void flush();
-  uint64_t dropped() const;
-
- private:
-  void run();
-  int fd_;
-  bool owned_;
-  std::size_t max_queued_;
-  mutable std::mutex mu_;  // guards the fields below; never held across a write(2)
-  std::condition_variable wake_;
-  std::condition_variable idle_;
-  std::deque<std::string> queue_;
-  uint64_t dropped_ = 0;
-  bool writing_ = false;
-  bool stopping_ = false;
-  std::thread thread_;  // last: started once the fields above exist
-};
-
-// An around middleware: times the rest of the chain and logs the line after it.
+// An around middleware: times the rest of the chain and logs after it.
 struct AccessLog {
-  std::shared_ptr<LineSink> sink;
+  std::shared_ptr<LineSink> sink;  // null: brigade's log (log::info)
   Task<void> operator()(Req& req, Res& res, Next next) const;
 };
 
-inline AccessLog access_log(std::shared_ptr<LineSink> sink) { return AccessLog{std::move(sink)}; }
+inline AccessLog access_log(std::shared_ptr<LineSink> sink = nullptr) {
+  return AccessLog{std::move(sink)};
+}
 
-// The line AccessLog writes (exposed for tests and other sinks).
+// The text line AccessLog hands a LineSink.
 std::string access_log_line(const Req& req, const Res& res, double duration_ms,
                             std::string_view request_id);
 

@@ -1,7 +1,8 @@
 #pragma once
 // A request id per request (Express's express-request-id): taken from the X-Request-Id header
 // when it is sane (1-128 visible ASCII bytes), else a random UUID v4; echoed in the answer's
-// X-Request-Id and bound in an AsyncLocal, so any code awaited below it can log it:
+// X-Request-Id and bound in log::request_id (an AsyncLocal), so every log line of the request's
+// tasks carries it (brigade/log/log.hpp) and any code awaited below can read it:
 //
 //   app.use(http::request_id());
 //   ... deep inside a handler's awaits:
@@ -10,7 +11,6 @@
 #include <string_view>
 
 #include "brigade/http/router.hpp"
-#include "brigade/task/combinators.hpp"
 
 namespace brigade::http {
 
@@ -19,8 +19,6 @@ struct RequestIdOptions {
   bool trust_incoming = true;  // false: always generate (the header may come from anyone)
 };
 
-// The AsyncLocal holding the id while a request's chain runs below request_id().
-const AsyncLocal<std::string>& request_id_local() noexcept;
 // The id of the request whose code is running now; empty outside request_id().
 std::string_view current_request_id() noexcept;
 // A random UUID v4 ("xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx").

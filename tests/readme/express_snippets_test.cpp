@@ -1,0 +1,68 @@
+// README: the Express surface (middleware with next(), routers, CORS, request ids, access log,
+// trust proxy, cookies, redirects). Each block registers on an App; the test serves it once.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <exception>
+#include <string>
+
+#include "brigade/http/access_log.hpp"
+#include "brigade/http/app.hpp"
+#include "brigade/http/cors.hpp"
+#include "brigade/http/request_id.hpp"
+#include "brigade/loop.hpp"
+#include "brigade/task.hpp"
+
+namespace {
+
+using brigade::Task;
+using brigade::http::Req;
+using brigade::http::Res;
+namespace http = brigade::http;
+
+const std::string token = "t0k3n";
+void require_auth(Req& req, Res& res) {
+  if (req.header("Authorization").empty()) res.status(401).send("who are you?");
+}
+
+TEST(Readme, ExpressSurfaceRegisters) {
+  http::App app;
+  // clang-format off
+// readme:begin express-middleware
+app.use([](Req&, Res& res, http::Next next) -> Task<void> {
+  auto t0 = std::chrono::steady_clock::now();
+  co_await next();                              // the rest of the chain and the route
+  std::chrono::duration<double, std::milli> ms = std::chrono::steady_clock::now() - t0;
+  res.set("Server-Timing", "app;dur=" + std::to_string(ms.count()));  // the answer is open
+});
+app.use("/api", require_auth);                  // plain or coroutine: answer, or fall through
+http::Router users;
+users.get("/:id", [](Req& req, Res& res) {
+  res.json({{"org", std::string(req.param("org"))}, {"id", std::string(req.param("id"))}});
+});
+app.use("/orgs/:org/users", std::move(users));  // mount params reach the handler
+app.on_error("/api", [](Req&, Res& res, std::exception_ptr) {
+  res.status(500).json({{"error", "internal"}});
+});
+// readme:end
+// readme:begin express-builtins
+app.use(http::request_id());         // X-Request-Id in, or a UUID; http::current_request_id()
+app.use(http::access_log());         // one log::info line per request, written off the loop
+app.use(http::cors({.origins = {"https://app.example"}, .credentials = true, .max_age_s = 600}));
+// readme:end
+// readme:begin express-proxy
+app.trust_proxy(http::TrustProxy::addresses({"loopback", "10.0.0.0/8"}));  // or hops(1)
+app.get("/", [](Req& req, Res& res) {
+  res.cookie("sid", token, {.max_age_s = 3600, .http_only = true, .secure = true,
+                            .same_site = http::SameSite::kLax});
+  res.json({{"ip", req.ip()}, {"ips", req.ips()}, {"host", std::string(req.hostname())},
+            {"proto", std::string(req.protocol())}, {"theme", req.cookie("theme")}});
+});
+app.get("/old", [](Req&, Res& res) { res.redirect(301, "/new"); });
+// readme:end
+  // clang-format on
+  EXPECT_FALSE(app.has_stream_routes());
+  EXPECT_FALSE(app.trust_proxy().trusts_nobody());
+}
+
+}  // namespace
