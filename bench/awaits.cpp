@@ -1,10 +1,12 @@
 // co_await throughput on one loop: awaits of tasks that finish at once (a loop of them, and a
 // recursion as deep as COUNT/10), and of tasks that suspend once on the microtask queue.
 // No Node counterpart (an await of a settled promise always goes through the microtask queue;
-// see chains' microtask row). Usage: awaits [COUNT=1000000]
+// see chains' microtask row). Usage: awaits [COUNT=1000000] [ready|recursive|suspending]
+// (one row only: for callgrind, whose instruction counts are steady where times are not).
 // Prints: "ready_per_s X", "recursive_per_s X", "suspending_per_s X".
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 
 #include "brigade/loop.hpp"
 #include "brigade/task.hpp"
@@ -53,11 +55,17 @@ double per_second(long count, Make make) {
 int main(int argc, char** argv) {
   const long count = argc > 1 ? std::atol(argv[1]) : 1'000'000;
   const long depth = count / 10;
-  std::printf("ready_per_s %.0f\n", per_second(count, [&] { return loop_of_ready(count); }));
-  double recursive = 0;
-  for (int r = 0; r < 10; ++r) recursive += per_second(depth, [&] { return deep(depth); });
-  std::printf("recursive_per_s %.0f\n", recursive / 10);
-  std::printf("suspending_per_s %.0f\n",
-              per_second(count, [&] { return loop_of_suspending(count); }));
+  const char* only = argc > 2 ? argv[2] : nullptr;
+  auto wanted = [&](const char* row) { return !only || std::strcmp(only, row) == 0; };
+  if (wanted("ready"))
+    std::printf("ready_per_s %.0f\n", per_second(count, [&] { return loop_of_ready(count); }));
+  if (wanted("recursive")) {
+    double recursive = 0;
+    for (int r = 0; r < 10; ++r) recursive += per_second(depth, [&] { return deep(depth); });
+    std::printf("recursive_per_s %.0f\n", recursive / 10);
+  }
+  if (wanted("suspending"))
+    std::printf("suspending_per_s %.0f\n",
+                per_second(count, [&] { return loop_of_suspending(count); }));
   return 0;
 }

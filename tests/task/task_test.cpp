@@ -240,3 +240,46 @@ TEST(Task, AsyncLocalReachesEveryTaskOfWhenAll) {
   EXPECT_EQ(b, 7);
   EXPECT_EQ(c, 7);
 }
+
+// A directly awaited task borrows its awaiter's context uncounted; a when_any loser cannot, as it
+// outlives the call, the task that made it and the context bound to that task: it keeps it.
+TEST(Task, AWhenAnyLoserKeepsItsContextAfterItsParentEnded) {
+  Loop loop;
+  AsyncLocal<std::string> id;
+  std::vector<std::string> seen;
+  auto read_after = [&](uint64_t ms) -> Task<int> {
+    co_await brigade::sleep(ms);
+    seen.push_back(id.get() ? *id.get() : "none");
+    co_return 0;
+  };
+  auto parent = [&]() -> Task<void> {
+    std::vector<Task<int>> v;
+    v.push_back(read_after(1));
+    v.push_back(read_after(30));  // ends long after parent and its context node are gone
+    co_await when_any(std::move(v));
+    co_await read_after(0);  // an awaited child sees the same context
+  };
+  spawn(id.run(std::string(64, 'r'), parent()), "parent");
+  loop.run();
+  EXPECT_EQ(seen, (std::vector<std::string>{std::string(64, 'r'), std::string(64, 'r'),
+                                            std::string(64, 'r')}));
+}
+
+// Contexts nest: an inner run() binds over the outer one for its task and what it awaits, and
+// the outer task sees its own again afterwards (the borrowed context is restored on resumption).
+TEST(Task, AsyncLocalNestsAndIsRestoredAfterAnInnerRun) {
+  Loop loop;
+  AsyncLocal<int> id;
+  std::vector<int> seen;
+  auto read = [&]() -> Task<void> {
+    co_await brigade::next_microtask();
+    seen.push_back(id.get() ? *id.get() : -1);
+  };
+  auto outer = [&]() -> Task<void> {
+    co_await read();
+    co_await id.run(2, read());
+    co_await read();
+  };
+  run(loop, id.run(1, outer()));
+  EXPECT_EQ(seen, (std::vector<int>{1, 2, 1}));
+}

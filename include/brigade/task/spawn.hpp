@@ -54,7 +54,7 @@ const char* intern_task_name(const std::string& name);
 inline void name_task(Task<void>& task, const std::string& name) {
   if (!task.valid()) return;
   auto& p = task.handle().promise();
-  const ContextNode* parent = p.ctx_fixed ? p.ctx.get() : t_context;
+  const ContextNode* parent = p.ctx_fixed ? p.ctx : t_context;
   static const char kKey = 0;  // a key no AsyncLocal uses: the node only names the task
   task.set_context(
       ContextRef::adopt(new ContextNode(&kKey, nullptr, parent, intern_task_name(name))));

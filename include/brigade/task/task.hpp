@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "brigade/task/context.hpp"
+#include "brigade/task/frame_cache.hpp"
 
 namespace brigade {
 
@@ -98,7 +99,7 @@ struct ContextRestoring {
     }
   }
   decltype(auto) await_resume() {
-    set_context(ctx);
+    if (t_context != ctx) set_context(ctx);  // equal: it never changed (the activity neither)
     return inner.await_resume();
   }
 };
@@ -106,7 +107,11 @@ struct ContextRestoring {
 struct PromiseBase {
   std::coroutine_handle<> continuation;  // the awaiter; none if the task was resumed by hand
   std::exception_ptr error;
-  ContextRef ctx;
+  // The context the task runs in. Borrowed, uncounted, from an awaiting Task (which is suspended
+  // on this one, so outlives its run); else counted in `owned` (bound by AsyncLocal::run or
+  // spawn, or awaited from a coroutine that may outlive the context, as when_any's racers).
+  const ContextNode* ctx = nullptr;
+  ContextRef owned;
   bool ctx_fixed = false;  // set by AsyncLocal::run and spawn: the awaiter must not replace it
 
   struct FinalAwaiter {
@@ -125,13 +130,16 @@ struct PromiseBase {
   FinalAwaiter final_suspend() noexcept { return {}; }
   void unhandled_exception() noexcept { error = std::current_exception(); }
 
+  static void* operator new(std::size_t n) { return allocate_frame(n); }
+  static void operator delete(void* p, std::size_t n) noexcept { free_frame(p, n); }
+
   // Awaiters are kept by value in the awaiting frame (a named awaitable by reference): awaiters
   // must be movable until await_suspend.
   template <typename A>
   auto await_transform(A&& a) {
     using Got = decltype(get_awaiter(std::forward<A>(a)));
     using Stored = std::conditional_t<std::is_reference_v<Got>, std::remove_reference_t<Got>&, Got>;
-    return ContextRestoring<Stored>{get_awaiter(std::forward<A>(a)), ctx.get()};
+    return ContextRestoring<Stored>{get_awaiter(std::forward<A>(a)), ctx};
   }
 };
 
@@ -189,8 +197,10 @@ class [[nodiscard]] Task {
   Handle release() noexcept { return std::exchange(h_, {}); }
   // Binds the context the task runs in (AsyncLocal::run); otherwise it inherits its awaiter's.
   void set_context(ContextRef ctx) noexcept {
-    h_.promise().ctx = std::move(ctx);
-    h_.promise().ctx_fixed = true;
+    auto& p = h_.promise();
+    p.ctx = ctx.get();
+    p.owned = std::move(ctx);
+    p.ctx_fixed = true;
   }
 
   struct Awaiter {
@@ -199,11 +209,18 @@ class [[nodiscard]] Task {
     bool await_ready() const noexcept { return !h || h.done(); }
     // Starts the task: on the driving loop if `awaiting` runs on one, else on a loop of its own
     // here; a task that ends without suspending continues `awaiting` without a suspension.
-    bool await_suspend(std::coroutine_handle<> awaiting) {
+    template <typename P>
+    bool await_suspend(std::coroutine_handle<P> awaiting) {
       auto& p = h.promise();
       p.continuation = awaiting;
-      if (!p.ctx_fixed) p.ctx = ContextRef::share(detail::t_context);
-      detail::set_context(p.ctx.get());
+      if (p.ctx_fixed) {
+        detail::set_context(p.ctx);
+      } else if constexpr (std::is_base_of_v<detail::PromiseBase, P>) {
+        p.ctx = detail::t_context;  // borrowed (see PromiseBase::ctx); already the current one
+      } else {
+        p.owned = ContextRef::share(detail::t_context);
+        p.ctx = p.owned.get();
+      }
       if (detail::hand_on(awaiting.address(), h)) return true;
       return !detail::drive(h, awaiting);
     }
