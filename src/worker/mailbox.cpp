@@ -1,5 +1,8 @@
 #include "brigade/worker/mailbox.hpp"
 
+// Lock order (held -> taken): Mailbox::mu_ -> Loop::post_mu_ (the first post of a batch wakes
+// the loop while the queue is locked, so that a batch is never posted twice).
+
 #include "brigade/worker/spin.hpp"
 
 namespace brigade {

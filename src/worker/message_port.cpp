@@ -1,5 +1,9 @@
 #include "brigade/worker/message_port.hpp"
 
+
+// Lock order (held -> taken): PortCore::mu -> Mailbox::mu_ -> Loop::post_mu_ (a delivery or a
+// close schedules the receiving port while its queue is locked, so batches keep their order).
+
 namespace brigade {
 
 bool detail::deliver(const std::shared_ptr<PortCore>& to, Message m) {

@@ -1,5 +1,8 @@
 #include "brigade/worker/shared_buffer.hpp"
 
+// Lock order (held -> taken): SharedBlock::mu -> Mailbox::mu_ -> Loop::post_mu_ (notify()
+// posts an async waiter's wakeup while it holds the block's lock, as it unlists the waiter).
+
 #include <linux/futex.h>
 #include <sys/syscall.h>
 #include <time.h>

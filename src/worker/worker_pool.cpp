@@ -1,5 +1,10 @@
 #include "brigade/worker/worker_pool.hpp"
 
+
+// Locks: PoolCore::mu (queue, idle list, thread counts) and PoolCore::done_mu (completions on
+// their way to the loop) are never held together, and nothing is posted under either: a wake-up
+// or a completion takes what it needs under the lock and posts after releasing it.
+
 #include <algorithm>
 #include <map>
 #include <mutex>
@@ -260,7 +265,7 @@ AsyncDriver drive(WorkerRuntime& rt, PoolTask* t) {
   } catch (...) {
     t->error = std::current_exception();
   }
-  detail::t_context = nullptr;
+  detail::set_context(nullptr);  // this chain ends here (see set_context)
   rt.async_done(t);
 }
 }  // namespace
@@ -270,7 +275,7 @@ void WorkerRuntime::start_async(PoolTask* t) {
   std::coroutine_handle<> h = drive(*this, t).handle;
   t->driver = h;
   h.resume();  // runs until the task first waits, or to its end (t may be gone after it)
-  detail::t_context = mine;
+  detail::set_context(mine);
 }
 
 void WorkerRuntime::async_done(PoolTask* t) {
@@ -558,6 +563,7 @@ std::exception_ptr WorkerPool::submit(PoolTask* t, const TaskOptions& o) {
   t->priority = o.priority;
   t->queued_ns = Loop::hrtime();
   detail::PoolWorker* wake = nullptr;
+  std::shared_ptr<Mailbox> wake_box;  // posted to once the pool lock is released
   bool grow = false;
   {
     std::lock_guard lock(c.mu);
@@ -575,8 +581,11 @@ std::exception_ptr WorkerPool::submit(PoolTask* t, const TaskOptions& o) {
     }
     if (at_once) ++c.starting;
     // No box yet: the thread has not made its first pull, which will take this task.
-    if (wake && wake->box) wake->box->post([w = wake] { w->rt->pull(); });
+    if (wake) wake_box = wake->box;
   }
+  // Unlocked: a woken thread is off the idle list, so it neither ends nor is freed meanwhile (only
+  // this loop frees a PoolWorker); should it pull the task first, this pull finds nothing.
+  if (wake_box) wake_box->post([w = wake] { w->rt->pull(); });
   ++c.stats.submitted;
   c.add_in_flight();
   if (grow) c.start_worker(true);
