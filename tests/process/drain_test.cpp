@@ -1,10 +1,12 @@
 // Graceful shutdown of examples/demo under SIGTERM: requests in flight (slow ones, on its
 // WorkerPool) are all answered, in one process and in a cluster (signal to the primary, and to a
-// worker). The demo runs in its own session and process group; the group is killed whatever
-// the test's outcome.
+// worker); and examples/worker_drain, whose Worker thread computes when the signal comes. Each
+// program runs in its own session and process group; the group is killed whatever the test's
+// outcome.
 #include <signal.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <fstream>
 #include <functional>
 #include <string>
@@ -292,6 +294,40 @@ TEST(Drain, DrainDelayToOneWorkerReplacesItAfterTheDelay) {
     EXPECT_EQ(not_ready, 0);
     d.child.kill(SIGTERM);
     co_await expect_exit_ok(loop, d);
+  }());
+}
+
+// A Worker thread busy computing when SIGTERM comes: the signal goes to the loop's signalfd (the
+// worker's thread blocks it too), the jobs in flight finish, the process exits 0.
+TEST(Drain, SigtermWhileAWorkerThreadComputesLetsItsJobsFinish) {
+  Loop loop;
+  HangGuard guard(loop, 60000);
+  Demo d;
+  Timer reaper = kill_group_before(loop, 55000, d);
+  run_test(loop, [&]() -> Task<void> {
+    SpawnOptions o;
+    o.stdio = {Stdio::ignore(), Stdio::pipe(), Stdio::inherit()};
+    o.detached = true;
+    std::vector<std::string> args{"200"};
+    d.child = spawn(loop, std::string(BRIGADE_BINARY_DIR) + "/examples/worker_drain", args, o);
+    brigade::spawn(read_log(d.child.out(), d), "worker_drain log");
+    // Two jobs answered: the worker has run, and two more are in flight.
+    co_await wait_until(loop, 20000, [&] {
+      return d.log.find("job 2 done") != std::string::npos || d.child.exited();
+    });
+    EXPECT_NE(d.log.find("job 2 done"), std::string::npos) << d.log;
+    co_await brigade::sleep(50);  // into the next job's computation
+    d.child.kill(SIGTERM);
+    co_await expect_exit_ok(loop, d);
+    EXPECT_NE(d.log.find("closing gracefully"), std::string::npos) << d.log;
+    std::size_t at = d.log.find("drained: ");
+    EXPECT_NE(at, std::string::npos) << d.log;
+    if (at == std::string::npos) co_return;
+    int submitted = 0, answered = 0;
+    std::sscanf(d.log.c_str() + at, "drained: %d jobs submitted, %d answered", &submitted,
+                &answered);
+    EXPECT_GE(submitted, 3) << d.log;  // a job was in flight when the signal came
+    EXPECT_EQ(answered, submitted) << d.log;
   }());
 }
 
