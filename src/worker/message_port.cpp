@@ -1,5 +1,6 @@
 #include "brigade/worker/message_port.hpp"
 
+#include "large_blocks.hpp"
 
 // Lock order (held -> taken): PortCore::mu -> Mailbox::mu_ -> Loop::post_mu_ (a delivery or a
 // close schedules the receiving port while its queue is locked, so batches keep their order).
@@ -98,6 +99,7 @@ bool MessagePort::post_message(Message m) const {
 
 void MessagePort::on_message(Handler handler, Loop* loop) {
   if (!core_) throw std::logic_error("MessagePort::on_message: the port is closed");
+  detail::keep_large_blocks_in_heap();  // ports carry messages between threads
   handler_ = std::move(handler);
   Loop* target = loop ? loop : Loop::current();
   if (!target) throw std::logic_error("MessagePort::on_message: no loop on this thread");

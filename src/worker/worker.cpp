@@ -6,6 +6,7 @@
 
 #include "brigade/loop/thread.hpp"
 #include "brigade/task/spawn.hpp"
+#include "large_blocks.hpp"
 
 namespace brigade {
 
@@ -119,6 +120,7 @@ Worker::Worker(Loop& parent, WorkerMain main, Message worker_data, WorkerOptions
       keep_(parent),
       grace_timer_(parent),
       thread_id_(g_next_worker_id.fetch_add(1)) {
+  detail::keep_large_blocks_in_heap();
   MessageChannel channel;
   port_ = std::move(channel.port1);
   shared_->port = std::move(channel.port2);

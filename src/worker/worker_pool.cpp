@@ -1,5 +1,6 @@
 #include "brigade/worker/worker_pool.hpp"
 
+#include "large_blocks.hpp"
 
 // Locks: PoolCore::mu (queue, idle list, thread counts) and PoolCore::done_mu (completions on
 // their way to the loop) are never held together, and nothing is posted under either: a wake-up
@@ -511,6 +512,7 @@ using detail::PoolCore;
 using detail::PoolTask;
 
 WorkerPool::WorkerPool(Loop& loop, PoolOptions options) {
+  detail::keep_large_blocks_in_heap();
   if (options.max_threads == 0)
     options.max_threads = std::max(1u, std::thread::hardware_concurrency());
   if (options.min_threads == 0 || options.min_threads > options.max_threads)
