@@ -8,8 +8,12 @@
 #include "brigade/net/dns.hpp"
 #include "brigade/tls/stream.hpp"
 #include "brigade/ws/handshake.hpp"
+#include "text.hpp"
 
 namespace brigade::ws {
+
+using detail::iequals;
+using detail::trim;
 
 namespace {
 
@@ -58,23 +62,6 @@ Url parse_url(std::string_view url) {
     u.port = static_cast<uint16_t>(p);
   }
   return u;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x + 32);
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y + 32);
-    if (x != y) return false;
-  }
-  return true;
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
 }
 
 struct ResponseHead {

@@ -3,27 +3,14 @@
 #include "brigade/crypto/bytes.hpp"
 #include "brigade/crypto/hash.hpp"
 #include "brigade/crypto/random.hpp"
+#include "text.hpp"
 
 namespace brigade::ws {
 
+using detail::iequals;
+using detail::trim;
+
 namespace {
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
-bool iequals(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x + 32);
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y + 32);
-    if (x != y) return false;
-  }
-  return true;
-}
 
 // A valid key is base64 of 16 bytes: 22 characters of the alphabet and "==".
 bool valid_key(std::string_view key) noexcept {
