@@ -49,13 +49,13 @@ namespace {
 
 // Sends everything OpenSSL has produced. Each chunk is taken out of the BIO before the write
 // suspends, so a read and a write may both flush (the stream keeps writes in order).
-Task<void> flush(Stream::Core& c) {
+Task<void> flush(Stream::Core& c, net::Stream& socket) {
   while (std::size_t pending = BIO_ctrl_pending(c.out)) {
     std::string chunk(pending, '\0');
     int n = BIO_read(c.out, chunk.data(), int(std::min<std::size_t>(pending, INT_MAX)));
     if (n <= 0) break;
     chunk.resize(std::size_t(n));
-    co_await c.tcp.write(chunk);
+    co_await socket.write(chunk);
   }
 }
 
@@ -85,7 +85,7 @@ Task<void> handshake(Stream::Core& c, std::stop_token token) {
     int err = r == 1 ? SSL_ERROR_NONE : SSL_get_error(c.ssl, r);
     std::string failure;
     if (err != SSL_ERROR_NONE && err != SSL_ERROR_WANT_READ) failure = handshake_reason(c);
-    co_await flush(c);  // our next flight, or the alert that tells the peer why we stop
+    co_await flush(c, c.tcp);  // our next flight, or the alert that tells the peer why we stop
     if (r == 1) co_return;
     if (!failure.empty()) throw TlsError(failure);
     if (!co_await fill(c, token)) throw TlsError("tls handshake: the peer closed the connection");
@@ -162,7 +162,7 @@ Task<std::size_t> Stream::read(std::span<char> buf) {
     ERR_clear_error();
     int n = SSL_read(c.ssl, buf.data(), int(std::min<std::size_t>(buf.size(), INT_MAX)));
     if (n > 0) {
-      if (BIO_ctrl_pending(c.out)) co_await flush(c);  // e.g. a TLS 1.3 key update answer
+      if (BIO_ctrl_pending(c.out)) co_await flush(c, c.tcp);  // e.g. a TLS 1.3 key update answer
       co_return std::size_t(n);
     }
     int err = SSL_get_error(c.ssl, n);
@@ -171,14 +171,13 @@ Task<std::size_t> Stream::read(std::span<char> buf) {
       c.failed = true;
       throw TlsError(detail::ssl_reason("tls read"));
     }
-    if (BIO_ctrl_pending(c.out)) co_await flush(c);
+    if (BIO_ctrl_pending(c.out)) co_await flush(c, c.tcp);
     if (!co_await fill(c, {})) co_return 0;  // EOF without close_notify: the end, as Node sees it
   }
 }
 
-Task<void> Stream::write(std::string_view bytes) {
-  if (!core_) throw Error(EBADF, "tls write");
-  Core& c = *core_;
+namespace {
+Task<void> write_plain(Stream::Core& c, net::Stream& socket, std::string_view bytes) {
   while (!bytes.empty()) {
     std::size_t slice = std::min(bytes.size(), kWriteSlice);
     ERR_clear_error();
@@ -190,9 +189,15 @@ Task<void> Stream::write(std::string_view bytes) {
       throw TlsError(detail::ssl_reason("tls write"));
     }
     bytes.remove_prefix(std::size_t(n));
-    if (BIO_ctrl_pending(c.out) >= kFlushAbove) co_await flush(c);
+    if (BIO_ctrl_pending(c.out) >= kFlushAbove) co_await flush(c, socket);
   }
-  co_await flush(c);
+  co_await flush(c, socket);
+}
+}  // namespace
+
+Task<void> Stream::write(std::string_view bytes) {
+  if (!core_) throw Error(EBADF, "tls write");
+  co_await write_plain(*core_, core_->tcp, bytes);
 }
 
 Task<void> Stream::shutdown() {
@@ -202,28 +207,28 @@ Task<void> Stream::shutdown() {
   ERR_clear_error();
   SSL_shutdown(c.ssl);  // queues close_notify; we do not wait for the peer's
   ERR_clear_error();
-  co_await flush(c);
+  co_await flush(c, c.tcp);
   co_await c.tcp.shutdown();
 }
 
 namespace {
 // Hands everything OpenSSL produced to the socket's write queue, without a copy of our own.
-int flush_nowait(Stream::Core& c) noexcept {
+int flush_nowait(Stream::Core& c, net::Stream& socket) noexcept {
   char* data = nullptr;
   long pending = BIO_get_mem_data(c.out, &data);
   if (pending <= 0) return 0;
-  int err = c.tcp.write_nowait(std::span<const char>(data, std::size_t(pending)));
+  int err = socket.write_nowait(std::span<const char>(data, std::size_t(pending)));
   (void)BIO_reset(c.out);
   return err;
 }
 
 // SSL_read or SSL_peek until plaintext, the end or -EAGAIN, feeding the socket's bytes in.
-long try_plain(Stream::Core& c, std::span<char> buf, bool peek) noexcept {
+long try_plain(Stream::Core& c, net::Stream& socket, std::span<char> buf, bool peek) noexcept {
   for (;;) {
     ERR_clear_error();
     int cap = int(std::min<std::size_t>(buf.size(), INT_MAX));
     int n = peek ? SSL_peek(c.ssl, buf.data(), cap) : SSL_read(c.ssl, buf.data(), cap);
-    if (BIO_ctrl_pending(c.out)) flush_nowait(c);  // a key update answer, tickets
+    if (BIO_ctrl_pending(c.out)) flush_nowait(c, socket);  // a key update answer, tickets
     if (n > 0) return n;
     int err = SSL_get_error(c.ssl, n);
     if (err == SSL_ERROR_ZERO_RETURN) return 0;
@@ -232,28 +237,19 @@ long try_plain(Stream::Core& c, std::span<char> buf, bool peek) noexcept {
       ERR_clear_error();
       return -EPROTO;
     }
-    long got = c.tcp.try_read(std::span<char>(c.buf.get(), kReadSize));
+    long got = socket.try_read(std::span<char>(c.buf.get(), kReadSize));
     if (got <= 0) return got;  // -EAGAIN, EOF without close_notify (the end), -errno
     BIO_write(c.in, c.buf.get(), int(got));
   }
 }
-}  // namespace
 
-long Stream::try_read(std::span<char> buf) noexcept {
-  if (!core_) return -EBADF;
-  return try_plain(*core_, buf, false);
-}
-
-bool Stream::has_input() noexcept {
-  if (!core_) return false;
-  if (SSL_pending(core_->ssl) > 0) return true;
+bool has_plain(Stream::Core& c, net::Stream& socket) noexcept {
+  if (SSL_pending(c.ssl) > 0) return true;
   char one;
-  return try_plain(*core_, std::span<char>(&one, 1), true) > 0;
+  return try_plain(c, socket, std::span<char>(&one, 1), true) > 0;
 }
 
-int Stream::write_nowait(std::span<const char> bytes) noexcept {
-  if (!core_) return EBADF;
-  Core& c = *core_;
+int write_plain_nowait(Stream::Core& c, net::Stream& socket, std::span<const char> bytes) noexcept {
   while (!bytes.empty()) {
     ERR_clear_error();
     int n = SSL_write(c.ssl, bytes.data(), int(std::min(bytes.size(), kWriteSlice)));
@@ -264,19 +260,34 @@ int Stream::write_nowait(std::span<const char> bytes) noexcept {
     }
     bytes = bytes.subspan(std::size_t(n));
     if (BIO_ctrl_pending(c.out) >= kFlushAbove)
-      if (int err = flush_nowait(c)) return err;
+      if (int err = flush_nowait(c, socket)) return err;
   }
-  return flush_nowait(c);
+  return flush_nowait(c, socket);
+}
+
+void end_plain(Stream::Core& c, net::Stream& socket) noexcept {
+  if (c.shut) return;
+  c.shut = true;
+  ERR_clear_error();
+  SSL_shutdown(c.ssl);
+  ERR_clear_error();
+  flush_nowait(c, socket);
+  socket.end();
+}
+}  // namespace
+
+long Stream::try_read(std::span<char> buf) noexcept {
+  return core_ ? try_plain(*core_, core_->tcp, buf, false) : -EBADF;
+}
+
+bool Stream::has_input() noexcept { return core_ && has_plain(*core_, core_->tcp); }
+
+int Stream::write_nowait(std::span<const char> bytes) noexcept {
+  return core_ ? write_plain_nowait(*core_, core_->tcp, bytes) : EBADF;
 }
 
 void Stream::end() noexcept {
-  if (!core_ || core_->shut) return;
-  core_->shut = true;
-  ERR_clear_error();
-  SSL_shutdown(core_->ssl);
-  ERR_clear_error();
-  flush_nowait(*core_);
-  core_->tcp.end();
+  if (core_) end_plain(*core_, core_->tcp);
 }
 
 void Stream::set_read_hook(net::Stream::Hook hook, void* ctx) noexcept {
@@ -296,13 +307,16 @@ void Stream::close() noexcept {
   if (core_) core_->tcp.close();
 }
 
-std::string_view Stream::alpn() const noexcept {
-  if (!core_) return {};
+namespace {
+std::string_view alpn_of(SSL* ssl) noexcept {
   const unsigned char* p = nullptr;
   unsigned int n = 0;
-  SSL_get0_alpn_selected(core_->ssl, &p, &n);
+  SSL_get0_alpn_selected(ssl, &p, &n);
   return {reinterpret_cast<const char*>(p), n};
 }
+}  // namespace
+
+std::string_view Stream::alpn() const noexcept { return core_ ? alpn_of(core_->ssl) : ""; }
 
 std::string_view Stream::version() const noexcept {
   return core_ ? SSL_get_version(core_->ssl) : std::string_view();
@@ -311,5 +325,38 @@ std::string_view Stream::version() const noexcept {
 bool Stream::session_reused() const noexcept { return core_ && SSL_session_reused(core_->ssl); }
 
 net::Stream& Stream::socket() noexcept { return core_->tcp; }
+
+Stream::Parts Stream::split() && {
+  if (!core_) throw Error(EBADF, "tls split");
+  net::Stream socket = std::move(core_->tcp);
+  return Parts{std::move(socket), Session(std::move(core_))};
+}
+
+Session::Session() noexcept = default;
+Session::Session(std::unique_ptr<Stream::Core> core) noexcept : core_(std::move(core)) {}
+Session::Session(Session&&) noexcept = default;
+Session& Session::operator=(Session&&) noexcept = default;
+Session::~Session() = default;
+
+long Session::try_read(net::Stream& socket, std::span<char> buf) noexcept {
+  return core_ ? try_plain(*core_, socket, buf, false) : -EBADF;
+}
+long Session::try_peek(net::Stream& socket, std::span<char> buf) noexcept {
+  return core_ ? try_plain(*core_, socket, buf, true) : -EBADF;
+}
+int Session::write_nowait(net::Stream& socket, std::span<const char> bytes) noexcept {
+  return core_ ? write_plain_nowait(*core_, socket, bytes) : EBADF;
+}
+Task<void> Session::write(net::Stream& socket, std::span<const char> bytes) {
+  if (!core_) throw Error(EBADF, "tls write");
+  co_await write_plain(*core_, socket, std::string_view(bytes.data(), bytes.size()));
+}
+void Session::end(net::Stream& socket) noexcept {
+  if (core_) end_plain(*core_, socket);
+}
+std::string_view Session::alpn() const noexcept { return core_ ? alpn_of(core_->ssl) : ""; }
+std::string_view Session::version() const noexcept {
+  return core_ ? SSL_get_version(core_->ssl) : std::string_view();
+}
 
 }  // namespace brigade::tls

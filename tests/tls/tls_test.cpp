@@ -594,3 +594,44 @@ TEST(Tls, ReadHookEchoWithoutCoroutines) {
   EXPECT_EQ(echo.echoed, big.size());
   EXPECT_TRUE(echo.ended);
 }
+
+// split(): the socket and the TLS state apart (how the HTTP server keeps its own socket).
+TEST(Tls, SplitSessionReadsAndWritesThroughItsSocket) {
+  Loop loop;
+  net::Listener listener = net::listen_tcp(loop, "127.0.0.1", 0);
+  tls::Context sctx = server_ctx();
+  std::string got = run(loop, [&]() -> Task<std::string> {
+    auto server_fn = [&]() -> Task<void> {
+      net::Stream tcp = co_await listener.accept();
+      tls::Stream s = co_await tls::Stream::accept(std::move(tcp), sctx);
+      tls::Stream::Parts parts = std::move(s).split();
+      EXPECT_EQ(parts.session.alpn(), "http/1.1");
+      char buf[256];
+      long n;
+      while ((n = parts.session.try_read(parts.socket, buf)) == -EAGAIN) co_await brigade::sleep(1);
+      EXPECT_GT(n, 0);
+      if (n <= 0) co_return;
+      EXPECT_EQ(parts.session.try_peek(parts.socket, buf), -EAGAIN);  // nothing more yet
+      std::string answer = "split " + std::string(buf, std::size_t(n));
+      co_await parts.session.write(parts.socket, std::span<const char>(answer));
+      parts.session.end(parts.socket);
+      co_await parts.socket.flush();
+    };
+    auto client_fn = [&]() -> Task<std::string> {
+      net::Stream tcp = co_await net::connect(loop, "127.0.0.1", listener.port());
+      tls::Context ctx = client_ctx();
+      tls::Stream c = co_await tls::Stream::connect(std::move(tcp), ctx, "localhost");
+      co_await c.write("hi");
+      std::string all;
+      char buf[256];
+      for (std::size_t n; (n = co_await c.read(buf)) > 0;) all.append(buf, n);
+      co_return all;
+    };
+    auto server = server_fn();
+    auto client = client_fn();
+    auto [none, all] = co_await when_all(std::move(server), std::move(client));
+    (void)none;
+    co_return all;
+  }());
+  EXPECT_EQ(got, "split hi");
+}

@@ -31,6 +31,8 @@ namespace brigade::tls {
 
 inline constexpr uint64_t kDefaultHandshakeTimeoutMs = 10000;
 
+class Session;
+
 class Stream {
  public:
   Stream() noexcept;
@@ -78,11 +80,44 @@ class Stream {
   bool session_reused() const noexcept;
   net::Stream& socket() noexcept;
 
+  // The socket and the TLS state apart, for code that keeps the socket itself (the HTTP
+  // server's connection: its hooks, queue and close stay the socket's). The stream is empty.
+  struct Parts;
+  Parts split() &&;
+
   struct Core;
 
  private:
   explicit Stream(std::unique_ptr<Core> core) noexcept;
   std::unique_ptr<Core> core_;
+};
+
+// A connection's TLS state without its socket (Stream::split): the same non-suspending reads
+// and writes, given the socket on every call.
+class Session {
+ public:
+  Session() noexcept;
+  Session(Session&&) noexcept;
+  Session& operator=(Session&&) noexcept;
+  ~Session();
+
+  long try_read(net::Stream& socket, std::span<char> buf) noexcept;
+  long try_peek(net::Stream& socket, std::span<char> buf) noexcept;  // kept for the next read
+  int write_nowait(net::Stream& socket, std::span<const char> bytes) noexcept;
+  Task<void> write(net::Stream& socket, std::span<const char> bytes);
+  void end(net::Stream& socket) noexcept;
+  std::string_view alpn() const noexcept;
+  std::string_view version() const noexcept;
+
+ private:
+  friend class Stream;
+  explicit Session(std::unique_ptr<Stream::Core> core) noexcept;
+  std::unique_ptr<Stream::Core> core_;
+};
+
+struct Stream::Parts {
+  net::Stream socket;
+  Session session;
 };
 
 }  // namespace brigade::tls
