@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -214,6 +215,13 @@ struct ServerCore {
   bool closing = false;
   bool closing_all = false;  // close_all_connections runs: it reports the close once, at its end
   Callback on_closed;
+  // HTTPS: the context new connections are accepted with (reloads replace it), and this
+  // core's address for handshakes in flight (cleared when it goes: they then drop the socket).
+  std::optional<tls::Context> tls;
+  std::shared_ptr<ServerCore*> self = std::make_shared<ServerCore*>(this);
 };
+
+// A socket from the listener or adopted: a connection now, or after its TLS handshake.
+void accept_connection(ServerCore* core, net::Stream socket);
 
 }  // namespace brigade::http::detail

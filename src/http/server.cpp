@@ -6,7 +6,10 @@
 #endif
 
 #include "access.hpp"
+#include "brigade/task/spawn.hpp"
+#include "brigade/tls/stream.hpp"
 #include "connection.hpp"
+#include "tls_filter.hpp"
 
 namespace brigade::http {
 
@@ -35,9 +38,11 @@ ServerCore::ServerCore(Loop& l, Server::Handler h, ServerOptions o)
   limits.max_body_bytes = options.max_body_size;
   limits.max_request_line = options.max_request_line;  // the parser keeps it below the head's
   buffer_size = options.max_header_size + 16 * 1024;   // a whole head plus room for the body
+  if (options.tls) tls = tls::Context::server(*options.tls);
 }
 
 ServerCore::~ServerCore() {
+  *self = nullptr;  // handshakes in flight drop their sockets
   listener.close();
   // Every connection forgets the server first (its close reports nothing back); one a handler
   // still holds outlives the server and goes to the close queue when the handler ends.
@@ -103,6 +108,39 @@ void ServerCore::closed(Connection*) noexcept {
   }
 }
 
+namespace {
+// The handshake runs on its own; the connection is made only once it succeeded, and only if
+// the server is still there and open. A failure (plain HTTP, garbage, a stall) closes the socket.
+Task<void> handshake(std::shared_ptr<ServerCore*> self, net::Stream socket, tls::Context ctx,
+                     uint64_t timeout_ms) {
+  tls::Stream stream;
+  try {
+    stream = co_await tls::Stream::accept(std::move(socket), std::move(ctx), timeout_ms);
+  } catch (const std::exception&) {
+    if (ServerCore* core = *self) ++core->stats.tls_failures;
+    co_return;
+  }
+  ServerCore* core = *self;
+  if (!core || core->closing) co_return;
+  tls::Stream::Parts parts = std::move(stream).split();
+  auto* c = new Connection(core, Transport{std::move(parts.socket),
+                                           std::make_unique<TlsFilter>(std::move(parts.session))});
+  c->process();  // the request often comes right after the handshake
+}
+}  // namespace
+
+void accept_connection(ServerCore* core, net::Stream socket) {
+  if (core->closing) return;  // dropped: closing the stream refuses it
+  if (core->tls) {
+    spawn(handshake(core->self, std::move(socket), *core->tls,
+                    core->options.tls_handshake_timeout_ms),
+          "tls handshake");
+    return;
+  }
+  auto* c = new Connection(core, Transport{std::move(socket), nullptr});
+  c->process();  // bytes may already be waiting (the request often comes with the accept)
+}
+
 void ServerCore::check_closed() {
   if (!closing || listener.is_open() || stats.connections || !on_closed) return;
   Callback done = std::move(on_closed);
@@ -129,11 +167,8 @@ void Server::listen(std::string_view ip, uint16_t port) {
 void Server::listen(net::Listener listener) {
   core_->listener = std::move(listener);
   detail::ServerCore* core = core_.get();
-  core_->listener.serve_callback([core](net::Stream s) {
-    if (core->closing) return;
-    auto* c = new detail::Connection(core, detail::Transport{std::move(s), nullptr});
-    c->process();  // bytes may already be waiting (the request often comes with the accept)
-  });
+  core_->listener.serve_callback(
+      [core](net::Stream s) { detail::accept_connection(core, std::move(s)); });
 }
 
 void Server::on_head(HeadHook hook) {
@@ -150,10 +185,20 @@ void Server::on_head(HeadHook hook) {
 uint16_t Server::port() const { return core_->listener.is_open() ? core_->listener.port() : 0; }
 
 void Server::adopt(net::Stream stream) {
-  if (core_->closing) return;  // dropped: closing the stream refuses it
-  auto* c = new detail::Connection(core_.get(), detail::Transport{std::move(stream), nullptr});
-  c->process();
+  detail::accept_connection(core_.get(), std::move(stream));
 }
+
+void Server::set_tls_context(tls::Context context) {
+  if (!context.is_server()) throw tls::TlsError("http server: a client TLS context");
+  core_->tls = std::move(context);
+}
+
+void Server::reload_tls() {
+  if (!core_->options.tls) throw tls::TlsError("http server: not serving HTTPS");
+  core_->tls = tls::Context::server(*core_->options.tls);  // a throw keeps the current one
+}
+
+bool Server::secure() const noexcept { return core_->tls.has_value(); }
 
 void Server::close(Callback on_closed) {
   detail::ServerCore& c = *core_;

@@ -225,7 +225,7 @@ std::string_view ServerRequest::protocol() const {
     if (syntax::equals_ignore_case(proto, "https")) return "https";
     if (syntax::equals_ignore_case(proto, "http")) return "http";
   }
-  return "http";  // http::Server speaks plain TCP
+  return socket_ && socket_->io.filter ? "https" : "http";  // the only filter is TLS
 }
 
 void ServerRequest::clear() noexcept {

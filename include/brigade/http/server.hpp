@@ -26,9 +26,16 @@
 // back to the system (malloc_trim), so a burst of slow clients leaves no lasting RSS.
 // Timeouts (Node's defaults) use one loop timer per connection that is re-armed only when it
 // fires: moving a deadline later costs nothing.
+//
+// HTTPS (Node's https.createServer): set ServerOptions::tls. Each accepted socket does its TLS
+// handshake first (a coroutine, bounded by tls_handshake_timeout_ms), then becomes an ordinary
+// connection whose reads and writes go through the TLS session (a Filter on its transport);
+// everything above is the same. set_tls_context / reload_tls swap certificates for new
+// connections without touching open ones.
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string_view>
 
 #include "brigade/http/server_request.hpp"
@@ -36,6 +43,7 @@
 #include "brigade/loop/function.hpp"
 #include "brigade/loop/loop.hpp"
 #include "brigade/net/listener.hpp"
+#include "brigade/tls/context.hpp"
 
 namespace brigade::http {
 
@@ -51,6 +59,12 @@ struct ServerOptions {
   bool no_delay = true;                      // TCP_NODELAY (Node's default)
   int backlog = 511;
   bool reuse_port = false;  // SO_REUSEPORT (cluster's kernel mode)
+  // HTTPS: set, every connection is TLS (certificate chain and key files, SNI certificates,
+  // ALPN "http/1.1"); the files are read when the Server is made (a TlsError if they do not
+  // load). A handshake that fails (plain HTTP, garbage, a refused certificate) or takes longer
+  // than tls_handshake_timeout_ms closes the socket; no handler sees it.
+  std::optional<tls::ServerOptions> tls;
+  uint64_t tls_handshake_timeout_ms = 10'000;
 };
 
 struct ServerStats {
@@ -60,6 +74,7 @@ struct ServerStats {
   uint64_t accepted = 0;            // connections accepted
   uint64_t bad_requests = 0;        // answered with a parser error
   uint64_t timeouts = 0;            // connections closed by headers/request timeouts
+  uint64_t tls_failures = 0;        // TLS handshakes that failed or timed out
 };
 
 namespace detail {
@@ -97,6 +112,14 @@ class Server {
   // Closes every connection at once, in flight or not.
   void close_all_connections();
   bool closing() const noexcept;
+
+  // HTTPS certificate reload: connections accepted from now on use `context`; open ones keep
+  // the one they were accepted with (nothing is dropped).
+  void set_tls_context(tls::Context context);
+  // Re-reads options().tls's files into a new context (on SIGHUP, say). Throws TlsError and
+  // keeps the current certificates if they do not load.
+  void reload_tls();
+  bool secure() const noexcept;  // serves HTTPS
 
   ServerStats stats() const noexcept;
   const ServerOptions& options() const noexcept;
