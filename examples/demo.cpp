@@ -1,7 +1,7 @@
 // The demo service: brigade's HTTP server, thread pool, database and loop metrics together.
 //
-//   demo [--host IP] [--port N] [--workers N] [--drain-ms N] [--trust-proxy HOPS|LIST]
-//        [--self-check]
+//   demo [--host IP] [--port N] [--https-port N] [--workers N] [--drain-ms N]
+//        [--trust-proxy HOPS|LIST] [--self-check]
 //
 //   GET /                 plain text
 //   GET /json             a JSON object
@@ -19,6 +19,13 @@
 //   POST /jobs?n=30       with REDIS_URL=redis://...: enqueue fib(n) on the "jobs" queue (run by
 //                         examples/queue_worker processes on any host); 202 {"id": ...}
 //   GET /jobs/:id         that job's state, and its result once completed
+//   GET /fanout           fetches /json and /users/1 from this server at once (when_all) and
+//                         returns both with the time each took
+//
+// HTTPS: the same routes on --https-port (default 8443; a free one with --port 0; -1: off),
+// with a self-signed certificate for localhost and 127.0.0.1 made on first run next to the
+// database (demo-cert.pem, demo-key.pem; trust it with the printed `curl --cacert` line).
+// SIGHUP re-reads the certificate files: new connections get them, open ones stay.
 //
 // --host picks the address (default 127.0.0.1), --port 0 a free port. --workers N (N > 0) runs
 // N worker processes behind one port (cluster). SIGINT / SIGTERM close gracefully; with
@@ -41,6 +48,7 @@
 #include "brigade/db/pg_pool.hpp"
 #include "brigade/db/sqlite_db.hpp"
 #include "brigade/http/app.hpp"
+#include "brigade/http/fetch.hpp"
 #include "brigade/http/health.hpp"
 #include "brigade/loop/signal.hpp"
 #include "brigade/net/connect.hpp"
@@ -48,7 +56,9 @@
 #include "brigade/redis/client.hpp"
 #include "brigade/pool/thread_pool.hpp"
 #include "brigade/process/cluster.hpp"
+#include "brigade/task/combinators.hpp"
 #include "brigade/task/spawn.hpp"
+#include "brigade/tls/certificate.hpp"
 #include "brigade/worker/pool_stats_json.hpp"
 #include "brigade/worker/worker_pool.hpp"
 
@@ -62,6 +72,7 @@ namespace {
 struct DemoOptions {
   std::string host = "127.0.0.1";
   uint16_t port = 8080;
+  int https_port = 8443;  // -1: no HTTPS
   uint64_t drain_ms = 0;
   std::string trust_proxy;  // "" none; "1": one hop; "loopback,10.0.0.0/8": these addresses
   unsigned workers = 0;
@@ -72,8 +83,11 @@ DemoOptions parse_args(int argc, char** argv) {
   DemoOptions o;
   for (int i = 1; i < argc; ++i) {
     std::string_view a = argv[i];
-    if (a == "--port" && i + 1 < argc)
+    if (a == "--port" && i + 1 < argc) {
       o.port = static_cast<uint16_t>(std::atoi(argv[++i]));
+      if (o.port == 0 && o.https_port == 8443) o.https_port = 0;  // tests: both ports free
+    } else if (a == "--https-port" && i + 1 < argc)
+      o.https_port = std::atoi(argv[++i]);
     else if (a == "--host" && i + 1 < argc)
       o.host = argv[++i];
     else if (a == "--drain-ms" && i + 1 < argc)
@@ -86,7 +100,7 @@ DemoOptions parse_args(int argc, char** argv) {
       o.self_check = true;
     else if (a == "--help" || a == "-h") {
       std::printf(
-          "usage: demo [--host IP] [--port N] [--workers N] [--drain-ms N] "
+          "usage: demo [--host IP] [--port N] [--https-port N|-1] [--workers N] [--drain-ms N] "
           "[--trust-proxy HOPS|LIST] [--self-check]\n");
       std::exit(0);
     }
@@ -94,6 +108,7 @@ DemoOptions parse_args(int argc, char** argv) {
   if (o.self_check) {
     o.host = "127.0.0.1";
     o.port = 0;
+    o.https_port = -1;
     o.workers = 0;
   }
   return o;
@@ -263,6 +278,8 @@ void add_health(http::App& app, http::Health& health, WorkerPool& heavy) {
 }
 
 // Routes; `server` is set once the server exists (for /stats).
+uint16_t g_cluster_port = 0;  // a cluster worker's own port, for /fanout
+
 void add_routes(http::App& app, Loop& loop, Users& users, http::Server** server,
                 WorkerPool& heavy) {
   app.get("/", [](Req&, Res& res) { res.send("Hello from brigade!\n"); });
@@ -307,6 +324,23 @@ void add_routes(http::App& app, Loop& loop, Users& users, http::Server** server,
   });
   app.get("/stats",
           [&loop, server, &heavy](Req&, Res& res) { res.json(loop_stats(loop, *server, heavy)); });
+  // Two requests to this very server at once, on the loop's shared fetch client.
+  app.get("/fanout", [server](Req&, Res& res) -> Task<void> {
+    uint16_t port = (*server)->port();  // 0 in a cluster worker: the cluster's port
+    std::string base = "http://127.0.0.1:" + std::to_string(port ? port : g_cluster_port);
+    auto timed = [](std::string url) -> Task<json> {
+      uint64_t start = Loop::hrtime();
+      http::Response r = co_await http::fetch(url);
+      json body = co_await r.json();
+      co_return json{
+          {"status", r.status()}, {"ms", double(Loop::hrtime() - start) / 1e6}, {"body", body}};
+    };
+    uint64_t start = Loop::hrtime();
+    auto json_task = timed(base + "/json");  // named: see "g++ 12" in the README
+    auto user_task = timed(base + "/users/1");
+    auto [j, u] = co_await when_all(std::move(json_task), std::move(user_task));
+    res.json({{"json", j}, {"user", u}, {"total_ms", double(Loop::hrtime() - start) / 1e6}});
+  });
   app.get("/whoami", [](Req& req, Res& res) {
     res.json({{"ip", req.ip()}, {"ips", req.ips()}, {"protocol", std::string(req.protocol())}});
   });
@@ -322,9 +356,49 @@ void print_urls(const std::string& host, uint16_t port, const Users& users) {
   std::printf("brigade demo listening on http://%s:%u  (pid %d, db: %s)\n", host.c_str(), port,
               int(::getpid()), users.where().c_str());
   for (const char* path : {"/", "/json", "/users/1", "/heavy?n=30", "/heavy-blocking?n=30",
-                           "/stats", "/healthz", "/readyz"})
+                           "/stats", "/healthz", "/readyz", "/fanout"})
     std::printf("  http://%s:%u%s\n", host.c_str(), port, path);
   std::fflush(stdout);
+}
+
+// ---- HTTPS: a self-signed certificate made on first run ----------------------------------------
+
+struct HttpsFiles {
+  std::string cert, key;
+};
+
+HttpsFiles https_files() {
+  std::string db = sqlite_path();
+  std::string dir = db.find('/') == std::string::npos ? "." : db.substr(0, db.rfind('/'));
+  HttpsFiles f{dir + "/demo-cert.pem", dir + "/demo-key.pem"};
+  if (::access(f.cert.c_str(), R_OK) == 0 && ::access(f.key.c_str(), R_OK) == 0) return f;
+  // Made aside and renamed in place: a demo starting at the same time never reads half a file.
+  std::string tmp = "." + std::to_string(::getpid()) + ".tmp";
+  tls::write_self_signed(f.cert + tmp, f.key + tmp, {"localhost", "127.0.0.1"});
+  std::rename((f.key + tmp).c_str(), f.key.c_str());
+  std::rename((f.cert + tmp).c_str(), f.cert.c_str());
+  return f;
+}
+
+// The same app over TLS; nullopt (and a note) when the port cannot be had.
+std::optional<http::Server> listen_https(http::App& app, Loop& loop, const DemoOptions& opts) {
+  if (opts.https_port < 0) return std::nullopt;
+  try {
+    HttpsFiles files = https_files();
+    http::ServerOptions so;
+    so.tls.emplace();
+    so.tls->cert_file = files.cert;
+    so.tls->key_file = files.key;
+    http::Server server = app.listen(loop, opts.host, uint16_t(opts.https_port), so);
+    std::printf("HTTPS on https://localhost:%u  (SIGHUP reloads the certificate)\n", server.port());
+    std::printf("  curl --cacert %s https://localhost:%u/fanout\n", files.cert.c_str(),
+                server.port());
+    std::fflush(stdout);
+    return server;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "demo: no HTTPS: %s\n", e.what());
+    return std::nullopt;
+  }
 }
 
 // ---- --self-check: a tiny HTTP/1.1 client ------------------------------------------------------
@@ -443,14 +517,33 @@ int run_single(const DemoOptions& opts) {
                 static_cast<unsigned long long>(opts.drain_ms));
     std::fflush(stdout);
   };
+  std::optional<http::Server> https;
   SignalWatcher say_int(loop, SIGINT, say);
   SignalWatcher say_term(loop, SIGTERM, say);
+  // The HTTPS server closes with the plain one: at once on the signal, gracefully.
+  SignalWatcher close_int(loop, SIGINT, [&https](int) {
+    if (https) https->close();
+  });
+  SignalWatcher close_term(loop, SIGTERM, [&https](int) {
+    if (https) https->close();
+  });
+  SignalWatcher reload(loop, SIGHUP, [&https](int) {
+    if (!https) return;
+    try {
+      https->reload_tls();  // open connections keep the certificate they started with
+      std::printf("SIGHUP: certificate reloaded\n");
+    } catch (const std::exception& e) {
+      std::printf("SIGHUP: kept the current certificate: %s\n", e.what());
+    }
+    std::fflush(stdout);
+  });
   if (opts.self_check) {
     std::printf("self-check on http://127.0.0.1:%u (db: %s)\n", server.port(),
                 users.where().c_str());
     spawn(self_check(loop, server, failures), "self-check");
   } else {
     print_urls(opts.host, server.port(), users);
+    https = listen_https(app, loop, opts);
   }
   loop.run();
   return failures ? 1 : 0;
@@ -480,6 +573,7 @@ std::unique_ptr<WorkerService> g_worker;
 
 Task<void> worker_main(cluster::Worker& worker, DemoOptions opts) {
   Loop* loop = &worker.loop();
+  g_cluster_port = opts.port;
   g_worker = std::make_unique<WorkerService>(worker);
   WorkerService* w = g_worker.get();
   co_await w->users.seed();

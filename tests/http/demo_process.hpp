@@ -43,6 +43,7 @@ class DemoProcess {
       std::size_t at = text.find("http://127.0.0.1:");
       if (at != std::string::npos && text.find(' ', at) != std::string::npos) {
         port_ = static_cast<uint16_t>(std::atoi(text.c_str() + at + 17));
+        seen_ = text.substr(at);
         break;
       }
     }
@@ -61,6 +62,26 @@ class DemoProcess {
   DemoProcess& operator=(const DemoProcess&) = delete;
 
   bool built() const { return ::access(path_.c_str(), X_OK) == 0; }
+
+  // Reads the demo's output until a whole line with `needle` is in (or `ms` pass); returns the
+  // output up to that line's end (consumed), empty if it never came.
+  std::string wait_for(const std::string& needle, int ms = 10000) {
+    for (;;) {
+      std::size_t at = seen_.find(needle);
+      std::size_t eol = at == std::string::npos ? at : seen_.find('\n', at);
+      if (eol != std::string::npos) {  // the needle's whole line is in
+        std::string upto = seen_.substr(0, eol + 1);
+        seen_.erase(0, eol + 1);
+        return upto;
+      }
+      pollfd p{out_, POLLIN, 0};
+      if (out_ < 0 || ::poll(&p, 1, ms) <= 0) return {};
+      char buf[512];
+      ssize_t n = ::read(out_, buf, sizeof buf);
+      if (n <= 0) return {};
+      seen_.append(buf, static_cast<std::size_t>(n));
+    }
+  }
   uint16_t port() const { return port_; }
   pid_t pid() const { return pid_; }
 
@@ -83,6 +104,7 @@ class DemoProcess {
   pid_t pid_ = -1;
   int out_ = -1;
   uint16_t port_ = 0;
+  std::string seen_;  // output read past the port line, not yet matched by wait_for
 };
 
 }  // namespace brigade::http::testing

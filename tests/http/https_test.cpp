@@ -2,13 +2,16 @@
 // https.get, fetch) against brigade's server, plain HTTP and garbage sent to the TLS port, and a
 // certificate reload that leaves open connections alone.
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <atomic>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "brigade/http/client.hpp"
 #include "brigade/task.hpp"
 #include "brigade/tls/certificate.hpp"
+#include "demo_process.hpp"
 #include "test_server.hpp"
 
 using namespace brigade;
@@ -173,4 +176,28 @@ TEST(Https, ReloadKeepsOpenConnections) {
   }());
   EXPECT_EQ(server.stats().accepted, 2u);      // kept (once) and fresh
   EXPECT_EQ(server.stats().tls_failures, 1u);  // fresh_old refused the new certificate
+}
+
+// The demo: HTTPS with the certificate it made, GET /fanout over it, SIGHUP reloading.
+TEST(Https, DemoServesHttpsFanoutAndReloadsOnSighup) {
+  if (!have("curl")) GTEST_SKIP() << "curl not installed";
+  brigade::http::testing::DemoProcess demo;
+  ASSERT_TRUE(demo.built());
+  ASSERT_NE(demo.port(), 0);
+  std::string line = demo.wait_for("curl --cacert ");
+  ASSERT_FALSE(line.empty()) << "no HTTPS line";
+  std::string cmd = line.substr(line.rfind("curl --cacert "));
+  cmd.pop_back();  // the newline
+  std::string out = run_command(cmd.substr(0, 4) + " -sS" + cmd.substr(4));
+  nlohmann::json j = nlohmann::json::parse(out, nullptr, false);
+  ASSERT_FALSE(j.is_discarded()) << out;
+  EXPECT_EQ(j["json"]["status"], 200) << out;
+  EXPECT_EQ(j["json"]["body"]["server"], "brigade") << out;
+  EXPECT_EQ(j["user"]["status"], 200) << out;
+  EXPECT_TRUE(j["user"]["ms"].is_number()) << out;
+  ::kill(demo.pid(), SIGHUP);
+  EXPECT_NE(demo.wait_for("SIGHUP: certificate reloaded"), "");
+  EXPECT_EQ(
+      run_command(cmd.substr(0, 4) + " -sS" + cmd.substr(4) + " -o /dev/null -w %{http_code}"),
+      "200");
 }
