@@ -2,6 +2,7 @@
 // tests/tls run the same calls against real peers).
 #include <gtest/gtest.h>
 
+#include <csignal>
 #include <nlohmann/json.hpp>
 #include <span>
 #include <stdexcept>
@@ -12,6 +13,7 @@
 #include "brigade/http/client.hpp"
 #include "brigade/http/fetch.hpp"
 #include "brigade/loop.hpp"
+#include "brigade/loop/signal.hpp"
 #include "brigade/net/listener.hpp"
 #include "brigade/task.hpp"
 #include "brigade/tls.hpp"
@@ -87,6 +89,20 @@ tls::Stream c = co_await tls::Stream::connect(std::move(tcp2), client_ctx, "loca
 // readme:end
   // clang-format on
   (void)n;
+}
+
+[[maybe_unused]] void https_block(brigade::Loop& loop, http::App& app) {
+  using brigade::SignalWatcher;
+  // clang-format off
+// readme:begin https
+http::ServerOptions so;            // an App served over TLS (Server and the cluster's serve too)
+so.tls.emplace();                  // tls::ServerOptions: cert_file, key_file, sni, alpn
+so.tls->cert_file = "cert.pem";
+so.tls->key_file = "key.pem";
+http::Server server = app.listen(loop, "0.0.0.0", 8443, so);
+SignalWatcher reload(loop, SIGHUP, [&server](int) { server.reload_tls(); });  // new connections
+// readme:end
+  // clang-format on
 }
 
 }  // namespace
