@@ -1,9 +1,10 @@
 // cluster_hello: N hello-world HTTP workers on one port (Node's cluster + http hello).
-//   cluster_hello [--workers N] [--port P] [--policy rr|reuseport] [--crash]
+//   cluster_hello [--workers N] [--port P] [--policy rr|reuseport] [--crash] [--tls CERT KEY]
 // The primary prints "listening on 127.0.0.1:PORT" and one line per worker event; SIGTERM
 // drains and exits, SIGHUP restarts the workers one at a time. --crash makes every worker exit
 // at once (to watch the respawn backoff). Each worker serves an http::App; stopping, it answers
-// the requests in flight (Connection: close) before it exits.
+// the requests in flight (Connection: close) before it exits. --tls serves HTTPS with that
+// certificate and key: each worker does the handshakes of the connections it is handed.
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -19,6 +20,7 @@ using namespace brigade;
 int main(int argc, char** argv) {
   cluster::Options options;
   bool crash = false;
+  http::ServerOptions server_options;
   for (int i = 1; i < argc; ++i) {
     std::string_view a = argv[i];
     if (a == "--workers" && i + 1 < argc) {
@@ -31,8 +33,14 @@ int main(int argc, char** argv) {
           p == "reuseport" ? cluster::Policy::kReusePort : cluster::Policy::kRoundRobin;
     } else if (a == "--crash") {
       crash = true;
+    } else if (a == "--tls" && i + 2 < argc) {
+      server_options.tls.emplace();
+      server_options.tls->cert_file = argv[++i];
+      server_options.tls->key_file = argv[++i];
     } else {
-      std::fprintf(stderr, "usage: %s [--workers N] [--port P] [--policy rr|reuseport] [--crash]\n",
+      std::fprintf(stderr,
+                   "usage: %s [--workers N] [--port P] [--policy rr|reuseport] [--crash] "
+                   "[--tls CERT KEY]\n",
                    argv[0]);
       return 2;
     }
@@ -54,11 +62,12 @@ int main(int argc, char** argv) {
       std::fflush(stdout);
     });
   };
-  return cluster::run(options, [crash](cluster::Worker& worker) -> Task<void> {
-    if (crash) std::_Exit(3);  // a crash: no cleanup
+  return cluster::run(options, [crash, server_options](cluster::Worker& worker) -> Task<void> {
+    if (crash) std::_Exit(3);                  // a crash: no cleanup
     auto app = std::make_shared<http::App>();  // lives as long as the server's handler
     app->get("/", [](http::Req&, http::Res& res) { res.type("text/plain").send("Hello, World!"); });
-    http::serve(worker, [app](http::Req& req, http::Res& res) { app->handle(req, res); });
+    http::serve(
+        worker, [app](http::Req& req, http::Res& res) { app->handle(req, res); }, server_options);
     worker.on_message([&worker](std::string m) { spawn(worker.send("got '" + m + "'"), "reply"); });
     co_return;
   });

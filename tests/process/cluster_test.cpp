@@ -1,12 +1,15 @@
 // cluster: fault tests against examples/cluster_hello under load from real loopback clients.
 #include <signal.h>
+#include <sys/stat.h>
 
 #include <map>
 #include <optional>
 #include <vector>
 
 #include "brigade/net/connect.hpp"
+#include "brigade/process/exec.hpp"
 #include "brigade/process/spawn.hpp"
+#include "brigade/tls/certificate.hpp"
 #include "process_support.hpp"
 
 namespace {
@@ -288,6 +291,39 @@ TEST(Cluster, CrashLoopBacksOff) {
     EXPECT_LE(c.ev.exited.size(), 8u);
     co_await stop_cluster(loop, c);
   }());
+}
+
+// The cluster serves HTTPS: each worker does the handshakes of the connections it is handed.
+TEST(Cluster, ServesHttpsFromItsWorkers) {
+  std::string dir = ::testing::TempDir() + "cluster_tls_" + std::to_string(::getpid());
+  ::mkdir(dir.c_str(), 0700);
+  std::string cert = dir + "/cert.pem", key = dir + "/key.pem";
+  tls::write_self_signed(cert, key, {"localhost", "127.0.0.1"});
+  Loop loop;
+  HangGuard guard(loop, 60000);
+  run_test(loop, [&]() -> Task<void> {
+    Cluster c;
+    co_await start_cluster(loop, c, {"--workers", "2", "--tls", cert, key}, 2);
+    if (c.ev.port == 0) co_return;
+    std::string url = "https://127.0.0.1:" + std::to_string(c.ev.port) + "/";
+    for (int i = 0; i < 4; ++i) {  // a new connection each: both workers take some
+      ExecOptions o;
+      o.timeout_ms = 10000;
+      ExecResult r = co_await exec_file(loop, "curl", {"-sS", "--cacert", cert, url}, o);
+      EXPECT_EQ(r.out, "Hello, World!");
+    }
+    ExecOptions plain;
+    plain.timeout_ms = 10000;
+    std::string http_url = "http://127.0.0.1:" + std::to_string(c.ev.port) + "/";
+    try {  // plain HTTP on the TLS port: closed, no answer
+      co_await exec_file(loop, "curl", {"-sS", http_url}, plain);
+      ADD_FAILURE() << "plain HTTP was answered";
+    } catch (const ExecError&) {
+    }
+    co_await stop_cluster(loop, c);
+  }());
+  std::string rm = "rm -rf " + dir;
+  std::system(rm.c_str());
 }
 
 }  // namespace
