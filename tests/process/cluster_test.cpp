@@ -192,7 +192,8 @@ TEST(Cluster, KillNineUnderLoadRoundRobin) {
     EXPECT_EQ(load.refused, 0u);  // the primary's listener never closed
     // Only requests in flight on a killed worker may fail: at most one per client per kill.
     EXPECT_LE(load.failed, uint64_t(kKills) * kClients);
-    EXPECT_LT(worst_back_ms, 5000u);  // ~10 ms quiet (printed above); the bound is for a loaded CI machine
+    EXPECT_LT(worst_back_ms,
+              5000u);  // ~10 ms quiet (printed above); the bound is for a loaded CI machine
     co_await stop_cluster(loop, c);
   }());
 }
@@ -303,20 +304,24 @@ TEST(Cluster, ServesHttpsFromItsWorkers) {
   HangGuard guard(loop, 60000);
   run_test(loop, [&]() -> Task<void> {
     Cluster c;
-    co_await start_cluster(loop, c, {"--workers", "2", "--tls", cert, key}, 2);
+    std::vector<std::string> args{"--workers", "2", "--tls", cert,
+                                  key};  // g++ 12: no braces in co_await
+    co_await start_cluster(loop, c, args, 2);
     if (c.ev.port == 0) co_return;
     std::string url = "https://127.0.0.1:" + std::to_string(c.ev.port) + "/";
     for (int i = 0; i < 4; ++i) {  // a new connection each: both workers take some
       ExecOptions o;
       o.timeout_ms = 10000;
-      ExecResult r = co_await exec_file(loop, "curl", {"-sS", "--cacert", cert, url}, o);
+      std::vector<std::string> curl_args{"-sS", "--cacert", cert, url};
+      ExecResult r = co_await exec_file(loop, "curl", curl_args, o);
       EXPECT_EQ(r.out, "Hello, World!");
     }
     ExecOptions plain;
     plain.timeout_ms = 10000;
     std::string http_url = "http://127.0.0.1:" + std::to_string(c.ev.port) + "/";
     try {  // plain HTTP on the TLS port: closed, no answer
-      co_await exec_file(loop, "curl", {"-sS", http_url}, plain);
+      std::vector<std::string> plain_args{"-sS", http_url};
+      co_await exec_file(loop, "curl", plain_args, plain);
       ADD_FAILURE() << "plain HTTP was answered";
     } catch (const ExecError&) {
     }

@@ -27,14 +27,16 @@ inline bool have_python_websockets() {
 }
 
 // Node's `ws` package, installed once into the build folder (test-only); empty if npm failed.
+// Tests run two at a time: the install holds a lock and marks its end, so no test sees half a
+// package.
 inline std::string node_ws_module() {
   std::string dir = std::string(BRIGADE_BINARY_DIR) + "/npm-ws";
-  std::string module = dir + "/node_modules/ws";
-  if (access((module + "/package.json").c_str(), R_OK) != 0) {
+  std::string module = dir + "/node_modules/ws", done = dir + "/.installed";
+  if (access(done.c_str(), R_OK) != 0) {
     if (!have("node") || !have("npm")) return "";
-    std::string cmd = "mkdir -p " + dir +
-                      " && timeout 120 npm install --silent --no-audit --no-fund --prefix " + dir +
-                      " ws@8 >" + dir + "/npm.log 2>&1";
+    std::string cmd = "mkdir -p " + dir + " && flock " + dir + "/.lock sh -c 'test -f " + done +
+                      " || (timeout 120 npm install --silent --no-audit --no-fund --prefix " + dir +
+                      " ws@8 >" + dir + "/npm.log 2>&1 && touch " + done + ")'";
     if (std::system(cmd.c_str()) != 0) return "";
   }
   return module;
