@@ -72,11 +72,33 @@ struct ContextState {
   }
 };
 
+// The state lives as long as the SSL_CTX itself, not the Context handle: a connection may hold
+// the SSL_CTX past its Context and still get a ticket. OpenSSL frees it through this ex_data slot.
+void free_state(void*, void* ptr, CRYPTO_EX_DATA*, int, long, void*) {
+  delete static_cast<ContextState*>(ptr);
+}
+
+int state_index() {
+  static const int index = SSL_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, free_state);
+  return index;
+}
+
+ContextState* state_of(const SSL_CTX* ctx) {
+  return static_cast<ContextState*>(SSL_CTX_get_ex_data(ctx, state_index()));
+}
+
+void attach_state(SSL_CTX* ctx, ContextState* state) {
+  if (SSL_CTX_set_ex_data(ctx, state_index(), state) != 1) {
+    delete state;
+    throw TlsError(detail::ssl_reason("tls: context state"));
+  }
+}
+
 // The client got a session (a TLS 1.3 ticket comes after the handshake): keep the newest per
 // key. Returning 1 keeps OpenSSL's reference.
 int keep_session(SSL* ssl, SSL_SESSION* session) {
   auto* key = static_cast<const std::string*>(SSL_get_app_data(ssl));
-  auto* state = static_cast<ContextState*>(SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl)));
+  auto* state = state_of(SSL_get_SSL_CTX(ssl));
   if (!key || key->empty() || !state || !SSL_SESSION_is_resumable(session)) return 0;
   std::lock_guard guard(state->lock);
   auto [it, added] = state->sessions.try_emplace(*key, session);
@@ -121,7 +143,7 @@ int select_certificate(SSL* ssl, int*, void* arg) {
 
 namespace detail {
 bool resume_session(SSL* ssl, const std::string& key) {
-  auto* state = static_cast<ContextState*>(SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl)));
+  auto* state = state_of(SSL_get_SSL_CTX(ssl));
   if (!state) return false;
   std::lock_guard guard(state->lock);
   auto it = state->sessions.find(key);
@@ -138,15 +160,14 @@ bool resume_session(SSL* ssl, const std::string& key) {
 }  // namespace detail
 
 void Context::Free::operator()(ssl_ctx_st* c) const {
-  delete static_cast<ContextState*>(SSL_CTX_get_app_data(c));
-  SSL_CTX_free(c);
+  SSL_CTX_free(c);  // the state goes with the last reference (free_state)
 }
 
 Context Context::server(const ServerOptions& o) {
   SSL_CTX* ctx = new_ctx(TLS_server_method());
   Context c(ctx, true);  // owns ctx from here: a throw below frees it
   auto* state = new ContextState();
-  SSL_CTX_set_app_data(ctx, state);  // freed with the context
+  attach_state(ctx, state);  // freed with the SSL_CTX
   // Resumption: stateless tickets (OpenSSL's default, two per TLS 1.3 handshake) encrypted with
   // this context's keys; a reload (a new Context) makes older tickets fall back to a full
   // handshake. The id context lets TLS 1.2 session ids resume as well.
@@ -175,7 +196,7 @@ Context Context::server(const ServerOptions& o) {
 Context Context::client(const ClientOptions& o) {
   SSL_CTX* ctx = new_ctx(TLS_client_method());
   Context c(ctx, false);
-  SSL_CTX_set_app_data(ctx, new ContextState());  // freed with the context
+  attach_state(ctx, new ContextState());  // freed with the SSL_CTX
   if (o.resume_sessions) {
     // OpenSSL's client cache is not looked up by itself: tls::Stream::connect asks ours.
     SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
