@@ -299,6 +299,7 @@ TEST(WsRules, LinkedHubsPublishAcrossThreads) {
       got = ev.data;
       p.server.terminate();
     }(b_ready, got_b));
+    loop.run();  // the socket's read loop ends before the loop goes
   });
   ready.wait();
   Loop loop;
@@ -312,6 +313,7 @@ TEST(WsRules, LinkedHubsPublishAcrossThreads) {
     EXPECT_EQ(ev.data, "across");
     p.server.terminate();
   }());
+  loop.run();
   tb.join();
   EXPECT_EQ(got_b, "across");
 }
@@ -331,6 +333,7 @@ TEST(WsRules, SendAfterCloseThrowsEpipe) {
     EXPECT_THROW(p.server.close(1005 + 1), std::invalid_argument);  // 1006 may not be sent
     p.server.terminate();
   }());
+  loop.run();  // both sockets' read loops end before the loop goes
 }
 
 }  // namespace

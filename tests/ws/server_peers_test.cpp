@@ -196,6 +196,7 @@ TEST(WsServerPeers, HeadlessChromium) {
         server.close_all_connections();
         server.close();
       }(browser, url, profile, e, server));
+  loop.run();  // the killed browser's socket ends its handler before the loop goes
   ASSERT_EQ(e.received.size(), 2u);
   EXPECT_EQ(e.received[0], "hello from chromium");
   EXPECT_EQ(e.received[1], "echo seen: hello from chromium");
