@@ -191,6 +191,19 @@ bool Parser::header_complete(Event& ev) {
   return false;
 }
 
+// Inflates into message_ under the size limit; a failure closes with the code the RFC gives.
+bool Parser::inflate(Event& ev, std::string_view input, bool final) {
+  switch (inflater_->inflate(input, final, message_, options_.max_message_size)) {
+    case Inflater::Result::kOk:
+      return false;
+    case Inflater::Result::kTooBig:
+      return fail(ev, close_code::kTooBig, "message larger than the limit once inflated");
+    case Inflater::Result::kBadData:
+      return fail(ev, close_code::kInvalidData, "invalid deflate data");
+  }
+  return false;
+}
+
 bool Parser::frame_payload(std::string_view bytes, Event& ev) {
   if (bytes.empty()) return false;
   std::size_t offset = static_cast<std::size_t>(payload_pos_);
@@ -213,14 +226,7 @@ bool Parser::frame_payload(std::string_view bytes, Event& ev) {
       apply_mask(unmasked.data(), unmasked.size(), mask_, offset);
       input = unmasked;
     }
-    switch (inflater_->inflate(input, false, message_, options_.max_message_size)) {
-      case Inflater::Result::kOk:
-        break;
-      case Inflater::Result::kTooBig:
-        return fail(ev, close_code::kTooBig, "message larger than the limit once inflated");
-      case Inflater::Result::kBadData:
-        return fail(ev, close_code::kInvalidData, "invalid deflate data");
-    }
+    if (inflate(ev, input, false)) return true;
   }
   if (message_opcode_ == Opcode::kText && !utf8_.feed(std::string_view(message_).substr(at)))
     return fail(ev, close_code::kInvalidData, "text message is not UTF-8");
@@ -261,14 +267,7 @@ bool Parser::frame_end(Event& ev) {
   if (!fin_) return false;
   if (compressed_) {
     std::size_t at = message_.size();
-    switch (inflater_->inflate({}, true, message_, options_.max_message_size)) {
-      case Inflater::Result::kOk:
-        break;
-      case Inflater::Result::kTooBig:
-        return fail(ev, close_code::kTooBig, "message larger than the limit once inflated");
-      case Inflater::Result::kBadData:
-        return fail(ev, close_code::kInvalidData, "invalid deflate data");
-    }
+    if (inflate(ev, {}, true)) return true;
     if (message_opcode_ == Opcode::kText && !utf8_.feed(std::string_view(message_).substr(at)))
       return fail(ev, close_code::kInvalidData, "text message is not UTF-8");
   }

@@ -110,6 +110,7 @@ class Parser {
   bool frame_payload(std::string_view bytes, Event& ev);
   bool frame_end(Event& ev);
   bool fail(Event& ev, uint16_t code, const char* why);
+  bool inflate(Event& ev, std::string_view input, bool final);  // true: failed (ev says why)
 
   ParserOptions options_;
   std::unique_ptr<Inflater> inflater_;
