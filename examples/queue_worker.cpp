@@ -6,7 +6,10 @@
 //
 // Job names it knows: "fib" (payload n: fib(n) computed on a WorkerPool thread, the loop stays
 // free), "echo" (returns the payload; with SLEEP_MS it waits that long first), "poison"
-// (always throws: after its attempts it lands in the dead-letter stream).
+// (always throws: after its attempts it lands in the dead-letter stream), "crash" (aborts the
+// whole process, as a segfaulting native library would: each lost run counts as an attempt,
+// and after its attempts the job lands in the dead-letter stream instead of killing workers
+// forever).
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -51,6 +54,11 @@ int main() {
       co_return job.payload;
     }
     if (job.name == "poison") throw std::runtime_error("poison job " + job.id);
+    if (job.name == "crash") {
+      std::fprintf(stderr, "queue_worker: job %s (attempt %d) aborts the process\n", job.id.c_str(),
+                   job.attempt);
+      std::abort();
+    }
     throw std::invalid_argument("unknown job name: " + job.name);
   };
   queue::ConsumerOptions options;

@@ -282,21 +282,28 @@ struct ConsumerCore {
     }
   }
 
-  // Takes over entries idle longer than the visibility timeout (their consumer died).
+  // Takes over entries idle longer than the visibility timeout (their consumer died); the claim
+  // script counts the lost run as an attempt and dead-letters jobs out of attempts.
   Task<void> claim() {
     for (int level = kPriorityLevels - 1; level >= 0 && !stopping; --level) {
       std::size_t busy = running + backlog.size();
       if (busy >= options.concurrency) break;
-      std::string stream = queue.prefix() + "s:" + std::to_string(level);
-      auto cmd = redis.command("XAUTOCLAIM", stream, queue.options().group, name,
-                               std::to_string(options.visibility_timeout_ms), cursors[level],
-                               "COUNT", std::to_string(options.concurrency - busy));
-      redis::Reply r = co_await cmd;
-      if (r.elements.size() < 2) continue;
+      std::vector<std::string> args = {queue.prefix(),
+                                       std::to_string(level),
+                                       queue.options().group,
+                                       name,
+                                       std::to_string(options.visibility_timeout_ms),
+                                       cursors[level],
+                                       std::to_string(options.concurrency - busy),
+                                       std::to_string(queue.options().keep_ms)};
+      auto call = redis.eval(queue.scripts().claim, std::vector<std::string>(), args);
+      redis::Reply r = co_await call;
+      if (r.elements.size() < 3) continue;
       cursors[level] = r.elements[0].str;
+      stats.claimed += r.elements[1].elements.size() + r.elements[2].integer;
+      stats.lost += r.elements[2].integer;
       for (redis::Reply& entry : r.elements[1].elements) {
         if (entry.elements.size() < 2 || entry.elements[1].is_nil()) continue;
-        ++stats.claimed;
         take(level, entry);
       }
     }

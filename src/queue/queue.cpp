@@ -115,6 +115,7 @@ Queue::Queue(redis::Client& redis, std::string name, QueueOptions options)
   scripts_.complete.source = scripts::kComplete;
   scripts_.fail.source = scripts::kFail;
   scripts_.promote.source = scripts::kPromote;
+  scripts_.claim.source = scripts::kClaim;
 }
 
 Queue::~Queue() = default;

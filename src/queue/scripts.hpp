@@ -80,6 +80,60 @@ redis.call('PUBLISH', p .. 'events', 'failed ' .. id)
 return 'dead'
 )lua";
 
+// ARGV: prefix, level, group, consumer, min_idle_ms, cursor, count, keep_ms
+// Takes over entries whose consumer died (XAUTOCLAIM). Such a run ended with its process, so it
+// counts as an attempt: a job that kills every worker running it is dead-lettered after its
+// attempts instead of being claimed forever. Returns {next cursor, the entries to run (their
+// 'made' field is the job's, this lost run included), how many went to the dead-letter stream}.
+inline constexpr const char* kClaim = R"lua(
+local p = ARGV[1]
+local stream = p .. 's:' .. ARGV[2]
+local r = redis.call('XAUTOCLAIM', stream, ARGV[3], ARGV[4], ARGV[5], ARGV[6], 'COUNT', ARGV[7])
+local keep = {}
+local dead = 0
+local now = nil
+for _, entry in ipairs(r[2]) do
+  local f = entry[2]
+  if f then
+    local id, made_at = nil, nil
+    for i = 1, #f, 2 do
+      if f[i] == 'id' then id = f[i + 1] end
+      if f[i] == 'made' then made_at = i + 1 end
+    end
+    local key = p .. 'job:' .. (id or '')
+    local state = redis.call('HGET', key, 'state')
+    if id and state and state ~= 'completed' and state ~= 'failed' then
+      local made = redis.call('HINCRBY', key, 'made', 1)
+      local attempts = tonumber(redis.call('HGET', key, 'attempts'))
+      local reason = 'the worker running it died (killed, crashed, or stalled past the visibility ' ..
+                     'timeout) on attempt ' .. made .. ' of ' .. attempts
+      if made >= attempts then
+        if not now then
+          local t = redis.call('TIME')
+          now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+        end
+        redis.call('XACK', stream, ARGV[3], entry[1])
+        redis.call('XDEL', stream, entry[1])
+        redis.call('HSET', key, 'state', 'failed', 'error', reason, 'finished', now)
+        local j = redis.call('HMGET', key, 'name', 'payload')
+        redis.call('XADD', p .. 'dead', '*', 'id', id, 'name', j[1], 'payload', j[2], 'error', reason,
+                   'attempts', tostring(made))
+        redis.call('PEXPIRE', key, ARGV[8])
+        redis.call('PUBLISH', p .. 'events', 'failed ' .. id)
+        dead = dead + 1
+      else
+        redis.call('HSET', key, 'error', reason)
+        if made_at then f[made_at] = tostring(made) else f[#f + 1] = 'made'; f[#f + 1] = tostring(made) end
+        keep[#keep + 1] = entry
+      end
+    else
+      keep[#keep + 1] = entry  -- finished (a duplicate run only acknowledges) or unknown
+    end
+  end
+end
+return {r[1], keep, dead}
+)lua";
+
 // ARGV: prefix, limit. Moves due delayed jobs to their stream.
 // Returns {moved, ms until the next one is due (-1: none)}.
 inline constexpr const char* kPromote = R"lua(

@@ -5,10 +5,12 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <memory>
+#include <optional>
 
 #include "../redis/redis_server.hpp"
 #include "brigade/loop/loop.hpp"
@@ -25,10 +27,19 @@ namespace {
 
 constexpr int kJobs = 10000;
 
+struct WorkerEnv {
+  const char* queue = "fault";
+  const char* concurrency = "64";
+  const char* visibility_ms = "1000";
+  const char* sleep_ms = "2";  // each job holds its slot a little: a kill catches some
+};
+
 // A queue_worker process, killed with SIGKILL by the destructor if still running.
 class WorkerProcess {
  public:
-  explicit WorkerProcess(const std::string& url) : url_(url) { start(); }
+  explicit WorkerProcess(const std::string& url, WorkerEnv env = {}) : url_(url), env_(env) {
+    start();
+  }
   ~WorkerProcess() { kill(SIGKILL); }
   void start() {
     pid_t parent = ::getpid();
@@ -36,14 +47,17 @@ class WorkerProcess {
     if (pid_ == 0) {
       ::prctl(PR_SET_PDEATHSIG, SIGKILL);
       if (::getppid() != parent) ::_exit(1);
+      rlimit no_core{0, 0};  // the crash test aborts workers on purpose
+      ::setrlimit(RLIMIT_CORE, &no_core);
       ::setenv("REDIS_URL", url_.c_str(), 1);
-      ::setenv("QUEUE", "fault", 1);
-      ::setenv("CONCURRENCY", "64", 1);
-      ::setenv("VISIBILITY_MS", "1000", 1);
+      ::setenv("QUEUE", env_.queue, 1);
+      ::setenv("CONCURRENCY", env_.concurrency, 1);
+      ::setenv("VISIBILITY_MS", env_.visibility_ms, 1);
       ::setenv("BLOCK_MS", "200", 1);
-      ::setenv("SLEEP_MS", "2", 1);  // each job holds its slot a little: a kill catches some
+      ::setenv("SLEEP_MS", env_.sleep_ms, 1);
       int null = ::open("/dev/null", O_WRONLY);
       ::dup2(null, 1);
+      ::dup2(null, 2);
       std::string exe = std::string(BRIGADE_BINARY_DIR) + "/examples/queue_worker";
       ::execl(exe.c_str(), exe.c_str(), nullptr);
       ::_exit(127);
@@ -58,9 +72,17 @@ class WorkerProcess {
     pid_ = -1;
     return status;
   }
+  // The wait status if the process has ended (and forgets it), else nothing.
+  std::optional<int> ended() {
+    int status = 0;
+    if (pid_ <= 0 || ::waitpid(pid_, &status, WNOHANG) != pid_) return std::nullopt;
+    pid_ = -1;
+    return status;
+  }
 
  private:
   std::string url_;
+  WorkerEnv env_;
   pid_t pid_ = -1;
 };
 
@@ -98,8 +120,11 @@ TEST(QueueFaults, TenThousandJobsThreeWorkersKillsAndARedisRestart) {
       std::vector<Task<std::string>> adds;
       for (int i = base; i < base + 1000; ++i) {
         std::string id = "job-" + std::to_string(i);
-        adds.push_back(jobs.add("echo", "payload-" + std::to_string(i), {.job_id = id}));
-        if (i % 10 == 0) adds.push_back(jobs.add("echo", "duplicate", {.job_id = id}));
+        // A kill costs the jobs in flight an attempt: two kills and the restart's stale idle times.
+        adds.push_back(
+            jobs.add("echo", "payload-" + std::to_string(i), {.attempts = 4, .job_id = id}));
+        if (i % 10 == 0)
+          adds.push_back(jobs.add("echo", "duplicate", {.attempts = 4, .job_id = id}));
       }
       co_await when_all(std::move(adds));
     }
@@ -155,6 +180,96 @@ TEST(QueueFaults, TenThousandJobsThreeWorkersKillsAndARedisRestart) {
       EXPECT_EQ(dead[0].id, "poison");
       EXPECT_EQ(dead[0].attempts_made, 3);
     }
+  }(jobs));
+}
+
+// A job that aborts every worker process running it: each lost run counts as an attempt, so
+// after its 3 attempts it is dead-lettered with the reason (instead of killing workers forever),
+// and the jobs around it, which lose at most one attempt per crash, all complete once.
+TEST(QueueFaults, AJobThatCrashesItsWorkerIsDeadLetteredAfterItsAttempts) {
+  if (!test::redis_server_installed()) GTEST_SKIP() << "redis-server is not installed";
+  test::RedisServer server;
+  ASSERT_TRUE(server.running());
+  Loop loop;
+  redis::Options o = redis::parse_url(server.url());
+  o.loop = &loop;
+  redis::Client redis(o);
+  Queue jobs(redis, "crash");
+  constexpr int kOthers = 400;
+  run(loop, [](Queue& jobs) -> Task<void> {
+    std::vector<Task<std::string>> adds;
+    for (int i = 0; i < kOthers; ++i) {
+      std::string id = "ok-" + std::to_string(i);
+      if (i == 20) adds.push_back(jobs.add("crash", "x", {.attempts = 3, .job_id = "crasher"}));
+      adds.push_back(
+          jobs.add("echo", "payload-" + std::to_string(i), {.attempts = 4, .job_id = id}));
+    }
+    co_await when_all(std::move(adds));
+  }(jobs));
+
+  WorkerEnv env{.queue = "crash", .concurrency = "8", .visibility_ms = "300", .sleep_ms = "5"};
+  std::vector<std::unique_ptr<WorkerProcess>> workers;
+  for (int i = 0; i < 2; ++i) workers.push_back(std::make_unique<WorkerProcess>(server.url(), env));
+  // Supervise as systemd would: restart a worker that died, and count the crashes.
+  int crashes = 0, other_ends = 0;
+  QueueCounts c;
+  loop.update_time();
+  uint64_t deadline = loop.now() + 30000;
+  while (loop.now() < deadline) {
+    for (auto& w : workers) {
+      if (std::optional<int> status = w->ended()) {
+        if (WIFSIGNALED(*status) && WTERMSIG(*status) == SIGABRT)
+          ++crashes;
+        else
+          ++other_ends;
+        w->start();
+      }
+    }
+    c = run(loop, jobs.counts());
+    if (c.completed == kOthers && c.dead == 1 && c.pending == 0 && c.waiting == 0) break;
+    run(loop, []() -> Task<void> { co_await brigade::sleep(20); }());
+    loop.update_time();
+  }
+  for (auto& w : workers) {
+    int status = w->kill(SIGTERM);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  }
+  EXPECT_EQ(crashes, 3);  // one per attempt, then never again
+  EXPECT_EQ(other_ends, 0);
+  c = run(loop, jobs.counts());
+  EXPECT_EQ(c.completed, kOthers);
+  EXPECT_EQ(c.dead, 1);
+  EXPECT_EQ(c.pending, 0);
+  EXPECT_EQ(c.waiting, 0);
+  EXPECT_EQ(c.delayed, 0);
+
+  run(loop, [](Queue& jobs) -> Task<void> {
+    std::vector<JobInfo> dead = co_await jobs.dead_letters();
+    EXPECT_EQ(dead.size(), 1u);
+    if (!dead.empty()) {
+      EXPECT_EQ(dead[0].id, "crasher");
+      EXPECT_EQ(dead[0].attempts_made, 3);
+      EXPECT_NE(dead[0].error.find("worker running it died"), std::string::npos) << dead[0].error;
+    }
+    std::optional<JobInfo> crasher = co_await jobs.get("crasher");
+    EXPECT_TRUE(crasher && crasher->state == JobState::kFailed);
+    bool threw = false;
+    try {
+      co_await jobs.result("crasher", 1000);
+    } catch (const JobFailedError& e) {
+      threw = std::string(e.what()).find("died") != std::string::npos;
+    }
+    EXPECT_TRUE(threw);
+    int wrong = 0;
+    std::vector<Task<std::optional<JobInfo>>> gets;
+    for (int i = 0; i < kOthers; ++i) gets.push_back(jobs.get("ok-" + std::to_string(i)));
+    std::vector<std::optional<JobInfo>> infos = co_await when_all(std::move(gets));
+    for (int i = 0; i < kOthers; ++i) {
+      if (!infos[i] || infos[i]->state != JobState::kCompleted ||
+          infos[i]->result != "payload-" + std::to_string(i))
+        ++wrong;
+    }
+    EXPECT_EQ(wrong, 0);
   }(jobs));
 }
 

@@ -218,12 +218,12 @@ TEST_F(QueueTest, AnEntryLeftByADeadConsumerIsClaimedAfterTheVisibilityTimeout) 
       jobs,
       [&runs](Job& job) -> Task<std::string> {
         ++runs;
-        co_return "claimed " + job.id;
+        co_return "claimed " + job.id + " on attempt " + std::to_string(job.attempt);
       },
       o);
   run(loop_, [](Queue& jobs, redis::Client& redis) -> Task<void> {
     co_await redis.command("XGROUP", "CREATE", jobs.prefix() + "s:0", "workers", "0", "MKSTREAM");
-    std::string id = co_await jobs.add("j", "");
+    std::string id = co_await jobs.add("j", "", {.attempts = 2});
     // A consumer that reads the job and dies without acknowledging it.
     redis::Reply r = co_await redis.command("XREADGROUP", "GROUP", "workers", "ghost", "COUNT", "1",
                                             "STREAMS", jobs.prefix() + "s:0", ">");
@@ -232,11 +232,51 @@ TEST_F(QueueTest, AnEntryLeftByADeadConsumerIsClaimedAfterTheVisibilityTimeout) 
   loop_.update_time();
   uint64_t start = loop_.now();
   run(loop_, with_consumer(consumer, [](Queue& jobs) -> Task<void> {
-        EXPECT_EQ(co_await jobs.result("1", 5000), "claimed 1");
+        EXPECT_EQ(co_await jobs.result("1", 5000), "claimed 1 on attempt 2");  // the lost run: 1
       }(jobs)));
   EXPECT_GE(loop_.now() - start, 250u);
   EXPECT_EQ(runs, 1);
   EXPECT_EQ(consumer.stats().claimed, 1u);
+  EXPECT_EQ(consumer.stats().lost, 0u);
+}
+
+TEST_F(QueueTest, AJobLostWithItsConsumerOnItsLastAttemptIsDeadLettered) {
+  Queue jobs(*redis_, "t");
+  ConsumerOptions o = fast();
+  o.visibility_timeout_ms = 100;
+  int runs = 0;
+  Consumer consumer(
+      jobs,
+      [&runs](Job&) -> Task<std::string> {
+        ++runs;
+        co_return "ran";
+      },
+      o);
+  run(loop_, [](Queue& jobs, redis::Client& redis) -> Task<void> {
+    co_await redis.command("XGROUP", "CREATE", jobs.prefix() + "s:0", "workers", "0", "MKSTREAM");
+    co_await jobs.add("j", "x", {.job_id = "once"});  // one attempt, lost with "ghost"
+    co_await redis.command("XREADGROUP", "GROUP", "workers", "ghost", "COUNT", "1", "STREAMS",
+                           jobs.prefix() + "s:0", ">");
+  }(jobs, *redis_));
+  run(loop_, with_consumer(consumer, [](Queue& jobs) -> Task<void> {
+        bool failed = false;
+        try {
+          co_await jobs.result("once", 5000);
+        } catch (const JobFailedError& e) {
+          failed = std::string(e.what()).find("worker running it died") != std::string::npos;
+        }
+        EXPECT_TRUE(failed);
+        std::vector<JobInfo> dead = co_await jobs.dead_letters();
+        EXPECT_EQ(dead.size(), 1u);
+        if (!dead.empty()) {
+          EXPECT_EQ(dead[0].attempts_made, 1);
+        }
+        QueueCounts c = co_await jobs.counts();
+        EXPECT_EQ(c.pending, 0);
+        EXPECT_EQ(c.dead, 1);
+      }(jobs)));
+  EXPECT_EQ(runs, 0);  // not run again
+  EXPECT_EQ(consumer.stats().lost, 1u);
 }
 
 TEST_F(QueueTest, CloseFinishesTheJobsInFlightAndTakesNoMore) {

@@ -13,7 +13,11 @@
 // live consumer; a consumer that dies leaves its entries pending, and any other consumer takes
 // them (XAUTOCLAIM) once they have been idle visibility_timeout_ms. A handler that throws
 // fails that run: the job is retried after its backoff, then goes to the dead-letter stream
-// after its attempts. A job killed with its process does not count as an attempt.
+// after its attempts. A run lost with its process (kill -9, a crash, or a stall longer than the
+// visibility timeout) counts as an attempt too, found when the entry is claimed: a job that
+// crashes every worker running it is dead-lettered with that reason after its attempts. Every
+// job running in a process that dies loses that attempt, so give jobs an attempt or two more
+// than they need when workers may be killed.
 // Each consumer also moves due delayed jobs and retries into their stream.
 //
 // close() is graceful: no new job is read or claimed, the jobs running finish and are
@@ -60,6 +64,7 @@ struct ConsumerStats {
   uint64_t duplicates = 0;  // of those, runs of a job that had already completed
   uint64_t failed = 0;      // runs that threw
   uint64_t claimed = 0;     // entries taken over from dead consumers
+  uint64_t lost = 0;        // of those, jobs out of attempts: dead-lettered, not run
   std::size_t running = 0;
 };
 

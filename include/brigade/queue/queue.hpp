@@ -109,7 +109,7 @@ class Queue {
 
   // The Lua scripts (src/queue/scripts.hpp), loaded once per server.
   struct Scripts {
-    redis::Script add, complete, fail, promote;
+    redis::Script add, complete, fail, promote, claim;
   };
   Scripts& scripts() noexcept { return scripts_; }
 
