@@ -10,6 +10,7 @@
 #include "brigade/http/parser_syntax.hpp"
 #include "brigade/http/status.hpp"
 #include "connection.hpp"
+#include "tls_filter.hpp"
 
 namespace brigade::http {
 
@@ -222,15 +223,17 @@ void ServerResponse::abort() noexcept {
 Upgraded ServerResponse::upgrade(std::string_view head) {
   if (!conn_ || !conn_->writable() || headers_sent_ || ended_) throw Error(EPIPE, "upgrade");
   detail::HandOff h = conn_->hand_off();
-  if (h.transport.filter) {  // a TLS connection: its records cannot go on as a bare socket
-    h.transport.close();
-    throw Error(EPROTONOSUPPORT, "upgrade over a filtered connection");
-  }
-  int err = h.transport.socket.write_nowait(head);
+  int err = h.transport.write_nowait(head);  // through the TLS session on HTTPS
   headers_sent_ = true;  // the 101 is out: the server writes nothing more for this response
   end();
   if (err) throw Error(err, "upgrade");
-  return Upgraded{std::move(h.transport.socket), std::move(h.buffered)};
+  Upgraded up{std::move(h.transport.socket), std::move(h.buffered), {}};
+  if (h.transport.filter) {  // the only filter is TLS: its session goes with the socket
+    auto* tls = dynamic_cast<detail::TlsFilter*>(h.transport.filter.get());
+    if (!tls) throw Error(EPROTONOSUPPORT, "upgrade over a filtered connection");
+    up.tls = std::move(*tls).release();
+  }
+  return up;
 }
 
 void ServerResponse::clear() noexcept {

@@ -24,6 +24,7 @@ class TlsFilter final : public Filter {
     return session_.write(socket, bytes);
   }
   void end(net::Stream& socket) noexcept override { session_.end(socket); }
+  tls::Session release() && { return std::move(session_); }  // an Upgrade takes it along
 
  private:
   tls::Session session_;

@@ -1,6 +1,7 @@
 #pragma once
 // What the primary tells a worker through its environment, and the control messages on the
-// channel (every frame starts with 'C' for control or 'U' for a user message).
+// channel (every frame starts with 'C' for control, 'U' for a user message or 'B' for a
+// broadcast, which the primary relays to the other workers).
 #include <string>
 #include <string_view>
 
@@ -19,6 +20,7 @@ inline constexpr const char* kDrainDelayEnv = "BRIGADE_CLUSTER_DRAIN_MS";
 
 inline constexpr char kControl = 'C';
 inline constexpr char kUser = 'U';
+inline constexpr char kBroadcast = 'B';
 inline constexpr std::string_view kReady = "ready";
 inline constexpr std::string_view kDisconnect = "disconnect";
 inline constexpr std::string_view kDrain = "drain";        // primary to worker: readiness false
@@ -28,6 +30,9 @@ inline std::string control(std::string_view what) {
   return std::string(1, kControl) + std::string(what);
 }
 inline std::string user(std::string_view what) { return std::string(1, kUser) + std::string(what); }
+inline std::string broadcast(std::string_view what) {
+  return std::string(1, kBroadcast) + std::string(what);
+}
 
 int run_primary(Options options);
 int run_worker(Options options, WorkerMain worker_main);

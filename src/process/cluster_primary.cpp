@@ -229,6 +229,13 @@ class PrimaryImpl final : public Primary {
     }
   }
 
+  // A worker's broadcast frame, as it came, to every other ready worker.
+  void relay(const Slot& from, const std::string& frame) {
+    for (auto& s : slots_)
+      if (s.get() != &from && s->ready && !s->retiring)
+        brigade::spawn(send_to(s, frame), "cluster broadcast");
+  }
+
   Task<void> read_channel(std::shared_ptr<Slot> s) {
     try {
       for (;;) {
@@ -242,6 +249,8 @@ class PrimaryImpl final : public Primary {
           worker_draining(s);
         } else if ((*m)[0] == kUser && on_message_) {
           on_message_(s->id, std::move(body));
+        } else if ((*m)[0] == kBroadcast) {
+          relay(*s, *m);
         }
       }
     } catch (const Error&) {

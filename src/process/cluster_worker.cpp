@@ -127,6 +127,8 @@ struct WorkerRuntime {
           worker.begin_drain();
         } else if ((*m)[0] == detail::kUser && worker.on_message_) {
           worker.on_message_(std::string(body));
+        } else if ((*m)[0] == detail::kBroadcast && worker.on_broadcast_) {
+          worker.on_broadcast_(std::string(body));
         }
       }
     } catch (const Error&) {
@@ -173,6 +175,21 @@ void Worker::connection_ended() noexcept {
 Task<void> Worker::send(std::string message) {
   auto* rt = static_cast<WorkerRuntime*>(runtime_);
   co_await rt->channel.send(detail::user(message));
+}
+
+namespace {
+Task<void> send_dropping(process::Channel& channel, std::string frame) {
+  try {
+    co_await channel.send(frame);
+  } catch (const Error&) {  // the primary is gone: read_channel stops us
+  }
+}
+}  // namespace
+
+void Worker::broadcast(std::string message) {
+  auto* rt = static_cast<WorkerRuntime*>(runtime_);
+  // The frame enters the channel's queue before spawn returns: broadcasts keep their order.
+  spawn(send_dropping(rt->channel, detail::broadcast(message)), "cluster broadcast");
 }
 
 namespace detail {

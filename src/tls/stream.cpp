@@ -332,6 +332,13 @@ Stream::Parts Stream::split() && {
   return Parts{std::move(socket), Session(std::move(core_))};
 }
 
+Stream Stream::join(net::Stream socket, Session session) {
+  if (!session.core_) throw Error(EBADF, "tls join");
+  std::unique_ptr<Core> core = std::move(session.core_);
+  core->tcp = std::move(socket);
+  return Stream(std::move(core));
+}
+
 Session::Session() noexcept = default;
 Session::Session(std::unique_ptr<Stream::Core> core) noexcept : core_(std::move(core)) {}
 Session::Session(Session&&) noexcept = default;

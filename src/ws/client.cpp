@@ -210,7 +210,7 @@ Task<WebSocket> connect(std::string url_text, ClientOptions options) {
     }
     if (secure)
       co_return WebSocket::open_tls(std::move(*secure), std::move(head_and_rest.second),
-                                    std::move(options), std::move(negotiated));
+                                    Role::kClient, std::move(options), std::move(negotiated));
     co_return WebSocket::open(std::move(tcp), std::move(head_and_rest.second), Role::kClient,
                               std::move(options), std::move(negotiated));
   } catch (const brigade::Error&) {

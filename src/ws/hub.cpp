@@ -1,6 +1,7 @@
 #include "brigade/ws/hub.hpp"
 
 #include <algorithm>
+#include <cstdint>
 
 namespace brigade::ws {
 
@@ -19,8 +20,49 @@ std::size_t broadcast(std::span<const WebSocket> sockets, std::string_view data,
   return n;
 }
 
+namespace {
+
+// A publication between worker processes: the topic's length (4 bytes, little-endian), a binary
+// flag byte, the topic, then the data.
+std::string encode_publication(std::string_view topic, std::string_view data, bool binary) {
+  std::string out;
+  out.reserve(5 + topic.size() + data.size());
+  uint32_t n = static_cast<uint32_t>(topic.size());
+  for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((n >> (8 * i)) & 0xff));
+  out.push_back(binary ? '\1' : '\0');
+  out.append(topic);
+  out.append(data);
+  return out;
+}
+
+bool decode_publication(std::string_view in, std::string_view& topic, std::string_view& data,
+                        bool& binary) {
+  if (in.size() < 5) return false;
+  uint32_t n = 0;
+  for (int i = 0; i < 4; ++i) n |= uint32_t(static_cast<unsigned char>(in[i])) << (8 * i);
+  if (in.size() - 5 < n) return false;
+  binary = in[4] != 0;
+  topic = in.substr(5, n);
+  data = in.substr(5 + n);
+  return true;
+}
+
+}  // namespace
+
 Hub::Hub() = default;
 Hub::~Hub() = default;
+
+void Hub::link(cluster::Worker& worker) {
+  worker_ = &worker;
+  self_ = std::make_shared<Hub*>(this);
+  worker.on_broadcast([self = std::weak_ptr<Hub*>(self_)](std::string m) {
+    std::shared_ptr<Hub*> hub = self.lock();
+    std::string_view topic, data;
+    bool binary = false;
+    if (hub && decode_publication(m, topic, data, binary))
+      (*hub)->publish_here(topic, data, binary);
+  });
+}
 
 void Hub::link(std::string channel) {
   channel_ = std::make_unique<BroadcastChannel>(std::move(channel));
@@ -48,6 +90,7 @@ void Hub::unsubscribe(const WebSocket& ws, std::string_view topic) {
 
 std::size_t Hub::publish(std::string_view topic, std::string_view data, bool binary) {
   if (channel_) channel_->post_message(Publication{std::string(topic), std::string(data), binary});
+  if (worker_) worker_->broadcast(encode_publication(topic, data, binary));
   return publish_here(topic, data, binary);
 }
 

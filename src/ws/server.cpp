@@ -5,6 +5,7 @@
 #include "brigade/error.hpp"
 #include "brigade/http/server_response.hpp"
 #include "brigade/task/spawn.hpp"
+#include "brigade/tls/stream.hpp"
 #include "brigade/ws/handshake.hpp"
 
 namespace brigade::ws {
@@ -105,8 +106,13 @@ void upgrade(http::Req& req, http::Res& res, const std::shared_ptr<RouteState>& 
     hs.params.emplace_back(name, std::string(req.param(name)));
 
   http::Upgraded up = res.upgrade(head);
-  WebSocket ws = WebSocket::open(std::move(up.socket), std::move(up.buffered), Role::kServer,
-                                 route->options, std::move(negotiated));
+  WebSocket ws =
+      up.tls.empty()
+          ? WebSocket::open(std::move(up.socket), std::move(up.buffered), Role::kServer,
+                            route->options, std::move(negotiated))
+          : WebSocket::open_tls(tls::Stream::join(std::move(up.socket), std::move(up.tls)),
+                                std::move(up.buffered), Role::kServer, route->options,
+                                std::move(negotiated));
   server->add(ws);
   spawn(run_handler(route, ws, std::move(hs)), "websocket " + route->pattern);
 }

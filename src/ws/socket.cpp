@@ -418,11 +418,11 @@ WebSocket WebSocket::open(net::Stream stream, std::string buffered, Role role, O
   return WebSocket(std::move(core));
 }
 
-WebSocket WebSocket::open_tls(tls::Stream stream, std::string buffered, Options options,
+WebSocket WebSocket::open_tls(tls::Stream stream, std::string buffered, Role role, Options options,
                               Negotiated negotiated) {
   Loop& loop = stream.socket().loop();
-  auto core = std::make_shared<detail::SocketCore>(loop, Role::kClient, std::move(options),
-                                                   std::move(negotiated));
+  auto core =
+      std::make_shared<detail::SocketCore>(loop, role, std::move(options), std::move(negotiated));
   core->tls = std::make_unique<tls::Stream>(std::move(stream));
   core->tls_buf.reset(new char[16 * 1024]);
   core->start(std::move(buffered));

@@ -7,6 +7,8 @@
 #include "brigade/http/app.hpp"
 #include "brigade/loop.hpp"
 #include "brigade/task.hpp"
+#include "brigade/process/cluster.hpp"
+#include "brigade/tls/certificate.hpp"
 #include "brigade/ws.hpp"
 
 namespace {
@@ -77,6 +79,59 @@ TEST(Readme, WebSocketEcho) {
     server.close();
   }(server.port(), got, server));
   EXPECT_EQ(got, "hello");
+}
+
+// The README's wss / cluster block: a server over TLS and a hub linked to a cluster worker.
+[[maybe_unused]] void readme_wss_block(brigade::Loop& loop, http::App& app, ws::Hub& hub,
+                                       brigade::cluster::Worker& worker, std::string cert,
+                                       std::string key) {
+  // clang-format off
+// readme:begin wss
+http::ServerOptions secure;              // the same routes, served over TLS: wss://
+secure.tls.emplace();
+secure.tls->cert_file = cert;
+secure.tls->key_file = key;
+http::Server server = app.listen(loop, "127.0.0.1", 8443, secure);
+
+// In a cluster worker (cluster::run's worker main): a room spans every worker process.
+hub.link(worker);                        // publications go through the primary to the others
+hub.publish("room", "hello everyone");   // this worker's subscribers now, the others' soon
+// readme:end
+  // clang-format on
+}
+
+// The TLS half runs: the echo route above answers a wss:// client trusting the certificate.
+TEST(Readme, WebSocketOverTls) {
+  std::string cert = std::string(BRIGADE_BINARY_DIR) + "/readme_wss_cert.pem";
+  std::string key = std::string(BRIGADE_BINARY_DIR) + "/readme_wss_key.pem";
+  brigade::tls::write_self_signed(cert, key, {"localhost", "127.0.0.1"});
+  brigade::Loop loop;
+  http::App app;
+  ws::Server sockets(app);
+  sockets.route("/chat", [](ws::WebSocket ws, ws::Handshake) -> Task<void> {
+    while (auto msg = co_await ws.receive()) co_await ws.send(msg->data);
+  });
+  http::ServerOptions secure;
+  secure.tls.emplace();
+  secure.tls->cert_file = cert;
+  secure.tls->key_file = key;
+  http::Server server = app.listen(loop, "127.0.0.1", 0, secure);
+  std::string got;
+  brigade::run(loop, [](std::string url, std::string cert, std::string& got,
+                        http::Server& server) -> Task<void> {
+    ws::ClientOptions co;
+    co.tls.ca_file = cert;
+    auto connecting = ws::connect(url, co);
+    ws::WebSocket client = co_await connecting;
+    co_await client.send("hello over tls");
+    auto reply = co_await client.receive();
+    got = reply ? reply->data : "";
+    client.close();
+    co_await client.closed();
+    server.close();
+  }("wss://localhost:" + std::to_string(server.port()) + "/chat", cert, got, server));
+  loop.run();
+  EXPECT_EQ(got, "hello over tls");
 }
 
 }  // namespace

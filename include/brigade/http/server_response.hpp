@@ -20,6 +20,7 @@
 #include "brigade/http/cookie.hpp"
 #include "brigade/net/stream.hpp"
 #include "brigade/task/task.hpp"
+#include "brigade/tls/stream.hpp"
 
 namespace brigade::http {
 
@@ -28,10 +29,13 @@ struct Connection;
 struct ResponseAccess;  // the server's side (src/http/access.hpp)
 }  // namespace detail
 
-// What a protocol switch hands over: the socket and the bytes that came after the request's head.
+// What a protocol switch hands over: the socket, the bytes that came after the request's head
+// and, on an HTTPS connection, the TLS session (tls::Stream::join(socket, tls) reads and writes
+// on through it; the bytes in `buffered` are already plaintext).
 struct Upgraded {
   net::Stream socket;
   std::string buffered;
+  tls::Session tls;  // empty on a plaintext connection
 };
 
 class ServerResponse {

@@ -104,6 +104,12 @@ class Worker {
   // Messages with the primary.
   Task<void> send(std::string message);
   void on_message(UniqueFunction<void(std::string)> fn) { on_message_ = std::move(fn); }
+  // A message to every other ready worker, relayed by the primary (no code of the program's
+  // runs there): what a ws::Hub linked to the worker publishes. Sent in order, never waits; a
+  // worker not ready yet misses it, and it is dropped once the primary is gone.
+  void broadcast(std::string message);
+  // Where the other workers' broadcasts arrive (one receiver per worker).
+  void on_broadcast(UniqueFunction<void(std::string)> fn) { on_broadcast_ = std::move(fn); }
   // Connections being handled now (and holds).
   std::size_t active_connections() const noexcept { return active_; }
 
@@ -143,6 +149,7 @@ class Worker {
   unsigned id_;
   UniqueFunction<void(net::Stream)> on_connection_;
   UniqueFunction<void(std::string)> on_message_;
+  UniqueFunction<void(std::string)> on_broadcast_;
   std::stop_source stop_;
   std::size_t active_ = 0;
   bool draining_ = false;

@@ -84,6 +84,10 @@ class Stream {
   // server's connection: its hooks, queue and close stay the socket's). The stream is empty.
   struct Parts;
   Parts split() &&;
+  // split()'s inverse: a stream again over the socket and the session taken from it (an
+  // HTTPS connection upgraded to a WebSocket takes its TLS state along). Throws Error(EBADF)
+  // for an empty session.
+  static Stream join(net::Stream socket, Session session);
 
   struct Core;
 
@@ -108,6 +112,7 @@ class Session {
   void end(net::Stream& socket) noexcept;
   std::string_view alpn() const noexcept;
   std::string_view version() const noexcept;
+  bool empty() const noexcept { return !core_; }
 
  private:
   friend class Stream;

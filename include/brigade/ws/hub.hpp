@@ -10,6 +10,13 @@
 // Loop thread only: one Hub per loop. Hubs on several threads (a server per worker thread) share
 // their publications with link("name"): every publish also goes, through a BroadcastChannel of
 // that name, to the linked hubs of the other threads, which publish it to their own sockets.
+// Hubs in cluster worker processes do the same with link(worker): a publish goes to the primary,
+// which relays it to the other workers (cluster::Worker::broadcast); each publishes it to its own
+// subscribers. Delivery across workers is in order per publisher, at most once, and skips a
+// worker that is not ready yet. One hub per worker takes the link (it owns on_broadcast).
+//
+//   hub.link(worker);                      // in the worker main (cluster::run)
+//   hub.publish("room:42", text);          // this worker's subscribers now, the others' soon
 #include <cstddef>
 #include <memory>
 #include <span>
@@ -18,6 +25,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "brigade/process/cluster.hpp"
 #include "brigade/worker/broadcast_channel.hpp"
 #include "brigade/ws/websocket.hpp"
 
@@ -44,6 +52,9 @@ class Hub {
   // Joins the hubs linked to `channel` on other threads (see the header comment). Call on the
   // hub's loop thread; the channel does not keep the loop alive.
   void link(std::string channel);
+  // Joins the hubs of the cluster's other workers, through the primary (see the header
+  // comment). The worker must outlive the hub.
+  void link(cluster::Worker& worker);
 
   struct Publication {  // what goes between linked hubs
     std::string topic;
@@ -54,6 +65,8 @@ class Hub {
  private:
   std::size_t publish_here(std::string_view topic, std::string_view data, bool binary);
   std::unique_ptr<BroadcastChannel> channel_;
+  cluster::Worker* worker_ = nullptr;
+  std::shared_ptr<Hub*> self_;  // the worker's receiver holds it weakly: it may outlive the hub
   struct Hash {
     using is_transparent = void;
     std::size_t operator()(std::string_view s) const noexcept {

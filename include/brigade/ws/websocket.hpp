@@ -139,8 +139,10 @@ class WebSocket {
   // the client's connect; a test may build one over a socketpair.
   static WebSocket open(net::Stream stream, std::string buffered, Role role, Options options,
                         Negotiated negotiated = {});
-  static WebSocket open_tls(tls::Stream stream, std::string buffered, Options options,
-                            Negotiated negotiated = {});  // client side (wss://)
+  // The same over TLS (wss://): the client's connect, or the server's upgrade of an HTTPS
+  // connection (its session, joined back to the socket).
+  static WebSocket open_tls(tls::Stream stream, std::string buffered, Role role, Options options,
+                            Negotiated negotiated = {});
 
   ReceiveAwaiter receive() noexcept { return ReceiveAwaiter(core_.get()); }
   SendAwaiter send(std::string_view text) noexcept {
