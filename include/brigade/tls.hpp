@@ -3,3 +3,4 @@
 #include "brigade/tls/certificate.hpp"
 #include "brigade/tls/context.hpp"
 #include "brigade/tls/stream.hpp"
+#include "brigade/tls/ticket_keys.hpp"

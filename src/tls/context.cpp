@@ -7,6 +7,7 @@
 #include <mutex>
 #include <string_view>
 
+#include "brigade/tls/ticket_keys.hpp"
 #include "session_cache.hpp"
 #include "ssl_error.hpp"
 
@@ -169,8 +170,8 @@ Context Context::server(const ServerOptions& o) {
   auto* state = new ContextState();
   attach_state(ctx, state);  // freed with the SSL_CTX
   // Resumption: stateless tickets (OpenSSL's default, two per TLS 1.3 handshake) encrypted with
-  // this context's keys; a reload (a new Context) makes older tickets fall back to a full
-  // handshake. The id context lets TLS 1.2 session ids resume as well.
+  // this context's keys (a new Context has new ones: copy_ticket_keys carries them over). The
+  // id context lets TLS 1.2 session ids resume as well.
   static const unsigned char kSessionContext[] = "brigade";
   SSL_CTX_set_session_id_context(ctx, kSessionContext, sizeof kSessionContext - 1);
   load_pair(ctx, o.cert_file, o.key_file, "tls server");
@@ -218,6 +219,15 @@ Context Context::client(const ClientOptions& o) {
       throw TlsError(detail::ssl_reason("tls client: ALPN"));
   }
   return c;
+}
+
+void copy_ticket_keys(const Context& from, const Context& to) {
+  if (!from.is_server() || !to.is_server()) throw TlsError("tls: ticket keys of a client context");
+  unsigned char keys[80];  // OpenSSL's name, HMAC and AES keys, as one block
+  bool ok = SSL_CTX_get_tlsext_ticket_keys(from.native(), keys, sizeof keys) == 1 &&
+            SSL_CTX_set_tlsext_ticket_keys(to.native(), keys, sizeof keys) == 1;
+  OPENSSL_cleanse(keys, sizeof keys);
+  if (!ok) throw TlsError(detail::ssl_reason("tls: ticket keys"));
 }
 
 }  // namespace brigade::tls

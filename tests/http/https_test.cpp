@@ -9,8 +9,10 @@
 #include <string>
 
 #include "brigade/http/client.hpp"
+#include "brigade/net/connect.hpp"
 #include "brigade/task.hpp"
 #include "brigade/tls/certificate.hpp"
+#include "brigade/tls/stream.hpp"
 #include "demo_process.hpp"
 #include "test_server.hpp"
 
@@ -176,6 +178,38 @@ TEST(Https, ReloadKeepsOpenConnections) {
   }());
   EXPECT_EQ(server.stats().accepted, 2u);      // kept (once) and fresh
   EXPECT_EQ(server.stats().tls_failures, 1u);  // fresh_old refused the new certificate
+}
+
+// Tickets handed out before a reload still resume after it: the new context takes the old
+// one's ticket keys (a full handshake per returning client otherwise, at every SIGHUP).
+TEST(Https, ReloadKeepsTicketsResumable) {
+  Certs certs;
+  TestServer server(routes, certs.options());
+  Loop loop;
+  tls::ClientOptions co;
+  co.ca_file = certs.cert;
+  tls::Context client = tls::Context::client(co);  // keeps the tickets it is given
+  auto get = [&]() -> Task<bool> {
+    auto connecting = net::connect(loop, "127.0.0.1", server.port());
+    net::Stream tcp = co_await connecting;
+    auto handshake = tls::Stream::connect(std::move(tcp), client, "localhost");
+    tls::Stream s = co_await handshake;
+    co_await s.write("GET /hello HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+    std::string all;
+    char buf[512];
+    for (std::size_t n; (n = co_await s.read(buf)) > 0;) all.append(buf, n);  // tickets too
+    EXPECT_NE(all.find("hello over https"), std::string::npos) << all;
+    co_return s.session_reused();
+  };
+  EXPECT_FALSE(run(loop, get()));
+  EXPECT_TRUE(run(loop, get()));  // a ticket from the first connection
+  server.on_loop([](Server& s) { s.reload_tls(); });
+  EXPECT_TRUE(run(loop, get()));  // one from before the reload
+  EXPECT_TRUE(run(loop, get()));
+  // A context set by hand starts with keys of its own: the tickets no longer resume.
+  server.on_loop([&](Server& s) { s.set_tls_context(tls::Context::server(*certs.options().tls)); });
+  EXPECT_FALSE(run(loop, get()));
+  EXPECT_EQ(server.stats().tls_failures, 0u);
 }
 
 // The demo: HTTPS with the certificate it made, GET /fanout over it, SIGHUP reloading.
