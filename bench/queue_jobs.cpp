@@ -1,10 +1,13 @@
 // The job queue against BullMQ (bench/node/bullmq_jobs.js), one process each:
 //   jobs_per_s       COUNT no-op jobs added by one producer (1000 in flight at a time) and run
 //                    by two consumers (concurrency 50 each), from the first add to the last
-//                    completion;
+//                    completion; cpu_us_per_job the process's CPU time (user + system) per
+//                    job over that phase (producer and consumers: the whole client side);
 //   latency_ms       one job at a time, add() to its result (result() on the queue), median of
 //                    RUNS; latency_tail_ms the 99th percentile.
 // Usage: queue_jobs URL [COUNT=20000] [RUNS=300]
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -21,6 +24,12 @@
 
 using namespace brigade;
 using Clock = std::chrono::steady_clock;
+
+double cpu_us() {
+  rusage u{};
+  ::getrusage(RUSAGE_SELF, &u);
+  return (u.ru_utime.tv_sec + u.ru_stime.tv_sec) * 1e6 + u.ru_utime.tv_usec + u.ru_stime.tv_usec;
+}
 
 Task<std::string> noop(queue::Job& job) { co_return job.payload; }
 
@@ -75,6 +84,7 @@ int main(int argc, char** argv) {
   co.concurrency = 50;
   queue::Consumer a(qa, noop, co), b(qb, noop, co);
   double per_s = 0;
+  double cpu0 = cpu_us();
   auto body = [](queue::Queue& q, queue::Consumer& a, queue::Consumer& b, int count,
                  double& out) -> Task<void> {
     out = co_await throughput(q, a, b, count);
@@ -84,6 +94,7 @@ int main(int argc, char** argv) {
   run(loop, [](Task<void> ra, Task<void> rb, Task<void> body) -> Task<void> {
     co_await when_all(std::move(ra), std::move(rb), std::move(body));
   }(a.run(), b.run(), body(q, a, b, count, per_s)));
+  double cpu_per_job = (cpu_us() - cpu0) / count;
 
   queue::Queue lq(producer, "latency"), lqc(consumers_a, "latency");
   co.concurrency = 1;
@@ -97,6 +108,7 @@ int main(int argc, char** argv) {
   }(one.run(), close_after(one, measure(lq, runs, ms))));
 
   std::printf("jobs_per_s %.0f\n", per_s);
+  std::printf("cpu_us_per_job %.2f\n", cpu_per_job);
   std::printf("latency_ms %.3f\n", ms[ms.size() / 2]);
   std::printf("latency_tail_ms %.3f\n", ms[std::min(ms.size() - 1, ms.size() * 99 / 100)]);
   return 0;

@@ -1,7 +1,11 @@
 // Redis GET/SET from CONCURRENCY coroutines on one client (its automatic pipelining), the same
 // workload as bench/node/redis_getset.js on ioredis:
-//   ops_per_s   COUNT commands (SET and GET alternating per coroutine) per second.
+//   ops_per_s        COUNT commands (SET and GET alternating per coroutine) per second;
+//   cpu_us_per_op    the client process's CPU time (user + system) per command: on a shared
+//                    machine the rate follows the scheduler, this does not.
 // Usage: redis_getset URL [COUNT=200000] [CONCURRENCY=50]
+#include <sys/resource.h>
+
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -13,6 +17,12 @@
 #include "brigade/task/spawn.hpp"
 
 using namespace brigade;
+
+double cpu_us() {
+  rusage u{};
+  ::getrusage(RUSAGE_SELF, &u);
+  return (u.ru_utime.tv_sec + u.ru_stime.tv_sec) * 1e6 + u.ru_utime.tv_usec + u.ru_stime.tv_usec;
+}
 
 Task<void> client_task(redis::Client& redis, int id, int ops) {
   std::string key = "bench:key:" + std::to_string(id);
@@ -43,7 +53,10 @@ int main(int argc, char** argv) {
   Loop loop;
   redis::Client redis(redis::parse_url(argv[1]));
   run(loop, measure(redis, count / 10, concurrency));  // warm-up
+  double cpu0 = cpu_us();
   double ops = run(loop, measure(redis, count, concurrency));
+  double cpu = cpu_us() - cpu0;
   std::printf("ops_per_s %.0f\n", ops);
+  std::printf("cpu_us_per_op %.2f\n", cpu / count);
   return 0;
 }

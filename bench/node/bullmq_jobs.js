@@ -1,7 +1,8 @@
 // BullMQ, the workload of bench/queue_jobs.cpp:
 //   jobs_per_s       COUNT no-op jobs added by one producer (1000 in flight at a time) and run
 //                    by two Workers (concurrency 50 each), from the first add to the last
-//                    completion;
+//                    completion; cpu_us_per_job the process's CPU time (user + system) per
+//                    job over that phase (producer and workers: the whole client side);
 //   latency_ms       one job at a time, queue.add() to job.waitUntilFinished(), median of RUNS;
 //                    latency_tail_ms the 99th percentile.
 // Usage: node bullmq_jobs.js URL [COUNT=20000] [RUNS=300]
@@ -72,9 +73,12 @@ async function main() {
   const runs = Number(process.argv[4] || 300);
   const admin = connection(url);
   await admin.flushall();
+  const cpu0 = process.cpuUsage();
   const perS = await throughput(url, count);
+  const cpu = process.cpuUsage(cpu0);
   const ms = await latencies(url, runs);
   console.log(`jobs_per_s ${perS.toFixed(0)}`);
+  console.log(`cpu_us_per_job ${((cpu.user + cpu.system) / count).toFixed(2)}`);
   console.log(`latency_ms ${ms[Math.floor(ms.length / 2)].toFixed(3)}`);
   console.log(`latency_tail_ms ${ms[Math.min(ms.length - 1, Math.floor((ms.length * 99) / 100))].toFixed(3)}`);
   admin.disconnect();

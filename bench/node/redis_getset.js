@@ -1,6 +1,7 @@
 // ioredis GET/SET from CONCURRENCY async functions on one client with enableAutoPipelining,
 // the workload of bench/redis_getset.cpp:
-//   ops_per_s   COUNT commands (SET and GET alternating per function) per second.
+//   ops_per_s        COUNT commands (SET and GET alternating per function) per second;
+//   cpu_us_per_op    the process's CPU time (user + system) per command.
 // Usage: node redis_getset.js URL [COUNT=200000] [CONCURRENCY=50]
 // Needs ioredis@5: NODE_PATH=bench/.scratch/node_modules (bench/run.sh installs it there).
 'use strict';
@@ -33,8 +34,11 @@ async function main() {
   // counterpart of brigade's automatic pipelining).
   const redis = new Redis(url, { enableAutoPipelining: true });
   await measure(redis, count / 10, concurrency);
+  const cpu0 = process.cpuUsage();
   const ops = await measure(redis, count, concurrency);
+  const cpu = process.cpuUsage(cpu0);
   console.log(`ops_per_s ${ops.toFixed(0)}`);
+  console.log(`cpu_us_per_op ${((cpu.user + cpu.system) / count).toFixed(2)}`);
   redis.disconnect();
 }
 
