@@ -12,6 +12,8 @@
 #          ws (ws_echo, ws_broadcast, ws_idle: WebSocket vs Node + ws; WS_CONNECTIONS=10000)
 #          redis (redis_getset vs ioredis, queue jobs/latency vs BullMQ; needs redis-server;
 #          installs ioredis@5 bullmq@5 into bench/.scratch when missing)
+#          tls (https_c50, https_handshakes, https_idle: the hello server over HTTPS vs Node's
+#          https, an ECDSA P-256 certificate made at run time; TLS_IDLE_CONNECTIONS=10000)
 # Environment: RUNS=3 (runs per figure, the median is quoted), LOAD_SECONDS=5 (per server load),
 #   NO_BUILD=1 (skip the build step), BENCH_BUILD=DIR (binaries from a Release build folder
 #   of one's own instead of build/bench; with it the build step configures that folder),
@@ -41,7 +43,7 @@ WRK_THREADS=${WRK_THREADS:-1}
 IMPLS=(brigade node libuv beast h2o)  # the table's columns, in order
 CLK_TCK=$(getconf CLK_TCK)
 ALL_NAMES=(timers chains fs_read spawn echo http_c50 http_c1000 http_pipeline http_json http_users
-  http_idle http_heavy cluster db worker crypto fetch ws redis)
+  http_idle http_heavy cluster db worker crypto fetch ws redis tls)
 HTTP_NAMES=(http_c50 http_c1000 http_pipeline http_json http_users http_idle http_heavy)
 
 declare -A VALUES=()      # "row|impl" -> space-separated measurements
@@ -53,6 +55,7 @@ declare -A SERVER_PORT=()
 BUILD_WARNING=""
 SERVER_CPUS=0             # where start_server pins servers (the cluster bench gives them both)
 WRK_PATH=/                # the URL path wrk_load requests
+WRK_SCHEME=http           # https for the TLS benches
 PG_DIR=""                 # the throwaway PostgreSQL of the db bench, while it runs
 REDIS_PID=""              # the throwaway redis-server of the redis bench, while it runs
 TMP=$(mktemp -d /tmp/brigade-bench.XXXXXX)
@@ -376,7 +379,7 @@ wrk_load() {  # PORT SECONDS OUTFILE WRK_OPTIONS... [-- SCRIPT_ARGS...]
   shift 3
   while (($#)) && [[ $1 != -- ]]; do options+=("$1"); shift; done
   timeout $((secs + 30)) taskset -c 1 wrk -t"$WRK_THREADS" "${options[@]}" -d"${secs}s" \
-    "http://127.0.0.1:$port$WRK_PATH" "$@" >"$out" 2>&1
+    "$WRK_SCHEME://127.0.0.1:$port$WRK_PATH" "$@" >"$out" 2>&1
   grep -q 'Non-2xx' "$out" && log "non-2xx responses: see $out"
   awk '/ requests in / { s = $4; sub(/s,$/, "", s); print $1, s }' "$out"
 }
@@ -494,17 +497,19 @@ rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }  # PID -> resident
 # Memory per idle keep-alive connection: a fresh server per run, a warm-up of 200 connections
 # (opened, one request each, closed), RSS, then bench/idle_client.c opens N connections, one
 # request each, and holds them: RSS again. (after - before) / N, in KiB.
+IDLE_ROW=http_idle             # the row measure_idle records
+IDLE_CLIENT=("$BIN/idle_client")  # PORT N [HOLD]: opens and holds N connections
 measure_idle() {  # IMPL N COMMAND... (the port is the last argument)
-  local impl=$1 n=$2 pid port before after client i out=$LOGS/http_idle-$1.out
+  local impl=$1 n=$2 pid port before after client i out=$LOGS/$IDLE_ROW-$1.out row=$IDLE_ROW
   shift 2
   start_server "$impl" "$@" || return 1
   pid=${SERVER_PID[$impl]} port=${SERVER_PORT[$impl]}
-  timeout 60 taskset -c 1 "$BIN/idle_client" "$port" 200 0 >/dev/null || log "http_idle warm-up on $impl failed"
+  timeout 60 taskset -c 1 "${IDLE_CLIENT[@]}" "$port" 200 0 >/dev/null || log "$row warm-up on $impl failed"
   sleep 0.5
   before=$(rss_kib "$pid")
-  taskset -c 1 "$BIN/idle_client" "$port" "$n" >"$out" 2>&1 &
+  taskset -c 1 "${IDLE_CLIENT[@]}" "$port" "$n" >"$out" 2>&1 &
   client=$!
-  for ((i = 0; i < 1200; i++)); do  # up to 60 s
+  for ((i = 0; i < ${IDLE_WAIT_S:-60} * 20; i++)); do  # up to 60 s (TLS handshakes: longer)
     grep -qs '^holding' "$out" && break
     kill -0 "$client" 2>/dev/null || break
     sleep 0.05
@@ -512,12 +517,12 @@ measure_idle() {  # IMPL N COMMAND... (the port is the last argument)
   if grep -qs '^holding' "$out"; then
     sleep 0.5
     after=$(rss_kib "$pid")
-    record http_idle.rss_before_mb "$impl" "$(awk -v b="$before" 'BEGIN { printf "%.1f", b / 1024 }')"
-    record http_idle.rss_after_mb "$impl" "$(awk -v a="$after" 'BEGIN { printf "%.1f", a / 1024 }')"
-    record http_idle.rss_kib_per_conn "$impl" \
+    record "$row.rss_before_mb" "$impl" "$(awk -v b="$before" 'BEGIN { printf "%.1f", b / 1024 }')"
+    record "$row.rss_after_mb" "$impl" "$(awk -v a="$after" 'BEGIN { printf "%.1f", a / 1024 }')"
+    record "$row.rss_kib_per_conn" "$impl" \
       "$(awk -v a="$after" -v b="$before" -v n="$n" 'BEGIN { printf "%.3f", (a - b) / n }')"
   else
-    log "http_idle on $impl: the client did not get its $n connections (see $out)"
+    log "$row on $impl: the client did not get its $n connections (see $out)"
   fi
   kill "$client" 2>/dev/null
   wait "$client" 2>/dev/null
@@ -566,6 +571,61 @@ bench_http_heavy() {
     done
   done
   stop_servers
+}
+
+# ---------------------------------------------------------------------------------------------
+# TLS: the hello server over HTTPS (bench/http_hello.cpp --tls, bench/node/https_hello.js) with
+# one ECDSA P-256 certificate made here. https_c50: wrk -c50, keep-alive; https_handshakes: wrk
+# -c50 with Connection: close, so every request is a new connection and a full handshake (wrk
+# does not resume sessions); https_idle: RSS per idle TLS connection held by
+# bench/node/tls_idle_client.js (one request served on each). No libuv column.
+
+tls_cert() {
+  [[ -f $TMP/tls.crt ]] || openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+    -keyout "$TMP/tls.key" -out "$TMP/tls.crt" -days 2 -subj /CN=127.0.0.1 >/dev/null 2>&1
+}
+
+start_tls_servers() {
+  tls_cert
+  if [[ -x $BIN/http_hello ]]; then
+    start_server brigade "$BIN/http_hello" --tls "$TMP/tls.crt" "$TMP/tls.key" --port "$(free_port)"
+  else
+    skip "$BIN/http_hello"
+  fi
+  start_server node node "$NODE_DIR/https_hello.js" "$TMP/tls.crt" "$TMP/tls.key" "$(free_port)"
+}
+
+wrk_close_c50() { wrk_load "$1" "$2" "$3" -c50 -H "Connection: close"; }
+
+bench_tls_load() {  # ROW UNIT LOAD_FUNCTION
+  WRK_SCHEME=https
+  start_tls_servers
+  run_server_bench "$1" "$2" "$3"
+  stop_servers
+  WRK_SCHEME=http
+}
+bench_https_c50() { bench_tls_load https_c50 req wrk_c50; }
+bench_https_handshakes() { bench_tls_load https_handshakes conn wrk_close_c50; }
+
+bench_https_idle() {
+  local n=${TLS_IDLE_CONNECTIONS:-10000} r
+  ulimit -n "$(ulimit -Hn)"
+  tls_cert
+  IDLE_ROW=https_idle
+  IDLE_CLIENT=(node "$NODE_DIR/tls_idle_client.js")
+  IDLE_WAIT_S=600  # a Node client makes the handshakes, on one core
+  for ((r = 1; r <= RUNS; r++)); do
+    log "https_idle run $r/$RUNS ($n connections)"
+    if [[ -x $BIN/http_hello ]]; then
+      measure_idle brigade "$n" "$BIN/http_hello" --tls "$TMP/tls.crt" "$TMP/tls.key" --port "$(free_port)"
+    else
+      skip "$BIN/http_hello"
+    fi
+    measure_idle node "$n" node "$NODE_DIR/https_hello.js" "$TMP/tls.crt" "$TMP/tls.key" "$(free_port)"
+  done
+  IDLE_ROW=http_idle
+  IDLE_CLIENT=("$BIN/idle_client")
+  IDLE_WAIT_S=60
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -827,6 +887,8 @@ main() {
       http_json | http_users | http_idle | http_heavy) expanded+=("$name") ;;
       ws) expanded+=(ws_echo ws_broadcast ws_idle) ;;
       ws_echo | ws_broadcast | ws_idle) expanded+=("$name") ;;
+      tls) expanded+=(https_c50 https_handshakes https_idle) ;;
+      https_c50 | https_handshakes | https_idle) expanded+=("$name") ;;
       *) echo "unknown benchmark '$name'; known: ${ALL_NAMES[*]} http" >&2; exit 2 ;;
     esac
   done
