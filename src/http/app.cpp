@@ -4,9 +4,25 @@
 #include <cstdio>
 
 #include "access.hpp"
+#include "brigade/http/body.hpp"
 #include "brigade/task/spawn.hpp"
 
 namespace brigade::http {
+
+namespace {
+// No error handler answered: an HttpError (a body parser's 400/413/415) says its status and
+// message, as Express's default handler does with err.status; anything else is a 500.
+void answer_unhandled(Res& res, const std::exception_ptr& error) {
+  try {
+    std::rethrow_exception(error);
+  } catch (const HttpError& e) {
+    res.status(e.status()).send(e.what());
+    return;
+  } catch (...) {
+  }
+  res.status(500).send("Internal Server Error");
+}
+}  // namespace
 
 using detail::RequestAccess;
 using detail::ResponseAccess;
@@ -288,7 +304,7 @@ void App::fail_plain(Req& req, Res& res, std::exception_ptr error) {
   if (res.headers_sent())
     res.abort();
   else
-    res.status(500).send("Internal Server Error");
+    answer_unhandled(res, error);
 }
 
 Task<void> App::fail(Req& req, Res& res, std::exception_ptr error) {
@@ -308,7 +324,7 @@ Task<void> App::fail(Req& req, Res& res, std::exception_ptr error) {
   if (res.headers_sent())
     res.abort();
   else
-    res.status(500).send("Internal Server Error");
+    answer_unhandled(res, error);
 }
 
 }  // namespace brigade::http

@@ -64,4 +64,31 @@ void parse_query(std::string_view query, QueryPairs& out) {
   }
 }
 
+int parse_form(std::string_view body, QueryPairs& out, std::size_t max_fields, std::string& error) {
+  std::size_t count = 0;
+  while (!body.empty()) {
+    std::size_t amp = body.find('&');
+    std::string_view pair = body.substr(0, amp);
+    body = amp == std::string_view::npos ? std::string_view{} : body.substr(amp + 1);
+    if (pair.empty()) continue;
+    if (max_fields && ++count > max_fields) {
+      error = "Payload Too Large: more than " + std::to_string(max_fields) + " form fields";
+      return 413;
+    }
+    std::size_t eq = pair.find('=');
+    std::string_view key = pair.substr(0, eq);
+    std::string_view value =
+        eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1);
+    if (!escapes_well_formed(key) || !escapes_well_formed(value)) {
+      error = "Bad Request: a malformed %-escape in the form field '" +
+              std::string(key.substr(0, 64)) + "'";
+      return 400;
+    }
+    auto& kv = out.emplace_back();
+    percent_decode_append(kv.first, key, true);
+    percent_decode_append(kv.second, value, true);
+  }
+  return 0;
+}
+
 }  // namespace brigade::http

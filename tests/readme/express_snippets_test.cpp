@@ -8,6 +8,7 @@
 
 #include "brigade/http/access_log.hpp"
 #include "brigade/http/app.hpp"
+#include "brigade/http/body.hpp"
 #include "brigade/http/cors.hpp"
 #include "brigade/http/request_id.hpp"
 #include "brigade/loop.hpp"
@@ -63,6 +64,29 @@ app.get("/old", [](Req&, Res& res) { res.redirect(301, "/new"); });
   // clang-format on
   EXPECT_FALSE(app.has_stream_routes());
   EXPECT_FALSE(app.trust_proxy().trusts_nobody());
+}
+
+TEST(Readme, ExpressBodiesRegister) {
+  http::App app;
+  // clang-format off
+// readme:begin express-bodies
+app.post("/users", [](Req& req, Res& res) -> Task<void> {
+  nlohmann::json user = co_await req.json({.max_bytes = 100 * 1024});  // 415, 413, 400 itself
+  res.status(201).json(user);
+});
+app.post("/login", [](Req& req, Res& res) -> Task<void> {
+  http::FormFields form = co_await req.form();
+  res.send("hello " + std::string(http::form_value(form, "user")));
+});
+app.post("/photos", http::RouteOptions::stream(), [](Req& req, Res& res) -> Task<void> {
+  http::MultipartForm upload = co_await req.multipart();  // files: temporary files, streamed
+  const http::UploadedFile* photo = upload.file("photo");
+  if (!photo) res.status(400).send("no photo");
+  else res.json({{"caption", std::string(upload.field("caption"))}, {"bytes", photo->size}});
+});                                                        // the form removes its files
+// readme:end
+  // clang-format on
+  EXPECT_TRUE(app.has_stream_routes());  // /photos pulls its body as it arrives
 }
 
 }  // namespace

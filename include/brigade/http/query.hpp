@@ -21,4 +21,9 @@ bool escapes_well_formed(std::string_view in) noexcept;
 using QueryPairs = std::vector<std::pair<std::string, std::string>>;
 void parse_query(std::string_view query, QueryPairs& out);
 
+// An application/x-www-form-urlencoded body, strictly. Returns 0, or the HTTP status to answer
+// with `error` set: 400 for a malformed %-escape, 413 for more than max_fields pairs (0: no
+// limit). Untrusted input: fuzzed by tests/fuzz/fuzz_form_parser.cpp.
+int parse_form(std::string_view body, QueryPairs& out, std::size_t max_fields, std::string& error);
+
 }  // namespace brigade::http

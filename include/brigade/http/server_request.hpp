@@ -41,6 +41,7 @@
 #include <string_view>
 #include <vector>
 
+#include "brigade/http/body.hpp"
 #include "brigade/http/parser.hpp"
 #include "brigade/http/query.hpp"
 #include "brigade/task/task.hpp"
@@ -126,6 +127,15 @@ class ServerRequest {
   // Body bytes the server holds for this request but has not handed over yet (at most one
   // connection buffer for a streamed body): the backpressure gauge.
   std::size_t body_buffered() const noexcept;
+
+  // ---- Parsing the body (body.hpp; bad input throws HttpError: 415, 413, 400) ---------------
+  //   nlohmann::json user = co_await req.json();     // express.json()
+  //   http::FormFields f = co_await req.form();       // express.urlencoded()
+  //   http::MultipartForm up = co_await req.multipart();  // multer: fields, files on disk
+  // (Build MultipartOptions before the co_await: g++ 12 destroys braced temporaries twice there.)
+  Task<nlohmann::json> json(BodyLimits limits = {});
+  Task<FormFields> form(BodyLimits limits = {});
+  Task<MultipartForm> multipart(MultipartOptions options = {}, FilePartHandler on_file = nullptr);
 
   // A route parameter (":id" in the route is param("id"), "*" for a wildcard's match),
   // percent-decoded; empty if the route has no such parameter.
