@@ -33,6 +33,8 @@ Format format_from_env() {
 }
 
 struct Sink {
+  // Settings and counters: each stands alone (no other data is published through them), so
+  // every access is relaxed; the queue below is under mu.
   std::atomic<Level> level{level_from_env()};
   std::atomic<Format> format{format_from_env()};
   std::atomic<int> fd{2};

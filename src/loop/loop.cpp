@@ -5,13 +5,18 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cassert>
+#include <cerrno>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <exception>
 
 #include "brigade/error.hpp"
 #include "brigade/loop/fd_limit.hpp"
 #include "brigade/loop/log_sink.hpp"
 #include "brigade/loop/loop_handle.hpp"
+#include "poller.hpp"
 #include "watchdog.hpp"
 
 namespace brigade {
@@ -56,19 +61,15 @@ uint64_t Loop::hrtime() noexcept {
   return uint64_t(ts.tv_sec) * 1'000'000'000u + uint64_t(ts.tv_nsec);
 }
 
-Loop::Loop() {
+Loop::Loop() : poller_(make_poller()), handle_(new LoopHandle(*this)) {
   static const uint64_t open_files = raise_open_file_limit();  // once per process, as Node
   (void)open_files;
-  int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-  if (fd < 0) throw_errno("eventfd");
-  wakeup_.fd = fd;
+  wakeup_.fd = handle_->wake_fd_;
   wakeup_.handler = &Loop::on_wakeup;
   wakeup_.data = this;
   wakeup_.ref = false;
-  if (int err = poller_.add(fd, io::kReadable, &wakeup_)) {
-    ::close(fd);
-    throw Error(err, "epoll_ctl");
-  }
+  if (int err = poller_->add(wakeup_.fd, io::kReadable, &wakeup_))
+    throw Error(err, std::string(poller_->name()) + ": watching the wakeup eventfd");
   wakeup_.active = true;
   metrics_.on_blocked = [](const BlockedReport& r) {
     if (!log::enabled(log::Level::kWarn)) return;
@@ -87,19 +88,11 @@ Loop::Loop() {
 }
 
 Loop::~Loop() {
-  if (handle_) handle_->close();
+  handle_->close();  // posts from now on return false; the eventfd goes with the handle
   BlockedLoopWatchdog::instance().remove(this);
-  ::close(wakeup_.fd);
   if (t_current == this) set_current(previous_current_);
   if (detail::t_task_activity == &task_activity_) detail::t_task_activity = nullptr;
 }
-
-const std::shared_ptr<LoopHandle>& Loop::handle() {
-  if (!handle_) handle_ = std::make_shared<LoopHandle>(*this);
-  return handle_;
-}
-
-std::shared_ptr<LoopHandle> handle_of(Loop& loop) { return loop.handle(); }
 
 void Loop::update_time() noexcept {
   now_ns_ = hrtime();
@@ -138,19 +131,52 @@ void Loop::rethrow_pending() {
   if (handler_error_) std::rethrow_exception(std::exchange(handler_error_, nullptr));
 }
 
-void Loop::post(Callback cb) {
+// ---- the cross-thread entry (loop_handle.hpp) ----
+
+namespace {
+thread_local LoopHandle* t_running_handle = nullptr;
+}
+
+LoopHandle* LoopHandle::current() noexcept { return t_running_handle; }
+
+LoopHandle::LoopHandle(Loop& loop)
+    : loop_(&loop), wake_fd_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
+  if (wake_fd_ < 0) throw_errno("eventfd");
+}
+
+LoopHandle::~LoopHandle() { ::close(wake_fd_); }
+
+bool LoopHandle::post(Callback cb) {
   {
-    std::lock_guard lock(post_mu_);
-    posted_.push_back(std::move(cb));
+    std::lock_guard lock(mu_);
+    if (!loop_) return false;  // cb is destroyed on return, with mu_ released
+    queue_.push_back(std::move(cb));
   }
   // The first post of a batch writes the eventfd, unless the loop is awake: it then sees
-  // wake_pending_ before it blocks (seq_cst pairs with the awake_ store in poll()).
+  // wake_pending_ before it blocks (seq_cst pairs with the awake_ store in Loop::poll()). The
+  // eventfd is this handle's, open as long as the caller's reference, even if the loop just went.
   if (!wake_pending_.exchange(true, std::memory_order_seq_cst) &&
       !awake_.load(std::memory_order_seq_cst)) {
     uint64_t one = 1;
-    ssize_t r = ::write(wakeup_.fd, &one, sizeof one);
+    ssize_t r = ::write(wake_fd_, &one, sizeof one);
     (void)r;  // EAGAIN means the counter is already non-zero: the loop will wake anyway
   }
+  return true;
+}
+
+bool LoopHandle::alive() {
+  std::lock_guard lock(mu_);
+  return loop_ != nullptr;
+}
+
+void LoopHandle::close() {
+  std::vector<Callback> left;
+  {
+    std::lock_guard lock(mu_);
+    loop_ = nullptr;
+    left.swap(queue_);
+  }
+  // Destroyed unlocked: a callback's captures may post (to this handle: refused) as they go.
 }
 
 void Loop::on_wakeup(IoWatch& w, uint32_t) {
@@ -161,17 +187,23 @@ void Loop::on_wakeup(IoWatch& w, uint32_t) {
 }
 
 void Loop::run_posted() {
-  wake_pending_.store(false, std::memory_order_release);
+  LoopHandle& h = *handle_;
+  // Cleared before the queue is taken: a post after the swap starts a new batch and wakes us.
+  h.wake_pending_.store(false, std::memory_order_release);
   {
-    std::lock_guard lock(post_mu_);
-    posted_batch_.swap(posted_);
+    std::lock_guard lock(h.mu_);
+    h.batch_.swap(h.queue_);
   }
+  if (h.batch_.empty()) return;  // a wakeup whose batch ran at the end of an earlier poll
+  h.last_batch_ns_ = now_ns_;
   set_activity("posted callback");
+  LoopHandle* outer = t_running_handle;
+  t_running_handle = &h;
   // An exception is reported and the batch goes on from the next callback (so in all below).
-  for (std::size_t i = 0; i < posted_batch_.size();) {
+  for (std::size_t i = 0; i < h.batch_.size();) {
     try {
-      while (i < posted_batch_.size()) {
-        Callback cb = std::move(posted_batch_[i++]);
+      while (i < h.batch_.size()) {
+        Callback cb = std::move(h.batch_[i++]);
         cb();
         drain_microtasks();
       }
@@ -180,7 +212,8 @@ void Loop::run_posted() {
       drain_microtasks();
     }
   }
-  posted_batch_.clear();
+  t_running_handle = outer;
+  h.batch_.clear();
 }
 
 uint64_t Loop::add_hook(Phase phase, UniqueFunction<void()> fn) {
@@ -220,7 +253,8 @@ void Loop::run_hooks(Phase phase) {
 }
 
 int Loop::io_start(IoWatch& w, uint32_t events) {
-  int err = w.active ? poller_.modify(w.fd, events, &w) : poller_.add(w.fd, events, &w);
+  assert(w.fd >= 0 && w.handler && "an IoWatch needs an fd and a handler before io_start");
+  int err = w.active ? poller_->modify(w.fd, events, &w) : poller_->add(w.fd, events, &w);
   if (err) return err;
   if (!w.active) {
     w.active = true;
@@ -233,10 +267,13 @@ int Loop::io_start(IoWatch& w, uint32_t events) {
 
 void Loop::io_stop(IoWatch& w) {
   if (!w.active) return;
-  poller_.remove(w.fd);
+  // Its error is no news: a library (libpq, curl) may have closed the fd first, which already
+  // took it out of the poller.
+  poller_->remove(w.fd);
   w.active = false;
   --watches_;
   if (w.ref) --io_refs_;
+  assert(watches_ >= 0 && io_refs_ >= 0 && "io_stop of a watch the loop did not count");
   // Events for this watch later in the batch being dispatched must not reach it.
   for (int i = batch_index_; i < batch_size_; ++i)
     if (batch_[i].data == &w) batch_[i].data = nullptr;
@@ -246,6 +283,7 @@ void Loop::io_set_ref(IoWatch& w, bool ref) {
   if (w.ref == ref) return;
   w.ref = ref;
   if (w.active) ref ? ++io_refs_ : --io_refs_;
+  assert(io_refs_ >= 0);
 }
 
 bool Loop::alive() const noexcept {
@@ -320,14 +358,16 @@ void Loop::poll(int timeout_ms) {
   uint64_t before = hrtime();
   finish_busy_period(before);
   if (timeout_ms != 0 && !spin_hooks_.empty()) timeout_ms = spin(timeout_ms, before);
+  LoopHandle& h = *handle_;
   if (timeout_ms != 0) {
-    awake_.store(false, std::memory_order_seq_cst);
-    if (wake_pending_.load(std::memory_order_seq_cst)) timeout_ms = 0;
+    h.awake_.store(false, std::memory_order_seq_cst);
+    if (h.wake_pending_.load(std::memory_order_seq_cst)) timeout_ms = 0;
   }
   PollEvent events[256];
   // With nothing watched but our own eventfd and nothing to wait for, skip the syscall.
-  int n = timeout_ms == 0 && watches_ == 0 ? 0 : poller_.wait(events, 256, timeout_ms);
-  awake_.store(true, std::memory_order_seq_cst);
+  int n = timeout_ms == 0 && watches_ == 0 ? 0 : poller_->wait(events, 256, timeout_ms);
+  if (n < 0) n = poll_failed(-n);
+  h.awake_.store(true, std::memory_order_seq_cst);
   update_time();
   metrics_.elu.idle_ns += now_ns_ - before;
   busy_since_ns_.store(now_ns_, std::memory_order_relaxed);
@@ -350,7 +390,18 @@ void Loop::poll(int timeout_ms) {
   }
   batch_ = nullptr;
   batch_size_ = batch_index_ = 0;
-  if (wake_pending_.load(std::memory_order_acquire)) run_posted();  // posted while awake
+  if (h.wake_pending_.load(std::memory_order_acquire)) run_posted();  // posted while awake
+}
+
+// EINTR (a signal) only ends the wait early: no events, the loop goes round. Any other error
+// means the poller itself is broken (a closed or foreign fd: EBADF, EINVAL); the loop could only
+// spin without ever blocking or seeing I/O again, so it stops the process with the reason.
+int Loop::poll_failed(int err) noexcept {
+  if (err == EINTR) return 0;
+  std::fprintf(stderr, "brigade: the event loop cannot wait for I/O: %s wait failed: %s\n",
+               poller_->name(), std::strerror(err));
+  std::fflush(stderr);
+  std::abort();
 }
 
 // Lends the time the loop would sleep to the spin hooks; returns the poll timeout left.

@@ -1,47 +1,60 @@
+// The epoll backend: the only file of brigade that includes <sys/epoll.h>.
+#include <sys/epoll.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstdio>
-#include <cstdlib>
-#include <cstring>
 
 #include "brigade/error.hpp"
-#include "brigade/loop/poller.hpp"
+#include "poller.hpp"
 
 namespace brigade {
 
-Poller::Poller() : epfd_(epoll_create1(EPOLL_CLOEXEC)) {
-  if (epfd_ < 0) throw_errno("epoll_create1");
-}
+// io:: bits are poll(2)'s, which are epoll's: they pass through untranslated.
+static_assert(io::kReadable == EPOLLIN && io::kWritable == EPOLLOUT && io::kError == EPOLLERR &&
+              io::kHangup == EPOLLHUP && io::kPeerClosed == EPOLLRDHUP && io::kEdge == EPOLLET);
 
-Poller::~Poller() { ::close(epfd_); }
+namespace {
 
-int Poller::add(int fd, uint32_t events, void* data) noexcept {
-  epoll_event ev{events, {.ptr = data}};
-  return epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev) == 0 ? 0 : errno;
-}
-
-int Poller::modify(int fd, uint32_t events, void* data) noexcept {
-  epoll_event ev{events, {.ptr = data}};
-  return epoll_ctl(epfd_, EPOLL_CTL_MOD, fd, &ev) == 0 ? 0 : errno;
-}
-
-int Poller::remove(int fd) noexcept {
-  epoll_event ev{};
-  return epoll_ctl(epfd_, EPOLL_CTL_DEL, fd, &ev) == 0 ? 0 : errno;
-}
-
-int Poller::wait(PollEvent* out, int max, int timeout_ms) noexcept {
-  if (max > 256) max = 256;
-  int n = epoll_wait(epfd_, raw_, max, timeout_ms);
-  if (n < 0) {
-    if (errno == EINTR) return 0;  // a signal: the loop simply goes round again
-    // EBADF, EFAULT or EINVAL: the poller itself is broken; carrying on would spin silently.
-    std::fprintf(stderr, "brigade: epoll_wait failed: %s\n", std::strerror(errno));
-    std::abort();
+class EpollPoller final : public Poller {
+ public:
+  EpollPoller() : epfd_(epoll_create1(EPOLL_CLOEXEC)) {
+    if (epfd_ < 0) throw_errno("epoll_create1");
   }
-  for (int i = 0; i < n; ++i) out[i] = PollEvent{raw_[i].data.ptr, raw_[i].events};
-  return n;
-}
+  ~EpollPoller() override { ::close(epfd_); }
+
+  const char* name() const noexcept override { return "epoll"; }
+
+  int add(int fd, uint32_t events, void* data) noexcept override {
+    epoll_event ev{events, {.ptr = data}};
+    return epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev) == 0 ? 0 : errno;
+  }
+
+  int modify(int fd, uint32_t events, void* data) noexcept override {
+    epoll_event ev{events, {.ptr = data}};
+    return epoll_ctl(epfd_, EPOLL_CTL_MOD, fd, &ev) == 0 ? 0 : errno;
+  }
+
+  int remove(int fd) noexcept override {
+    epoll_event ev{};  // ignored since Linux 2.6.9, but must not be null before it
+    return epoll_ctl(epfd_, EPOLL_CTL_DEL, fd, &ev) == 0 ? 0 : errno;
+  }
+
+  int wait(PollEvent* out, int max, int timeout_ms) noexcept override {
+    if (max > kBatch) max = kBatch;
+    int n = epoll_wait(epfd_, raw_, max, timeout_ms);
+    if (n < 0) return -errno;
+    for (int i = 0; i < n; ++i) out[i] = PollEvent{raw_[i].data.ptr, raw_[i].events};
+    return n;
+  }
+
+ private:
+  static constexpr int kBatch = 256;
+  int epfd_;
+  epoll_event raw_[kBatch];
+};
+
+}  // namespace
+
+std::unique_ptr<Poller> make_poller() { return std::make_unique<EpollPoller>(); }
 
 }  // namespace brigade

@@ -54,6 +54,7 @@ void BlockedLoopWatchdog::check_all(uint64_t now_ns) {
     if (threshold == 0 || since == 0 || now_ns < since + threshold) continue;
     if (loop->blocked_flagged_.load(std::memory_order_relaxed) == since) continue;
     loop->blocked_activity_.store(loop->activity(), std::memory_order_relaxed);
+    // Release: the loop's acquire of blocked_flagged_ (finish_busy_period) then sees the activity.
     loop->blocked_flagged_.store(since, std::memory_order_release);
   }
 }

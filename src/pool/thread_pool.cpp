@@ -1,6 +1,7 @@
 #include "brigade/pool/thread_pool.hpp"
 
 #include <algorithm>
+#include <cassert>
 #include <cstdlib>
 
 #include "brigade/loop/thread.hpp"
@@ -36,6 +37,7 @@ ThreadPool::~ThreadPool() {
     core_->stopping = true;
     for (auto* q : {&core_->fast, &core_->slow}) {
       for (auto* w : *q) {
+        assert(w->state == detail::PoolWork::State::kQueued);
         w->state = detail::PoolWork::State::kCancelled;
         ++core_->cancelled;
         orphans.push_back(w);
@@ -45,7 +47,7 @@ ThreadPool::~ThreadPool() {
   }
   core_->cv.notify_all();
   for (auto& t : threads_) t.join();  // running work finishes; each thread hands it back
-  // Outside the lock: finish() takes the loop's post lock (lock order: pool, then nothing).
+  // Outside the lock: finish() posts, which takes the LoopHandle's lock (never under another).
   for (auto* w : orphans) detail::ThreadPoolCore::finish(w);
 }
 
@@ -122,6 +124,7 @@ void ThreadPoolCore::worker_main() {
     PoolWork* w = nullptr;
     cv.wait(lock, [&] { return stopping || (w = next_locked()) != nullptr; });
     if (!w) return;
+    assert(w->state == PoolWork::State::kQueued);
     w->state = PoolWork::State::kRunning;
     ++running;
     uint64_t start = Loop::hrtime();
@@ -137,9 +140,10 @@ void ThreadPoolCore::worker_main() {
       cv.notify_one();  // a slow item may be waiting for this slot
     }
     ++completed;
+    assert(w->state == PoolWork::State::kRunning);
     w->state = PoolWork::State::kDone;
     lock.unlock();
-    finish(w);  // never under the pool's lock: it takes the loop's
+    finish(w);  // never under the pool's lock: a post takes the LoopHandle's
     lock.lock();
   }
 }

@@ -2,36 +2,45 @@
 
 #include "large_blocks.hpp"
 
-// Lock order (held -> taken): PortCore::mu -> Mailbox::mu_ -> Loop::post_mu_ (a delivery or a
-// close schedules the receiving port while its queue is locked, so batches keep their order).
+// Locks: PortCore::mu is a leaf. A delivery is decided under it (the `scheduled` flag: at most one
+// on its way) and posted to the receiving loop's LoopHandle after it is released; order needs no
+// more, since a delivery takes the whole queue and a stale one (the port moved) does nothing.
 
 namespace brigade {
 
 bool detail::deliver(const std::shared_ptr<PortCore>& to, Message m) {
-  std::lock_guard lock(to->mu);
-  if (to->closed) return false;
-  to->queue.push_back(std::move(m));
-  MessagePort::schedule_locked(to);
+  std::shared_ptr<LoopHandle> wake;
+  {
+    std::lock_guard lock(to->mu);
+    if (to->closed) return false;
+    to->queue.push_back(std::move(m));
+    wake = MessagePort::schedule_locked(*to);
+  }
+  if (wake) MessagePort::post_delivery(*wake, to);
   return true;
 }
 
-void MessagePort::schedule_locked(const std::shared_ptr<detail::PortCore>& c) {
-  if (!c->mailbox || c->scheduled) return;
-  c->scheduled = true;
-  c->mailbox->post([c] { deliver_batch(c); });
+std::shared_ptr<LoopHandle> MessagePort::schedule_locked(detail::PortCore& c) {
+  if (!c.inbox || c.scheduled) return nullptr;
+  c.scheduled = true;
+  return c.inbox;
+}
+
+void MessagePort::post_delivery(LoopHandle& to, const std::shared_ptr<detail::PortCore>& c) {
+  to.post([c] { deliver_batch(c); });  // false: the loop is gone, and its port detached before
 }
 
 // The port that receives c on this thread now, or nullptr (moved away, closed, not started).
 MessagePort* MessagePort::receiver(detail::PortCore& c) {
   std::lock_guard lock(c.mu);
-  return c.mailbox.get() == Mailbox::current() ? c.owner : nullptr;
+  return c.inbox.get() == LoopHandle::current() ? c.owner : nullptr;
 }
 
 void MessagePort::deliver_batch(const std::shared_ptr<detail::PortCore>& c) {
   bool closed;
   {
     std::lock_guard lock(c->mu);
-    if (c->mailbox.get() != Mailbox::current()) return;  // stale: the port moved on
+    if (c->inbox.get() != LoopHandle::current()) return;  // stale: the port moved on
     c->scheduled = false;
     c->batch.swap(c->queue);
     closed = c->closed;
@@ -48,10 +57,14 @@ void MessagePort::deliver_batch(const std::shared_ptr<detail::PortCore>& c) {
   }
   bool all = i == c->batch.size();
   if (!all) {  // the port left mid-batch: the rest waits for its next home
-    std::lock_guard lock(c->mu);
-    c->queue.insert(c->queue.begin(), std::make_move_iterator(c->batch.begin() + long(i)),
-                    std::make_move_iterator(c->batch.end()));
-    schedule_locked(c);
+    std::shared_ptr<LoopHandle> wake;
+    {
+      std::lock_guard lock(c->mu);
+      c->queue.insert(c->queue.begin(), std::make_move_iterator(c->batch.begin() + long(i)),
+                      std::make_move_iterator(c->batch.end()));
+      wake = schedule_locked(*c);
+    }
+    if (wake) post_delivery(*wake, c);
   }
   c->batch.clear();
   if (closed && all) {
@@ -112,17 +125,21 @@ void MessagePort::attach(Loop& loop) {
   mailbox_ = MailboxRef(loop);
   loop_ = &loop;
   if (ref_) keep_ = KeepAlive(loop);
-  std::lock_guard lock(core_->mu);
-  core_->mailbox = mailbox_.shared();
-  core_->owner = this;
-  if (!core_->queue.empty() || core_->closed) schedule_locked(core_);
+  std::shared_ptr<LoopHandle> wake;
+  {
+    std::lock_guard lock(core_->mu);
+    core_->inbox = mailbox_.handle();
+    core_->owner = this;
+    if (!core_->queue.empty() || core_->closed) wake = schedule_locked(*core_);
+  }
+  if (wake) post_delivery(*wake, core_);
 }
 
 void MessagePort::detach() {
   if (!mailbox_) return;
   {
     std::lock_guard lock(core_->mu);
-    core_->mailbox.reset();
+    core_->inbox.reset();
     core_->owner = nullptr;
     core_->scheduled = false;
   }
@@ -157,9 +174,13 @@ void MessagePort::close() {
     core_->queue.clear();
   }
   if (peer_) {
-    std::lock_guard lock(peer_->mu);
-    peer_->closed = true;
-    schedule_locked(peer_);
+    std::shared_ptr<LoopHandle> wake;
+    {
+      std::lock_guard lock(peer_->mu);
+      peer_->closed = true;
+      wake = schedule_locked(*peer_);
+    }
+    if (wake) post_delivery(*wake, peer_);
   }
   core_.reset();
   peer_.reset();

@@ -1,7 +1,8 @@
 #include "brigade/worker/shared_buffer.hpp"
 
-// Lock order (held -> taken): SharedBlock::mu -> Mailbox::mu_ -> Loop::post_mu_ (notify()
-// posts an async waiter's wakeup while it holds the block's lock, as it unlists the waiter).
+// Locks: SharedBlock::mu is a leaf. notify() unlists the async waiters it wakes under it and
+// posts their wakeups to their loops (LoopHandle) after releasing it: an unlisted waiter's
+// timeout already yields to the notification on its way.
 
 #include <linux/futex.h>
 #include <sys/syscall.h>
@@ -24,9 +25,9 @@ namespace detail {
 // One coroutine parked by wait_async; shared with a notification in flight to its loop.
 struct AsyncWaitNode {
   std::size_t index;
-  std::coroutine_handle<> h;  // the loop's thread only; cleared if the awaiter goes first
-  std::shared_ptr<Mailbox> mailbox;
-  bool listed = false;  // guarded by SharedBlock::mu
+  std::coroutine_handle<> h;          // the loop's thread only; cleared if the awaiter goes first
+  std::shared_ptr<LoopHandle> inbox;  // the waiting loop's
+  bool listed = false;                // guarded by SharedBlock::mu
   bool notified = false;
 };
 
@@ -45,6 +46,7 @@ struct SharedBlock {
   std::vector<SpinWaiter*> spinners;                  // guarded by mu, in arrival order
   // Counted before the slot is compared, so that notify, which loads them after the caller's
   // store, skips the futex syscall and the mutex when nobody can be waiting (seq_cst both sides).
+  // Decrements are relaxed: one seen late only sends notify the slow way, to find no one.
   std::atomic<int> sleepers{0};  // threads in (or entering) FUTEX_WAIT
   std::atomic<int> listed{0};    // spinners + async waiters
 };
@@ -177,18 +179,24 @@ int SharedBuffer::notify(std::size_t i, int count) const {
     n += woken > 0 ? int(woken) : 0;
   }
   if (n >= count || b.listed.load(std::memory_order_seq_cst) == 0) return n;
-  std::lock_guard lock(b.mu);
-  for (auto it = b.waiters.begin(); it != b.waiters.end() && n < count;) {
-    auto node = *it;
-    if (node->index != i) {
-      ++it;
-      continue;
+  std::vector<std::shared_ptr<detail::AsyncWaitNode>> woken;
+  {
+    std::lock_guard lock(b.mu);
+    for (auto it = b.waiters.begin(); it != b.waiters.end() && n < count;) {
+      if ((*it)->index != i) {
+        ++it;
+        continue;
+      }
+      (*it)->listed = false;
+      woken.push_back(std::move(*it));
+      it = b.waiters.erase(it);
+      b.listed.fetch_sub(1, std::memory_order_relaxed);
+      ++n;
     }
-    it = b.waiters.erase(it);
-    b.listed.fetch_sub(1, std::memory_order_relaxed);
-    node->listed = false;
-    ++n;
-    node->mailbox->post([node] {
+  }
+  for (auto& node : woken) {
+    LoopHandle& to = *node->inbox;
+    to.post([node = std::move(node)] {
       node->notified = true;
       if (node->h) std::exchange(node->h, {}).resume();
     });
@@ -207,7 +215,7 @@ bool SharedBuffer::WaitAsync::await_suspend(std::coroutine_handle<> h) {
   node_ = std::make_shared<detail::AsyncWaitNode>();
   node_->index = index_;
   node_->h = h;
-  node_->mailbox = mailbox_.shared();
+  node_->inbox = mailbox_.handle();
   {
     std::lock_guard lock(block_->mu);
     block_->listed.fetch_add(1, std::memory_order_seq_cst);

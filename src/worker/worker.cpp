@@ -20,10 +20,10 @@ int current_worker_id() noexcept { return t_worker_id; }
 
 struct detail::WorkerShared {
   std::mutex mu;
-  std::shared_ptr<Mailbox> worker_mailbox;  // guarded by mu; set while the worker's loop exists
-  bool terminating = false;                 // guarded by mu
+  std::shared_ptr<LoopHandle> worker_inbox;  // guarded by mu; set while the worker's loop runs
+  bool terminating = false;                  // guarded by mu
   std::stop_source stop;
-  std::shared_ptr<Mailbox> parent_mailbox;
+  std::shared_ptr<LoopHandle> parent_inbox;  // the parent loop's handle: the exit event's way
   Worker* owner = nullptr;  // the parent's thread only; nullptr once the Worker is gone
   WorkerMain main;
   Message data;
@@ -95,19 +95,19 @@ void worker_thread(std::shared_ptr<detail::WorkerShared> s) {
     bool terminated;
     {
       std::lock_guard lock(s->mu);
-      s->worker_mailbox = mailbox.shared();
+      s->worker_inbox = mailbox.handle();
       terminated = s->terminating;
     }
     if (!terminated) code = run_worker_loop(*s, loop, error);
     {
       std::lock_guard lock(s->mu);
-      s->worker_mailbox.reset();
+      s->worker_inbox.reset();
     }
     s->port.close();  // the parent's port gets its close event after the last message
     s->main.reset();
     s->data = Message{};
   }
-  s->parent_mailbox->post([s, code, error] { s->deliver_exit(code, error); });
+  s->parent_inbox->post([s, code, error] { s->deliver_exit(code, error); });
 }
 
 }  // namespace
@@ -129,7 +129,7 @@ Worker::Worker(Loop& parent, WorkerMain main, Message worker_data, WorkerOptions
   shared_->name = options_.name;
   shared_->thread_id = thread_id_;
   shared_->owner = this;
-  shared_->parent_mailbox = mailbox_.shared();
+  shared_->parent_inbox = mailbox_.handle();
   // Receive from the start, so no message can be overtaken by the exit event.
   port_.on_message({}, &parent_);
   port_.unref();  // the worker itself keeps the parent loop alive while it runs
@@ -150,11 +150,11 @@ void Worker::terminate() {
   if (exit_code_ || terminating_) return;
   terminating_ = true;
   shared_->stop.request_stop();
-  std::shared_ptr<Mailbox> box;
+  std::shared_ptr<LoopHandle> box;
   {
     std::lock_guard lock(shared_->mu);
     shared_->terminating = true;
-    box = shared_->worker_mailbox;
+    box = shared_->worker_inbox;
   }
   if (box) {
     box->post([] {

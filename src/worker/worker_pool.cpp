@@ -7,6 +7,7 @@
 // or a completion takes what it needs under the lock and posts after releasing it.
 
 #include <algorithm>
+#include <cassert>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -69,20 +70,22 @@ struct WorkerRuntime {
 
 struct PoolWorker {
   std::thread thread;
-  std::shared_ptr<Mailbox> box;  // guarded by PoolCore::mu; set once the thread's loop runs
-  WorkerRuntime* rt = nullptr;   // the worker's thread only
-  TaskList running;              // guarded by PoolCore::mu (through the tasks' queue links)
-  bool idle = false;             // guarded by PoolCore::mu: listed in PoolCore::idle
-  bool ended = false;            // guarded by PoolCore::mu: counted out of PoolCore::threads
+  std::shared_ptr<LoopHandle> box;  // guarded by PoolCore::mu; set once the thread's loop runs
+  WorkerRuntime* rt = nullptr;      // the worker's thread only
+  TaskList running;                 // guarded by PoolCore::mu (through the tasks' queue links)
+  bool idle = false;                // guarded by PoolCore::mu: listed in PoolCore::idle
+  bool ended = false;               // guarded by PoolCore::mu: counted out of PoolCore::threads
 };
 
 struct PoolCore : std::enable_shared_from_this<PoolCore> {
-  PoolCore(Loop& l, PoolOptions o) : loop(l), opts(std::move(o)), mailbox(l) {}
+  PoolCore(Loop& l, PoolOptions o)
+      : loop(l), opts(std::move(o)), mailbox(l), inbox(mailbox.handle()) {}
 
   Loop& loop;
   PoolOptions opts;
   WorkerPool* owner = nullptr;  // the loop's thread only; nullptr once the pool is gone
   MailboxRef mailbox;
+  const std::shared_ptr<LoopHandle> inbox;  // the pool's loop: where completions go
 
   mutable std::mutex mu;  // the queue, the idle list, thread counts
   std::map<int, TaskList, std::greater<int>> queue;
@@ -176,6 +179,7 @@ void WorkerRuntime::pull() {
         core.idle.push_back(&self);
         wake_drain = std::exchange(core.drain_wanted, false);
       } else if (t) {
+        assert(t->state == PoolTask::kQueued);
         t->state = PoolTask::kRunning;
         self.running.push(t);
         ++core.running;
@@ -219,6 +223,7 @@ bool WorkerRuntime::settle_run(PoolTask* t) {
   bool died = t->died;
   {
     std::lock_guard lock(core.mu);
+    assert(t->state == PoolTask::kRunning);
     t->state = PoolTask::kFinished;
     self.running.unlink(t);
     --core.running;
@@ -327,7 +332,7 @@ void worker_thread(std::shared_ptr<PoolCore> core, PoolWorker* w) {
     w->rt = &rt;
     {
       std::lock_guard lock(core->mu);
-      w->box = rt.box.shared();
+      w->box = rt.box.handle();
     }
     rt.pull();
     if (!rt.done) rt.loop.run();
@@ -353,7 +358,8 @@ void PoolCore::post_finished(PoolTask* t, PoolWorker* exited_worker) {
     post = !finish_scheduled;
     finish_scheduled = true;
   }
-  if (post) mailbox->post([c = shared_from_this()] { c->on_finished(); });
+  // on_finished returns at once if the pool is gone by then.
+  if (post) inbox->post([c = shared_from_this()] { c->on_finished(); });
 }
 
 // ---- the pool's loop ----
@@ -407,6 +413,7 @@ void PoolCore::on_finished() {
 }
 
 void PoolCore::complete(PoolTask* t) {
+  assert(!t->worker_done && t->state == PoolTask::kFinished);
   t->worker_done = true;
   drop_in_flight();
   stats.wait_time.record(t->start_ns - t->queued_ns);
@@ -426,6 +433,7 @@ void PoolCore::complete(PoolTask* t) {
 
 // Decides the awaiter's outcome; the awaiter is resumed by resume_all().
 void PoolCore::settle(PoolTask* t, std::exception_ptr outcome) {
+  assert(!t->settled && "a pool task's outcome is decided once");
   t->settled = true;
   t->outcome = std::move(outcome);
   if (t->timeout) loop.clear_timer(t->timeout);
@@ -484,7 +492,7 @@ void PoolCore::wake_drain_waiters() {
 }
 
 void PoolCore::stop_workers() {
-  std::vector<std::shared_ptr<Mailbox>> boxes;
+  std::vector<std::shared_ptr<LoopHandle>> boxes;
   {
     std::lock_guard lock(mu);
     closed = stopping = true;
@@ -530,6 +538,7 @@ WorkerPool::~WorkerPool() {
     std::lock_guard lock(c.mu);
     c.closed = true;
     while (PoolTask* t = c.pop_locked()) {
+      assert(t->state == PoolTask::kQueued);
       t->state = PoolTask::kRemoved;
       queued.push_back(t);
     }
@@ -565,7 +574,7 @@ std::exception_ptr WorkerPool::submit(PoolTask* t, const TaskOptions& o) {
   t->priority = o.priority;
   t->queued_ns = Loop::hrtime();
   detail::PoolWorker* wake = nullptr;
-  std::shared_ptr<Mailbox> wake_box;  // posted to once the pool lock is released
+  std::shared_ptr<LoopHandle> wake_box;  // posted to once the pool lock is released
   bool grow = false;
   {
     std::lock_guard lock(c.mu);

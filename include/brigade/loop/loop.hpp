@@ -1,9 +1,10 @@
 #pragma once
 // Loop: one thread's event loop, in libuv's phase order —
-//   timers → pending → idle/prepare → poll (epoll) → check (immediates) → close callbacks —
+//   timers → pending → idle/prepare → poll (the I/O backend) → check (immediates) → close —
 // with Node's queues: after every callback the next-tick queue, then the microtask queue
 // (coroutine continuations, queue_microtask), drain to empty.
-// Only post() may be called from another thread; everything else belongs to the loop's thread.
+// Only post() and the loop's handle() may be used from another thread (loop_handle.hpp: the one
+// way in); everything else belongs to the loop's thread.
 //
 // Exceptions escaping a callback (Node's rule): an exception that leaves any callback the loop
 // runs (timer, immediate, next tick, microtask, I/O, posted, hook) goes to the handler set with
@@ -13,19 +14,20 @@
 // loop: run()/run_once() finish the iteration and rethrow that exception to their caller, with
 // the loop consistent (running() false) and able to run again.
 #include <atomic>
+#include <cassert>
 #include <cstdint>
 #include <exception>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
 #include "brigade/loop/activity.hpp"
 #include "brigade/loop/callback_queue.hpp"
 #include "brigade/loop/function.hpp"
+#include "brigade/loop/io.hpp"
+#include "brigade/loop/loop_handle.hpp"
 #include "brigade/loop/metrics.hpp"
-#include "brigade/loop/poller.hpp"
 #include "brigade/loop/timer_queue.hpp"
 
 namespace brigade {
@@ -41,6 +43,8 @@ namespace detail {
 }  // namespace detail
 
 class Loop;
+class Poller;  // the I/O backend (src/loop/poller.hpp)
+struct PollEvent;
 
 // An fd watched by the loop. The owner keeps it alive until io_stop(); the handler is a plain
 // function pointer so dispatch has no allocation and no virtual call.
@@ -107,8 +111,9 @@ class Loop {
   void queue_microtask(Callback cb) { microtasks_.push(std::move(cb)); }
   void defer(Callback cb) { pending_.push(std::move(cb)); }     // pending phase, next iteration
   void on_close(Callback cb) { closing_.push(std::move(cb)); }  // close phase of this iteration
-  // Thread-safe: runs cb on the loop thread. Posts are batched: one eventfd write per wakeup.
-  void post(Callback cb);
+  // Thread-safe: runs cb on the loop thread; handle()->post(cb), for a caller that knows the loop
+  // outlives the call (a thread that may outlive it keeps handle() and posts through that).
+  void post(Callback cb) { handle_->post(std::move(cb)); }
 
   // Persistent phase hooks (libuv's idle, prepare and check handles). Returns an id.
   uint64_t add_hook(Phase phase, UniqueFunction<void()> fn);
@@ -120,7 +125,7 @@ class Loop {
   // The spin counts as idle time (ELU, delay histogram). Returns an id for remove_hook.
   uint64_t add_spin_hook(UniqueFunction<bool(uint64_t max_ns)> fn);
   // Thread-safe: a post() is waiting for this loop (a spin hook stops spinning when it is).
-  bool post_pending() const noexcept { return wake_pending_.load(std::memory_order_acquire); }
+  bool post_pending() const noexcept { return handle_->pending(); }
 
   // I/O watchers.
   int io_start(IoWatch& w, uint32_t events);  // add or modify; returns 0 or errno
@@ -129,7 +134,10 @@ class Loop {
 
   // Anything else that keeps the loop alive: a request in flight on the pool, a server.
   void ref() noexcept { ++refs_; }
-  void unref() noexcept { --refs_; }
+  void unref() noexcept {
+    assert(refs_ > 0 && "Loop::unref without a matching ref");
+    --refs_;
+  }
 
   // What the loop is doing, for the blocked-loop report and the uncaught-exception origin (a
   // string that outlives the callback): the newer of what set_activity() said (the loop's phase:
@@ -157,8 +165,8 @@ class Loop {
   void set_blocked_threshold_ms(uint64_t ms) noexcept { blocked_threshold_ms_.store(ms); }
   uint64_t blocked_threshold_ms() const noexcept { return blocked_threshold_ms_.load(); }
 
-  // The loop's thread-safe weak handle (see loop_handle.hpp); made on first use.
-  const std::shared_ptr<class LoopHandle>& handle();
+  // The loop's thread-safe weak handle, the one way in from another thread (loop_handle.hpp).
+  const std::shared_ptr<LoopHandle>& handle() const noexcept { return handle_; }
 
   LoopMetrics& metrics() noexcept { return metrics_; }
   const LoopMetrics& metrics() const noexcept { return metrics_; }
@@ -182,6 +190,7 @@ class Loop {
 
   int poll_timeout(bool may_block) const noexcept;
   void poll(int timeout_ms);
+  int poll_failed(int err) noexcept;
   int spin(int timeout_ms, uint64_t start_ns);
   void run_posted();
   void run_hooks(Phase phase);
@@ -192,22 +201,18 @@ class Loop {
   void rethrow_pending();
   static void on_wakeup(IoWatch& w, uint32_t events);
 
-  Poller poller_;
+  std::unique_ptr<Poller> poller_;
   TimerQueue timers_;
   CallbackQueue ticks_, microtasks_, immediates_, pending_, closing_;
   std::vector<Hook> hooks_;
   std::vector<SpinHook> spin_hooks_;
   uint64_t next_hook_id_ = 1;
 
-  std::mutex post_mu_;
-  std::vector<Callback> posted_;
-  std::vector<Callback> posted_batch_;
-  std::atomic<bool> wake_pending_{false};
-  // False only around epoll_wait: post() skips the eventfd write while the loop will look anyway.
-  std::atomic<bool> awake_{true};
-  IoWatch wakeup_;
+  // Made with the loop, closed by its destructor; holds the posted queue and the wakeup eventfd.
+  std::shared_ptr<LoopHandle> handle_;
+  IoWatch wakeup_;  // the handle's eventfd
 
-  PollEvent* batch_ = nullptr;  // the epoll batch being dispatched, for io_stop to scrub
+  PollEvent* batch_ = nullptr;  // the poller's batch being dispatched, for io_stop to scrub
   int batch_size_ = 0;
   int batch_index_ = 0;
   int watches_ = 0;  // active watches besides the wakeup eventfd
@@ -223,6 +228,7 @@ class Loop {
   bool draining_ = false;
 
   LoopMetrics metrics_;
+  // Read by the watchdog thread, which only samples (relaxed; blocked_flagged_ publishes).
   std::atomic<uint64_t> busy_since_ns_{0};  // 0 while waiting in poll
   std::atomic<const char*> activity_{"idle"};
   std::atomic<const char*> task_activity_{nullptr};  // the running task's name (activity.hpp)
@@ -232,7 +238,6 @@ class Loop {
   std::atomic<const char*> blocked_activity_{nullptr};
   std::atomic<uint64_t> blocked_threshold_ms_{100};
   Loop* previous_current_ = nullptr;
-  std::shared_ptr<LoopHandle> handle_;
 };
 
 // Keeps a loop alive while it exists (a request in flight, an open server).

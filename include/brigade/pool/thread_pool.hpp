@@ -55,6 +55,7 @@ struct PoolWork {
   std::shared_ptr<LoopHandle> loop_handle;
   std::coroutine_handle<> waiter;  // null once the awaiter is gone
   void release() {
+    // acq_rel: whichever side drops last (pool thread or loop) sees the other's writes first.
     if (refs.fetch_sub(1, std::memory_order_acq_rel) == 1) destroy(this);
   }
 };

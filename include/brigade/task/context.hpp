@@ -27,6 +27,8 @@ class ContextNode {
   ~ContextNode() {
     if (parent_) parent_->release();
   }
+  // A reference count (contexts travel with tasks across threads): taking one needs no order,
+  // dropping the last must see every other owner's writes before the delete (acq_rel).
   void acquire() const noexcept { refs_.fetch_add(1, std::memory_order_relaxed); }
   void release() const noexcept {
     if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;

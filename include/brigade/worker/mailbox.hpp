@@ -1,54 +1,42 @@
 #pragma once
-// Mailbox: one loop's cross-thread inbox and a thread-safe weak handle to it.
-// Any thread may post(); the callbacks run on the loop's thread, in order, in batches (one
-// Loop::post, so one eventfd write, per batch). Endpoints (ports, workers, pools) attach on the
-// loop's thread and detach before the loop goes away; when the last one detaches the mailbox is
-// closed and post() returns false instead of touching the loop.
-// While messages flow (a batch arrived in the last millisecond), the loop spins a few
-// microseconds before it sleeps in epoll (a Loop spin hook), so a quick reply skips the eventfd
-// wakeup entirely and the sender skips its eventfd write.
+// Mailbox: what the message endpoints of one loop (ports, workers, the worker pool, SharedBuffer's
+// async waits) share: the loop's LoopHandle, through which other threads reach them (the one
+// cross-thread entry, brigade/loop/loop_handle.hpp; a Mailbox has no queue or lock of its own),
+// and the spin below. Endpoints attach on the loop's thread through a MailboxRef and detach
+// before the loop goes away.
+// While messages flow (a posted batch ran in the last millisecond), the loop spins a few
+// microseconds before it sleeps in its poller (a Loop spin hook), so a quick reply skips the
+// eventfd wakeup entirely and its sender skips the eventfd write (the loop is awake).
 #include <atomic>
 #include <cstdint>
 #include <memory>
-#include <mutex>
-#include <vector>
 
 #include "brigade/loop/loop.hpp"
 #include "brigade/worker/spin.hpp"
 
 namespace brigade {
 
-class Mailbox : public std::enable_shared_from_this<Mailbox> {
+class Mailbox {
  public:
   explicit Mailbox(Loop& loop);
   Mailbox(const Mailbox&) = delete;
   Mailbox& operator=(const Mailbox&) = delete;
 
-  // Thread-safe: runs cb on the loop's thread. False (cb dropped) once the mailbox is closed.
-  bool post(Callback cb);
-
-  // The mailbox whose batch is running on this thread (to recognise stale deliveries).
-  static Mailbox* current() noexcept;
+  // Where other threads post to the endpoints of this loop.
+  const std::shared_ptr<LoopHandle>& handle() const noexcept { return loop_->handle(); }
   // Longest spin before sleeping while messages flow (default 50 us, or BRIGADE_SPIN_NS; 0: off).
   void set_spin_ns(uint64_t ns) noexcept { spin_ns_.store(ns, std::memory_order_relaxed); }
   Loop* loop() const noexcept { return loop_; }  // the loop's thread only
 
  private:
   friend class MailboxRef;
-  enum State : int { kIdle, kSpinning, kNotified };
   void attach_endpoint();
   void detach_endpoint();
-  void drain();
   bool spin(uint64_t limit_ns);
 
-  std::mutex mu_;
-  Loop* loop_;                   // written under mu_; nullptr once closed
-  std::vector<Callback> queue_;  // guarded by mu_
-  std::vector<Callback> batch_;  // the loop's thread only
-  std::atomic<int> state_{kIdle};
+  Loop* loop_;
   std::atomic<uint64_t> spin_ns_;
   uint64_t hook_id_ = 0;
-  uint64_t last_batch_ns_ = 0;
   detail::SpinBudget budget_;  // adaptive, at most spin_ns_
   int endpoints_ = 0;
 };
@@ -73,7 +61,8 @@ class MailboxRef {
   explicit operator bool() const noexcept { return bool(box_); }
   Mailbox* get() const noexcept { return box_.get(); }
   Mailbox* operator->() const noexcept { return box_.get(); }
-  const std::shared_ptr<Mailbox>& shared() const noexcept { return box_; }
+  // The loop's handle, for the endpoint's shared state (what other threads post to).
+  const std::shared_ptr<LoopHandle>& handle() const noexcept { return box_->handle(); }
 
  private:
   std::shared_ptr<Mailbox> box_;

@@ -19,12 +19,12 @@ namespace detail {
 // The receiving side of one port, shared with whoever sends to it.
 struct PortCore {
   std::mutex mu;
-  std::vector<Message> queue;        // guarded by mu
-  std::shared_ptr<Mailbox> mailbox;  // guarded by mu; where deliveries run (null: not receiving)
-  bool scheduled = false;            // guarded by mu: a delivery is posted to mailbox
-  bool closed = false;               // guarded by mu
-  MessagePort* owner = nullptr;      // guarded by mu; the port that receives
-  std::vector<Message> batch;        // the receiving thread only
+  std::vector<Message> queue;         // guarded by mu
+  std::shared_ptr<LoopHandle> inbox;  // guarded by mu; where deliveries run (null: not receiving)
+  bool scheduled = false;             // guarded by mu: a delivery is on its way to inbox
+  bool closed = false;                // guarded by mu
+  MessagePort* owner = nullptr;       // guarded by mu; the port that receives
+  std::vector<Message> batch;         // the receiving thread only
 };
 // Queues m for the port behind `to` (any thread); false if that port is closed.
 bool deliver(const std::shared_ptr<PortCore>& to, Message m);
@@ -63,7 +63,9 @@ class MessagePort {
   void attach(Loop& loop);
   void detach();
   void fire_close();
-  static void schedule_locked(const std::shared_ptr<detail::PortCore>& c);
+  // With c.mu held: where to post a delivery once it is released (nullptr: none needed).
+  static std::shared_ptr<LoopHandle> schedule_locked(detail::PortCore& c);
+  static void post_delivery(LoopHandle& to, const std::shared_ptr<detail::PortCore>& c);
   static void deliver_batch(const std::shared_ptr<detail::PortCore>& c);
   static MessagePort* receiver(detail::PortCore& c);
   friend bool detail::deliver(const std::shared_ptr<detail::PortCore>&, Message);
