@@ -21,6 +21,15 @@ namespace {
 constexpr std::size_t kReadSize = 16 * 1024;    // one TLS record
 constexpr std::size_t kWriteSlice = 16 * 1024;  // plaintext per SSL_write
 constexpr std::size_t kFlushAbove = 64 * 1024;  // ciphertext held before it goes to the socket
+
+// Socket reads land here and go into the connection's input BIO before anything else runs (a
+// read resumes its reader inline): one buffer per thread serves every connection, so an idle
+// one holds none.
+std::span<char> read_scratch() {
+  static thread_local std::unique_ptr<char[]> buf;
+  if (!buf) buf.reset(new char[kReadSize]);
+  return {buf.get(), kReadSize};
+}
 }  // namespace
 
 // The SSL object with its two memory BIOs: `in` holds ciphertext read from the socket, `out`
@@ -28,9 +37,8 @@ constexpr std::size_t kFlushAbove = 64 * 1024;  // ciphertext held before it goe
 struct Stream::Core {
   net::Stream tcp;
   SSL* ssl = nullptr;
-  BIO* in = nullptr;   // owned by ssl
-  BIO* out = nullptr;  // owned by ssl
-  std::unique_ptr<char[]> buf = std::make_unique<char[]>(kReadSize);
+  BIO* in = nullptr;        // owned by ssl
+  BIO* out = nullptr;       // owned by ssl
   std::string session_key;  // client: the host and address its sessions are kept under
   bool shut = false;
   bool failed = false;  // a TLS error after the handshake
@@ -61,9 +69,10 @@ Task<void> flush(Stream::Core& c, net::Stream& socket) {
 
 // One socket read into OpenSSL's input; false at end of stream.
 Task<bool> fill(Stream::Core& c, std::stop_token token) {
-  std::size_t n = co_await c.tcp.read(std::span<char>(c.buf.get(), kReadSize), std::move(token));
+  std::span<char> buf = read_scratch();
+  std::size_t n = co_await c.tcp.read(buf, std::move(token));
   if (n == 0) co_return false;
-  BIO_write(c.in, c.buf.get(), int(n));
+  BIO_write(c.in, buf.data(), int(n));
   co_return true;
 }
 
@@ -237,9 +246,10 @@ long try_plain(Stream::Core& c, net::Stream& socket, std::span<char> buf, bool p
       ERR_clear_error();
       return -EPROTO;
     }
-    long got = socket.try_read(std::span<char>(c.buf.get(), kReadSize));
+    std::span<char> scratch = read_scratch();
+    long got = socket.try_read(scratch);
     if (got <= 0) return got;  // -EAGAIN, EOF without close_notify (the end), -errno
-    BIO_write(c.in, c.buf.get(), int(got));
+    BIO_write(c.in, scratch.data(), int(got));
   }
 }
 
