@@ -4,6 +4,7 @@
 #
 # Usage: bench/run.sh [NAME...]      (no NAME: all of them)
 #   names: timers chains fs_read spawn echo http_c50 http_c1000 http_pipeline
+#          http_metrics (plaintext with Prometheus metrics on vs off, brigade only)
 #          http_json http_users http_idle http_heavy  (http = all seven http_*)
 #          worker_messages worker_atomics worker_pool worker_offload  (worker = the four worker_*)
 #          cluster (cluster_w1, cluster_w2)  db (db_pg, db_sqlite; needs PostgreSQL and
@@ -436,6 +437,30 @@ bench_http() {  # ROW LOAD_FUNCTION
   stop_servers
 }
 bench_http_c50() { bench_http http_c50 wrk_c50; }
+
+# The plaintext hello with Prometheus on (--metrics: per-route durations, runtime collectors,
+# /metrics) and off, brigade only: each run starts both in turn, warms up and measures, so the
+# machine's drift falls on both. http_metrics.on_over_off is the ratio of the medians.
+bench_http_metrics() {
+  local bin r mode flags off on
+  bin=$(brigade_http_binary)
+  [[ -x $bin ]] || { skip "$bin"; return; }
+  for ((r = 1; r <= RUNS; r++)); do
+    for mode in off on; do
+      flags=()
+      [[ $mode == on ]] && flags=(--metrics)
+      start_server brigade "$bin" "${flags[@]}" --port "$(free_port)" || continue
+      wrk_c50 "${SERVER_PORT[brigade]}" 1 "$LOGS/http_metrics_$mode.warmup" >/dev/null
+      log "http_metrics run $r/$RUNS: metrics $mode"
+      measure_load "http_metrics_$mode" brigade req wrk_c50
+      stop_server brigade
+    done
+  done
+  off=$(median ${VALUES["http_metrics_off.req_per_s|brigade"]:-})
+  on=$(median ${VALUES["http_metrics_on.req_per_s|brigade"]:-})
+  [[ $off != - && $on != - ]] &&
+    record http_metrics.on_over_off brigade "$(awk -v a="$on" -v b="$off" 'BEGIN { printf "%.3f", a / b }')"
+}
 bench_http_c1000() { bench_http http_c1000 wrk_c1000; }
 bench_http_pipeline() { bench_http http_pipeline wrk_pipeline; }
 
@@ -883,6 +908,7 @@ main() {
       worker) expanded+=(worker_messages worker_atomics worker_pool worker_offload) ;;
       worker_messages | worker_atomics | worker_pool | worker_offload) expanded+=("$name") ;;
       timers | chains | fs_read | spawn | crypto | fetch | echo | http_c50 | http_c1000 | http_pipeline | cluster | db) expanded+=("$name") ;;
+      http_metrics) expanded+=("$name") ;;
       redis) expanded+=("$name") ;;
       http_json | http_users | http_idle | http_heavy) expanded+=("$name") ;;
       ws) expanded+=(ws_echo ws_broadcast ws_idle) ;;

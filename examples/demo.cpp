@@ -11,6 +11,9 @@
 //   GET /heavy-blocking?n=30   the same on the loop: watch /stats' delay and blocked reports
 //   GET /stats            loop delay histogram, utilization, blocked reports, pool queue depth,
 //                         open connections, requests served
+//   GET /metrics          the same and per-route request durations for Prometheus (text format)
+//   GET /dashboard        a live page of the loop delay, utilization, req/s and pool queues
+//                         (Server-Sent Events), with buttons running /heavy and /heavy-blocking
 //   GET /healthz          liveness: 200 while the loop answers
 //   GET /readyz           readiness: 503 while starting, draining, or overloaded (loop delay p99
 //                         over 500 ms, more than 64 jobs queued on either pool)
@@ -48,19 +51,23 @@
 #include "brigade/db/pg_pool.hpp"
 #include "brigade/db/sqlite_db.hpp"
 #include "brigade/http/app.hpp"
+#include "brigade/http/cluster_metrics.hpp"
 #include "brigade/http/fetch.hpp"
 #include "brigade/http/health.hpp"
+#include "brigade/http/metrics.hpp"
 #include "brigade/loop/signal.hpp"
+#include "brigade/metrics/runtime.hpp"
 #include "brigade/net/connect.hpp"
-#include "brigade/queue/queue.hpp"
-#include "brigade/redis/client.hpp"
 #include "brigade/pool/thread_pool.hpp"
 #include "brigade/process/cluster.hpp"
+#include "brigade/queue/queue.hpp"
+#include "brigade/redis/client.hpp"
 #include "brigade/task/combinators.hpp"
 #include "brigade/task/spawn.hpp"
 #include "brigade/tls/certificate.hpp"
 #include "brigade/worker/pool_stats_json.hpp"
 #include "brigade/worker/worker_pool.hpp"
+#include "demo_dashboard.hpp"
 
 using namespace brigade;
 using http::Req;
@@ -76,6 +83,7 @@ struct DemoOptions {
   uint64_t drain_ms = 0;
   std::string trust_proxy;  // "" none; "1": one hop; "loopback,10.0.0.0/8": these addresses
   unsigned workers = 0;
+  int metrics_port = 9464;  // cluster: the primary's /metrics of all workers (-1: off)
   bool self_check = false;
 };
 
@@ -85,7 +93,8 @@ DemoOptions parse_args(int argc, char** argv) {
     std::string_view a = argv[i];
     if (a == "--port" && i + 1 < argc) {
       o.port = static_cast<uint16_t>(std::atoi(argv[++i]));
-      if (o.port == 0 && o.https_port == 8443) o.https_port = 0;  // tests: both ports free
+      if (o.port == 0 && o.https_port == 8443) o.https_port = 0;  // tests: all ports free
+      if (o.port == 0 && o.metrics_port == 9464) o.metrics_port = 0;
     } else if (a == "--https-port" && i + 1 < argc)
       o.https_port = std::atoi(argv[++i]);
     else if (a == "--host" && i + 1 < argc)
@@ -94,14 +103,16 @@ DemoOptions parse_args(int argc, char** argv) {
       o.drain_ms = std::strtoull(argv[++i], nullptr, 10);
     else if (a == "--trust-proxy" && i + 1 < argc)
       o.trust_proxy = argv[++i];
+    else if (a == "--metrics-port" && i + 1 < argc)
+      o.metrics_port = std::atoi(argv[++i]);
     else if (a == "--workers" && i + 1 < argc)
       o.workers = static_cast<unsigned>(std::atoi(argv[++i]));
     else if (a == "--self-check")
       o.self_check = true;
     else if (a == "--help" || a == "-h") {
       std::printf(
-          "usage: demo [--host IP] [--port N] [--https-port N|-1] [--workers N] [--drain-ms N] "
-          "[--trust-proxy HOPS|LIST] [--self-check]\n");
+          "usage: demo [--host IP] [--port N] [--https-port N|-1] [--workers N] "
+          "[--metrics-port N|-1] [--drain-ms N] [--trust-proxy HOPS|LIST] [--self-check]\n");
       std::exit(0);
     }
   }
@@ -324,6 +335,9 @@ void add_routes(http::App& app, Loop& loop, Users& users, http::Server** server,
   });
   app.get("/stats",
           [&loop, server, &heavy](Req&, Res& res) { res.json(loop_stats(loop, *server, heavy)); });
+  app.after(http::track_requests());  // brigade_http_request_duration_seconds per route
+  app.get("/metrics", http::metrics_handler());
+  demo::add_dashboard(app, loop, server, heavy);  // GET /dashboard: the figures, live
   // Two requests to this very server at once, on the loop's shared fetch client.
   app.get("/fanout", [server](Req&, Res& res) -> Task<void> {
     uint16_t port = (*server)->port();  // 0 in a cluster worker: the cluster's port
@@ -356,7 +370,7 @@ void print_urls(const std::string& host, uint16_t port, const Users& users) {
   std::printf("brigade demo listening on http://%s:%u  (pid %d, db: %s)\n", host.c_str(), port,
               int(::getpid()), users.where().c_str());
   for (const char* path : {"/", "/json", "/users/1", "/heavy?n=30", "/heavy-blocking?n=30",
-                           "/stats", "/healthz", "/readyz", "/fanout"})
+                           "/stats", "/metrics", "/dashboard", "/healthz", "/readyz", "/fanout"})
     std::printf("  http://%s:%u%s\n", host.c_str(), port, path);
   std::fflush(stdout);
 }
@@ -419,7 +433,7 @@ Task<std::string> fetch(Loop& loop, uint16_t port, std::string path) {
 
 Task<void> self_check(Loop& loop, http::Server& server, int& failures) {
   for (const char* path : {"/", "/json", "/users/1", "/users/42", "/heavy?n=25",
-                           "/heavy-blocking?n=25", "/stats", "/healthz", "/readyz"}) {
+                           "/heavy-blocking?n=25", "/stats", "/metrics", "/healthz", "/readyz"}) {
     std::string answer;
     try {
       answer = co_await fetch(loop, server.port(), path);
@@ -503,6 +517,11 @@ int run_single(const DemoOptions& opts) {
   if (jobs) add_job_routes(app, *jobs);
   http::Server server = app.listen(loop, opts.host, opts.port);
   server_ptr = &server;
+  // What /metrics reports besides the request durations (read while these live).
+  metrics::Registry& registry = metrics::Registry::global();
+  metrics::RuntimeCollectors runtime = metrics::collect_runtime(registry, loop);
+  metrics::Collector heavy_metrics = metrics::collect_worker_pool(registry, heavy, "heavy");
+  metrics::Collector server_metrics = http::collect_server(registry, server);
   health.started();
   int failures = 0;
   // SIGINT / SIGTERM: /readyz says 503 for drain_ms while serving on, then a graceful close.
@@ -566,6 +585,11 @@ struct WorkerService {
   http::Server server;
   http::Server* server_ptr = &server;
   std::unique_ptr<Jobs> jobs = make_jobs(server_loop);
+  metrics::RuntimeCollectors runtime =
+      metrics::collect_runtime(metrics::Registry::global(), server_loop);
+  metrics::Collector heavy_metrics =
+      metrics::collect_worker_pool(metrics::Registry::global(), heavy, "heavy");
+  metrics::Collector server_metrics = http::collect_server(metrics::Registry::global(), server);
   cluster::Worker::Hold hold;  // the worker exits only once the server has drained (reset below)
   std::optional<std::stop_callback<std::function<void()>>> on_stop;
 };
@@ -582,12 +606,35 @@ Task<void> worker_main(cluster::Worker& worker, DemoOptions opts) {
   add_routes(w->app, *loop, w->users, &w->server_ptr, w->heavy);
   if (w->jobs) add_job_routes(w->app, *w->jobs);
   worker.on_drain([w] { w->health.begin_drain(); });  // this worker's /readyz: 503
+  http::answer_metrics_requests(worker);  // the primary's /metrics asks each worker for its own
   w->health.started();
   worker.serve([w](net::Stream s) { w->server.adopt(std::move(s)); });
   std::function<void()> stop = [w, loop] {
     w->server.close([loop] { loop->set_immediate([] { g_worker.reset(); }); });
   };
   w->on_stop.emplace(worker.stopping(), std::move(stop));
+}
+
+// The primary's /metrics: every worker's registry, merged, and the primary's own process figures.
+// Lives as long as the primary (the process).
+void serve_cluster_metrics(cluster::Primary& primary, const std::string& host, uint16_t port) {
+  struct PrimaryMetrics {
+    explicit PrimaryMetrics(cluster::Primary& p) : merged(p, &metrics::Registry::global()) {}
+    metrics::Collector process = metrics::collect_process(metrics::Registry::global());
+    http::ClusterMetrics merged;
+    http::App app;
+    std::optional<http::Server> server;
+  };
+  static PrimaryMetrics* m = new PrimaryMetrics(primary);  // never freed: serves until exit
+  m->app.get("/metrics", http::cluster_metrics_handler(m->merged));
+  try {
+    m->server = m->app.listen(primary.loop(), host, port);
+    std::printf("metrics of all workers on http://%s:%u/metrics\n", host.c_str(),
+                m->server->port());
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "demo: no cluster /metrics: %s\n", e.what());
+  }
+  std::fflush(stdout);
 }
 
 }  // namespace
@@ -600,9 +647,11 @@ int main(int argc, char** argv) {
   co.host = opts.host;
   co.port = opts.port;
   co.drain_delay_ms = opts.drain_ms;
-  co.on_primary = [workers = opts.workers, host = opts.host](cluster::Primary& primary) {
+  co.on_primary = [workers = opts.workers, host = opts.host,
+                   metrics_port = opts.metrics_port](cluster::Primary& primary) {
     std::printf("brigade demo: cluster primary %d, %u workers on http://%s:%u\n", int(::getpid()),
                 workers, host.c_str(), primary.port());
+    if (metrics_port >= 0) serve_cluster_metrics(primary, host, uint16_t(metrics_port));
     for (const char* path : {"/", "/json", "/users/1", "/heavy?n=30", "/stats", "/readyz"})
       std::printf("  http://%s:%u%s\n", host.c_str(), primary.port(), path);
     std::fflush(stdout);

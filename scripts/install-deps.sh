@@ -12,6 +12,7 @@ packages=(
   nodejs npm procps util-linux iproute2
   zlib1g-dev python3-websockets chromium  # ws: permessage-deflate, test peers
   redis-server
+  python3-prometheus-client prometheus  # metrics: the exposition parsed and scraped
   nginx haproxy  # balancer tests (tests/http/balancer_e2e_test.cpp)
   libboost-dev h2o  # bench peers of the HTTP groups (bench/run.sh)
 )

@@ -17,6 +17,7 @@ struct RequestAccess {
   static void set_route(ServerRequest& r, std::string_view pattern) noexcept {
     r.set_route(pattern);
   }
+  static void set_received(ServerRequest& r, uint64_t ns) noexcept { r.set_received(ns); }
   static void clear_params(ServerRequest& r) noexcept { r.clear_params(); }
   static std::string_view malformed_param(const ServerRequest& r) noexcept {
     return r.malformed_param();

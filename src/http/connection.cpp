@@ -126,6 +126,7 @@ void Connection::process() {
     if (phase == Phase::kIdle) {
       enter(Phase::kHead);
       request_start = loop->now();
+      request_start_ns = loop->now_ns();
       uint64_t limit = core->options.headers_timeout_ms;
       if (core->options.request_timeout_ms && (!limit || core->options.request_timeout_ms < limit))
         limit = core->options.request_timeout_ms;
@@ -207,6 +208,7 @@ void Connection::on_head() {
   if (phase == Phase::kIdle) {  // the head came whole with the bytes of an earlier request
     enter(Phase::kHead);
     request_start = loop->now();
+    request_start_ns = loop->now_ns();
   }
   enter(Phase::kBody);
   ex->head_end = ex->off;
@@ -218,6 +220,7 @@ void Connection::on_head() {
   // views are the only ones into the buffer (the buffer cannot move later in kBody).
   if (has_body && ex->cap - ex->head_end < kBodyRoom) grow_buffer(core->buffer_size);
   RequestAccess::bind(ex->req, &head);
+  RequestAccess::set_received(ex->req, request_start_ns);
   if (core->head_hook) {
     try {
       core->head_hook(ex->req);
@@ -348,6 +351,7 @@ void Connection::await_next_request() {
   if (ex->off < ex->len) {  // a pipelined request is already here
     enter(Phase::kHead);
     request_start = loop->now();
+    request_start_ns = loop->now_ns();
     set_deadline(core->options.headers_timeout_ms ? request_start + core->options.headers_timeout_ms
                                                   : 0);
   } else {

@@ -138,6 +138,7 @@ struct Connection {
   uint64_t timer_due = 0;
   uint64_t deadline = 0;
   uint64_t request_start = 0;
+  uint64_t request_start_ns = 0;  // Loop::now_ns at request_start (ServerRequest::received_ns)
   uint32_t requests = 0;
   Phase phase = Phase::kIdle;
   // Not exchange state: the handler's hold on this object (its request and response point

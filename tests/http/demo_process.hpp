@@ -10,12 +10,14 @@
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <vector>
 
 namespace brigade::http::testing {
 
 class DemoProcess {
  public:
-  DemoProcess() {
+  // `extra`: more arguments after "--port 0" (e.g. "--workers", "2").
+  explicit DemoProcess(std::vector<std::string> extra = {}) {
     path_ = std::string(BRIGADE_BINARY_DIR) + "/examples/demo";
     if (::access(path_.c_str(), X_OK) != 0) return;
     db_ = std::string(BRIGADE_BINARY_DIR) + "/demo_e2e_" + std::to_string(::getpid()) + ".db";
@@ -26,7 +28,12 @@ class DemoProcess {
       ::dup2(out[1], 1);
       ::unsetenv("DATABASE_URL");
       ::setenv("BRIGADE_DEMO_DB", db_.c_str(), 1);
-      ::execl(path_.c_str(), path_.c_str(), "--port", "0", static_cast<char*>(nullptr));
+      std::vector<std::string> args = {path_, "--port", "0"};
+      args.insert(args.end(), extra.begin(), extra.end());
+      std::vector<char*> argv;
+      for (std::string& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      ::execv(path_.c_str(), argv.data());
       ::_exit(127);
     }
     ::close(out[1]);

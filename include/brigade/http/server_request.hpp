@@ -149,6 +149,9 @@ class ServerRequest {
 
   // The route pattern that matched ("/users/:id"), empty before routing or when none did.
   std::string_view route() const noexcept { return route_; }
+  // The loop time (Loop::now_ns) of the iteration that began reading this request: the start
+  // of its duration (http::track_requests), waiting behind other work included.
+  uint64_t received_ns() const noexcept { return received_ns_; }
 
   // ---- The client (Express's req.cookies, req.ip, req.ips, req.hostname, req.protocol) -------
   // A cookie from the Cookie header, %XX-decoded; empty / nullopt when absent.
@@ -186,6 +189,7 @@ class ServerRequest {
   std::string& body_buffer() noexcept { return body_; }
   void add_param(std::string_view name, std::string_view raw);
   void set_route(std::string_view pattern) noexcept { route_ = pattern; }
+  void set_received(uint64_t ns) noexcept { received_ns_ = ns; }
   void clear_params() noexcept {
     params_.clear();
     malformed_param_ = 0;
@@ -236,6 +240,7 @@ class ServerRequest {
   mutable QueryPairs query_;
   void* match_ = nullptr;
   uint64_t stream_limit_ = 0;
+  uint64_t received_ns_ = 0;
   int match_status_ = 0;
   mutable bool query_parsed_ = false;
   bool streamed_ = false;

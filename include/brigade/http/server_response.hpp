@@ -29,6 +29,9 @@ struct Connection;
 struct ResponseAccess;  // the server's side (src/http/access.hpp)
 }  // namespace detail
 
+class EventStream;
+struct EventStreamOptions;
+
 // What a protocol switch hands over: the socket, the bytes that came after the request's head
 // and, on an HTTPS connection, the TLS session (tls::Stream::join(socket, tls) reads and writes
 // on through it; the bytes in `buffered` are already plaintext).
@@ -79,6 +82,10 @@ class ServerResponse {
   // Sends a file's bytes (read on ThreadPool::shared()) with a Content-Type from its extension;
   // 404 if it cannot be opened. Ends the response.
   Task<void> send_file(std::string path);
+
+  // Answers with a Server-Sent Events stream (include brigade/http/event_stream.hpp).
+  EventStream event_stream();
+  EventStream event_stream(const EventStreamOptions& options);
 
   // Body bytes produced so far: streamed by write() plus the buffered body (access logs).
   uint64_t body_bytes() const noexcept { return streamed_bytes_ + body_.size(); }
