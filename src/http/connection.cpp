@@ -330,6 +330,8 @@ void Connection::response_done() {
     if (!closed()) close_now();
     return retire();
   }
+  // A streamed answer's head promised keep-alive before a graceful close began: close now.
+  if (core->closing) close_after = true;
   if (!closed()) after_response();
   if (in_process) return;  // process() goes on with the pipelined bytes, then settles
   flush_output();

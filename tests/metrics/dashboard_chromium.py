@@ -49,8 +49,11 @@ class Page:
     async def until(self, expression, seconds):
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
-            if await self.eval(expression):
-                return True
+            try:
+                if await self.eval(expression):
+                    return True
+            except RuntimeError:
+                pass  # the context went with a navigation: ask the new one
             await asyncio.sleep(0.1)
         return False
 

@@ -53,7 +53,7 @@ TEST(Readme, PrometheusMetricsAndEventStream) {
     using http::Req;
     using http::Res;
     // clang-format off
-// readme:begin metrics
+// readme:begin prometheus
 metrics::Registry& registry = metrics::Registry::global();
 auto runtime = metrics::collect_runtime(registry, loop);  // loop delay, ELU, thread pool, process
 app.after(http::track_requests());  // durations by method, route pattern and status class
