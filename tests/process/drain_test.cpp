@@ -253,7 +253,8 @@ TEST(Drain, DrainDelayToOneWorkerReplacesItAfterTheDelay) {
   Demo d;
   Timer reaper = kill_group_before(loop, 85000, d);
   run_test(loop, [&]() -> Task<void> {
-    std::vector<std::string> args{"--port", "0", "--workers", "2", "--drain-ms", "800"};
+    // The delay is long enough that a slow (sanitized, loaded) worker is still draining below.
+    std::vector<std::string> args{"--port", "0", "--workers", "2", "--drain-ms", "3000"};
     co_await start(loop, d, args);
     if (!d.port) co_return;
     co_await wait_until(loop, 10000, [&] { return children_of(d.child.pid()).size() == 2; });
@@ -262,7 +263,13 @@ TEST(Drain, DrainDelayToOneWorkerReplacesItAfterTheDelay) {
     EXPECT_EQ(workers.size(), 2u);
     if (workers.size() != 2) co_return;
     ::kill(workers[0], SIGTERM);
-    co_await brigade::sleep(200);
+    bool draining = false;  // the signal is handled on the worker's loop: wait for its first 503
+    for (uint64_t until = loop.now() + 2500; !draining && loop.now() < until;) {
+      std::string a = co_await get(loop, d.port, "/readyz");
+      draining = a.rfind("HTTP/1.1 503", 0) == 0;
+      if (!draining) co_await brigade::sleep(10);
+    }
+    EXPECT_TRUE(draining) << "the signalled worker never said 503";
     int not_ready = 0;
     for (int i = 0; i < 4; ++i) {
       std::string a = co_await get(loop, d.port, "/readyz");

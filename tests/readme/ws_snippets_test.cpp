@@ -78,6 +78,7 @@ TEST(Readme, WebSocketEcho) {
     co_await client_part(port, got);
     server.close();
   }(server.port(), got, server));
+  loop.run();  // the server's handler sees the close and ends before the loop goes
   EXPECT_EQ(got, "hello");
 }
 
