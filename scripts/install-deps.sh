@@ -14,6 +14,7 @@ packages=(
   redis-server
   python3-prometheus-client prometheus  # metrics: the exposition parsed and scraped
   nginx haproxy  # balancer tests (tests/http/balancer_e2e_test.cpp)
+  media-types  # /etc/mime.types: http::serve_static's Content-Types
   libboost-dev h2o  # bench peers of the HTTP groups (bench/run.sh)
 )
 

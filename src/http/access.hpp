@@ -19,6 +19,7 @@ struct RequestAccess {
   }
   static void set_received(ServerRequest& r, uint64_t ns) noexcept { r.set_received(ns); }
   static void clear_params(ServerRequest& r) noexcept { r.clear_params(); }
+  static void set_base(ServerRequest& r, std::size_t length) noexcept { r.set_base(length); }
   static std::string_view malformed_param(const ServerRequest& r) noexcept {
     return r.malformed_param();
   }
@@ -59,6 +60,12 @@ struct ResponseAccess {
   static uint64_t content_length(const ServerResponse& r) noexcept { return r.content_length(); }
   static bool close_requested(const ServerResponse& r) noexcept { return r.close_requested(); }
   static void release_memory(ServerResponse& r) { r.release_memory(); }
+  // send_file without the error answer: 0 once sent, else the errno (ENOENT, EISDIR, EACCES...)
+  // with nothing answered. `root_fd` (or AT_FDCWD) anchors a relative `path`.
+  static Task<int> send_file_at(ServerResponse& r, int root_fd, std::string path,
+                                const SendFileOptions& options) {
+    return r.send_file_at(root_fd, std::move(path), options);
+  }
 };
 
 }  // namespace brigade::http::detail

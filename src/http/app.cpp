@@ -186,10 +186,11 @@ void App::answer_unrouted(Res& res, int status, const std::string& detail) {
 void App::run_plain(Req& req, Res& res, Route* route, int status, const std::string& allow) {
   try {
     for (Middleware& m : before_) {
-      if (!m.applies(req.path())) continue;
+      if (!m.enter(req)) continue;
       m.step.plain(req, res);
       if (res.ended()) break;
     }
+    RequestAccess::set_base(req, 0);
     if (!res.ended()) {
       if (route) {
         set_activity(route->pattern.text().c_str());
@@ -245,7 +246,7 @@ Task<void> App::run_from(detail::Chain& c, std::size_t index) {
   try {
     for (std::size_t i = index; i < before_.size(); ++i) {
       Middleware& m = before_[i];
-      if (!m.applies(req.path())) continue;
+      if (!m.enter(req)) continue;
       if (m.step.around) {
         co_await m.step.around(req, res, Next(&c, i + 1));
         if (c.entered <= i && !res.ended() && !res.headers_sent()) {
@@ -265,6 +266,7 @@ Task<void> App::run_from(detail::Chain& c, std::size_t index) {
         m.step.plain(req, res);
       if (res.ended()) co_return;
     }
+    RequestAccess::set_base(req, 0);
     Route* route = c.route;
     if (!route) {
       answer_unrouted(res, c.status, c.allow);
@@ -288,13 +290,14 @@ Task<void> Next::operator()() const {
   if (chain_->entered >= index_) co_return;  // called twice: the rest ran already
   chain_->entered = index_;
   co_await chain_->app->run_from(*chain_, index_);
+  chain_->app->before_[index_ - 1].enter(*chain_->req);  // the caller's base_url() again
 }
 
 void App::fail_plain(Req& req, Res& res, std::exception_ptr error) {
   RequestAccess::abandon_body(req);  // a streamed body's rest is not read: the connection closes
   if (!res.headers_sent()) res.reset();
   for (ErrorHandler& e : errors_) {
-    if (!e.applies(req.path())) continue;
+    if (!e.enter(req)) continue;
     try {
       e.step.plain(req, res, error);
     } catch (...) {
@@ -311,7 +314,7 @@ Task<void> App::fail(Req& req, Res& res, std::exception_ptr error) {
   RequestAccess::abandon_body(req);  // a streamed body's rest is not read: the connection closes
   if (!res.headers_sent()) res.reset();
   for (ErrorHandler& e : errors_) {
-    if (!e.applies(req.path())) continue;
+    if (!e.enter(req)) continue;
     try {
       if (e.step.coro)
         co_await e.step.coro(req, res, error);
@@ -325,6 +328,17 @@ Task<void> App::fail(Req& req, Res& res, std::exception_ptr error) {
     res.abort();
   else
     answer_unhandled(res, error);
+}
+
+bool App::Scoped::enter(Req& req) const {
+  if (everywhere) {
+    RequestAccess::set_base(req, 0);
+    return true;
+  }
+  std::size_t n = prefix.prefix_length(req.path());
+  if (n == std::string_view::npos) return false;
+  RequestAccess::set_base(req, n);
+  return true;
 }
 
 }  // namespace brigade::http

@@ -110,6 +110,9 @@ struct Connection {
   void finish_buffered(ServerResponse& res);
   void start_stream(ServerResponse& res);
   Task<void> write_body(ServerResponse& res, std::string_view bytes);
+  // `count` bytes of the open regular file `fd` from `offset`, as the next piece of a body
+  // whose Content-Length was set: sendfile(2) on plaintext, pieces read on the pool for TLS.
+  Task<void> write_file(ServerResponse& res, int fd, uint64_t offset, uint64_t count);
   void finish_stream(ServerResponse& res);
   bool writable() const noexcept {
     return core && (phase == Phase::kHandling || phase == Phase::kStreaming);

@@ -1,12 +1,20 @@
 // Connection's writing side: response heads and bodies, serialized into the exchange's output
 // buffer (one send per batch of answers) or streamed with the socket's backpressure.
+#include <unistd.h>
+
+#include <algorithm>
+#include <cassert>
+#include <cerrno>
 #include <charconv>
 #include <cstring>
+#include <string>
 #include <string_view>
 
 #include "access.hpp"
 #include "brigade/error.hpp"
 #include "brigade/http/status.hpp"
+#include "brigade/pool/thread_pool.hpp"
+#include "brigade/task/sleep.hpp"
 #include "connection.hpp"
 
 namespace brigade::http::detail {
@@ -130,6 +138,54 @@ Task<void> Connection::write_body(ServerResponse& res, std::string_view bytes) {
   else
     co_await io.socket.write(bytes);
   if (chunked) ex->out += "\r\n";  // goes with the next piece or the end
+}
+
+Task<void> Connection::write_file(ServerResponse& res, int fd, uint64_t offset, uint64_t count) {
+  if (!writable()) throw Error(EPIPE, "write");
+  if (ResponseAccess::head_only(res) || count == 0 || !status_has_body(res.status())) co_return;
+  assert(!chunked);  // a file's length is known: its responses carry Content-Length
+  flush_output();    // the head and any earlier piece go before the file's bytes
+  if (!writable()) throw Error(EPIPE, "write");
+  if (!io.filter) {
+    // A MiB per loop turn: a fast reader on loopback never fills the socket, and one sendfile
+    // loop to the end would hold the loop (and every other connection) for the whole file.
+    constexpr uint64_t kTurn = 1 << 20;
+    for (;;) {
+      uint64_t n = std::min(count, kTurn);
+      co_await io.socket.send_file(fd, offset, n);
+      offset += n;
+      count -= n;
+      if (!count) co_return;
+      co_await yield_now(loop);
+      if (!writable()) throw Error(EPIPE, "write");
+    }
+  }
+  // TLS records are made in user space: the file goes through memory, a piece at a time.
+  constexpr uint64_t kPiece = 256 * 1024;
+  while (count) {
+    std::size_t want = static_cast<std::size_t>(std::min(count, kPiece));
+    auto read = [fd, offset, want] {
+      std::string piece(want, '\0');
+      std::size_t got = 0;
+      while (got < want) {
+        ssize_t n = ::pread(fd, piece.data() + got, want - got, static_cast<off_t>(offset + got));
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        got += static_cast<std::size_t>(n);
+      }
+      piece.resize(got);
+      return piece;
+    };
+    std::string piece = co_await ThreadPool::shared().run(std::move(read));
+    if (!writable()) throw Error(EPIPE, "write");
+    if (piece.empty()) {  // the file shrank under us: the promised length cannot be kept
+      close_now();
+      throw Error(EIO, "read");
+    }
+    co_await io.filter->write(io.socket, std::span<const char>(piece.data(), piece.size()));
+    offset += piece.size();
+    count -= piece.size();
+  }
 }
 
 void Connection::finish_stream(ServerResponse& res) {

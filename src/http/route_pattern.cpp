@@ -62,17 +62,19 @@ bool RoutePattern::match(std::string_view path, ServerRequest* req) const {
   return rest.empty();
 }
 
-bool RoutePattern::match_prefix(std::string_view path) const {
-  if (path.empty() || path.front() != '/') return false;
+std::size_t RoutePattern::prefix_length(std::string_view path) const {
+  if (path.empty() || path.front() != '/') return std::string_view::npos;
   std::string_view rest = path.substr(1);
+  std::size_t end = 0;  // the end of the last matched segment: the slash after it stays out
   for (const Segment& s : segments_) {
-    if (s.kind == Kind::kRest) return true;
-    if (rest.empty()) return false;
+    if (s.kind == Kind::kRest) return path.size();
+    if (rest.empty()) return std::string_view::npos;
     std::string_view seg = next_segment(rest);
-    if (seg.empty()) return false;
-    if (s.kind == Kind::kLiteral && seg != text_of(s)) return false;
+    if (seg.empty()) return std::string_view::npos;
+    if (s.kind == Kind::kLiteral && seg != text_of(s)) return std::string_view::npos;
+    end = static_cast<std::size_t>(seg.data() + seg.size() - path.data());
   }
-  return true;
+  return end;
 }
 
 std::string join_paths(std::string_view prefix, std::string_view path) {

@@ -238,6 +238,7 @@ void ServerRequest::clear() noexcept {
   match_ = nullptr;
   stream_limit_ = 0;
   match_status_ = 0;
+  base_length_ = 0;
   streamed_ = stream_wanted_ = matched_ = false;
   params_.clear();
   malformed_param_ = 0;

@@ -46,12 +46,16 @@ std::string_view reason_phrase(int status) noexcept {
       return "Conflict";
     case 411:
       return "Length Required";
+    case 412:
+      return "Precondition Failed";
     case 413:
       return "Payload Too Large";
     case 414:
       return "URI Too Long";
     case 415:
       return "Unsupported Media Type";
+    case 416:
+      return "Range Not Satisfiable";
     case 422:
       return "Unprocessable Entity";
     case 429:

@@ -160,6 +160,7 @@ int Stream::write_nowait(std::span<const char> bytes) noexcept {
     std::size_t mark = std::exchange(c.high_water_mark, SIZE_MAX);
     detail::promote_writers(c);
     c.high_water_mark = mark;
+    if (c.writers) return EBUSY;  // a send_file's bytes go first: these cannot be queued after
   }
   if (c.queue.empty() && c.writable && !bytes.empty()) {
     long n = detail::core_send(c, bytes);

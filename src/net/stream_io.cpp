@@ -1,8 +1,10 @@
 // Stream's I/O paths: the edge-triggered event handler, reads, the write queue and its
 // suspended writers. No allocation here in the steady state.
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include "stream_core.hpp"
@@ -44,6 +46,30 @@ bool send_now(StreamCore& c, std::span<const char>& bytes, int& err) noexcept {
   }
   bytes = bytes.subspan(static_cast<std::size_t>(n));
   if (!bytes.empty()) c.writable = false;  // the socket buffer is full: wait for io::kWritable
+  return true;
+}
+
+// Sends a send_file's bytes until the socket is full or the op is done; false on a hard error.
+// Loops to EAGAIN: a short count alone does not prove the socket full, and the writable edge
+// only comes after EAGAIN.
+bool send_file_now(StreamCore& c, WriteOp& op, int& err) noexcept {
+  constexpr uint64_t kChunk = 1 << 20;  // bounds one call's time on the loop
+  while (op.file_left) {
+    auto off = static_cast<off_t>(op.file_offset);
+    auto want = static_cast<std::size_t>(std::min(op.file_left, kChunk));
+    ssize_t n = ::sendfile(c.watch.fd, op.file_fd, &off, want);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      c.writable = false;
+      return true;
+    }
+    if (n <= 0) {
+      err = n == 0 ? EIO : errno;  // 0: the file is shorter than promised (truncated meanwhile)
+      return false;
+    }
+    op.file_offset += static_cast<uint64_t>(n);
+    op.file_left -= static_cast<uint64_t>(n);
+  }
   return true;
 }
 
@@ -113,6 +139,7 @@ void finish_end(StreamCore& c) noexcept {
 // completes flushes that have nothing left before them.
 void promote_writers(StreamCore& c) {
   while (WriteOp* op = c.writers) {
+    if (op->file_fd >= 0) break;  // its bytes are the file's: flush sends them, never the queue
     if (op->until_empty) {
       if (!c.queue.empty()) break;
     } else {
@@ -130,6 +157,16 @@ void flush(StreamCore& c) {
     if (!c.writable) break;
     // The queue goes first; then the head writer's own buffer, without a copy.
     bool from_queue = !c.queue.empty();
+    if (!from_queue && c.writers && c.writers->file_fd >= 0) {
+      int err = 0;
+      if (!send_file_now(c, *c.writers, err)) {
+        fail_writes(c, err);
+        return;
+      }
+      if (c.writers->file_left) break;  // the socket is full
+      complete_write(c, *pop_writer(c), 0);
+      continue;
+    }
     std::span<const char> out = from_queue  ? c.queue.front()
                                 : c.writers ? c.writers->rest
                                             : std::span<const char>{};
@@ -233,6 +270,14 @@ bool write_start(StreamCore* c, WriteOp& op) noexcept {
     return true;
   }
   if (c->writers) return false;  // FIFO: wait behind the suspended writers
+  if (op.file_fd >= 0) {
+    if (!c->queue.empty() || !c->writable || !op.file_left) return !op.file_left;
+    if (!send_file_now(*c, op, op.error)) {
+      fail_writes(*c, op.error);
+      return true;
+    }
+    return !op.file_left;
+  }
   if (c->queue.empty() && c->writable && !op.rest.empty() && !send_now(*c, op.rest, op.error))
     return true;
   if (c->queue.size() + op.rest.size() > c->high_water_mark) return false;

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <exception>
+#include <filesystem>
 #include <string>
 
 #include "brigade/http/access_log.hpp"
@@ -11,6 +12,7 @@
 #include "brigade/http/body.hpp"
 #include "brigade/http/cors.hpp"
 #include "brigade/http/request_id.hpp"
+#include "brigade/http/static_files.hpp"
 #include "brigade/loop.hpp"
 #include "brigade/task.hpp"
 
@@ -87,6 +89,22 @@ app.post("/photos", http::RouteOptions::stream(), [](Req& req, Res& res) -> Task
 // readme:end
   // clang-format on
   EXPECT_TRUE(app.has_stream_routes());  // /photos pulls its body as it arrives
+}
+
+TEST(Readme, StaticFilesRegister) {
+  std::filesystem::create_directories("public");  // the block's folder, in the test's directory
+  http::App app;
+  // clang-format off
+// readme:begin express-static
+app.use("/assets", http::serve_static("public",    // the folder, opened now (throws if absent)
+                                      {.file = {.max_age_s = 86400}, .extensions = {"html"}}));
+app.get("/report", [](Req&, Res& res) -> Task<void> {
+  auto sending = res.download("/srv/report.pdf", "report.pdf");  // Content-Disposition: attachment
+  co_await sending;                     // named: see the g++ 12 pitfall at the end
+});
+// readme:end
+  // clang-format on
+  EXPECT_THROW(http::serve_static("/no/such/folder"), brigade::Error);
 }
 
 }  // namespace

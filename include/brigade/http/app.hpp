@@ -122,6 +122,8 @@ class App : public RouteMethods<App> {
     RoutePattern prefix;
     bool everywhere;
     bool applies(std::string_view path) const { return everywhere || prefix.match_prefix(path); }
+    // applies(), and if so, the request's base_url() becomes what the prefix matched.
+    bool enter(Req& req) const;
   };
   struct Middleware : Scoped {
     Step step;

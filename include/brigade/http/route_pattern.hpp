@@ -22,7 +22,11 @@ class RoutePattern {
   bool match(std::string_view path, ServerRequest* req = nullptr) const;
   // Whether the pattern matches the leading segments of `path` (a middleware's mount prefix:
   // "/api" matches "/api" and "/api/x", not "/apix"); captures nothing.
-  bool match_prefix(std::string_view path) const;
+  bool match_prefix(std::string_view path) const {
+    return prefix_length(path) != std::string_view::npos;
+  }
+  // How many bytes of `path` the prefix matched ("/api" in "/api/x": 4), npos if it does not.
+  std::size_t prefix_length(std::string_view path) const;
   const std::string& text() const noexcept { return text_; }
 
  private:

@@ -147,6 +147,15 @@ class ServerRequest {
   bool has_query(std::string_view name) const;
   const QueryPairs& query_pairs() const;
 
+  // In a middleware mounted under a prefix (`app.use("/static", mw)`): the part of the path the
+  // prefix matched ("/static", Express's req.baseUrl) and the rest ("/css/a.css", what
+  // Express's req.path is there). Elsewhere: "" and path().
+  std::string_view base_url() const noexcept { return path().substr(0, base_length_); }
+  std::string_view relative_path() const noexcept {
+    std::string_view rest = path().substr(base_length_);
+    return rest.empty() ? std::string_view("/") : rest;
+  }
+
   // The route pattern that matched ("/users/:id"), empty before routing or when none did.
   std::string_view route() const noexcept { return route_; }
   // The loop time (Loop::now_ns) of the iteration that began reading this request: the start
@@ -190,6 +199,7 @@ class ServerRequest {
   void add_param(std::string_view name, std::string_view raw);
   void set_route(std::string_view pattern) noexcept { route_ = pattern; }
   void set_received(uint64_t ns) noexcept { received_ns_ = ns; }
+  void set_base(std::size_t length) noexcept { base_length_ = static_cast<uint32_t>(length); }
   void clear_params() noexcept {
     params_.clear();
     malformed_param_ = 0;
@@ -237,6 +247,7 @@ class ServerRequest {
   std::vector<Param> params_;
   std::size_t malformed_param_ = 0;  // 1 + index in params_; 0: none
   std::string_view route_;
+  uint32_t base_length_ = 0;  // the running middleware's mount prefix, in path()
   mutable QueryPairs query_;
   void* match_ = nullptr;
   uint64_t stream_limit_ = 0;

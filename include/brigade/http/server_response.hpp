@@ -41,6 +41,20 @@ struct Upgraded {
   tls::Session tls;  // empty on a plaintext connection
 };
 
+// How send_file, download and serve_static answer (Express's res.sendFile / `send` options).
+struct SendFileOptions {
+  // Set: `path` is relative to this folder and may not leave it, through "..", an absolute
+  // symlink or a symlink pointing out (403), unless symlinks_leave_root allows the last.
+  std::string root;
+  bool symlinks_leave_root = false;
+  bool cache_control = true;  // Cache-Control: public, max-age=<max_age_s>[, immutable]
+  uint32_t max_age_s = 0;
+  bool immutable = false;
+  bool etag = true;           // a strong ETag from the file's size and modification time
+  bool last_modified = true;  // Last-Modified, and If-Modified-Since / If-Unmodified-Since
+  bool ranges = true;         // Accept-Ranges: bytes; Range -> 206 (multipart for several), 416
+};
+
 class ServerResponse {
  public:
   ServerResponse& status(int code) noexcept {
@@ -79,9 +93,25 @@ class ServerResponse {
   // Streams `bytes` as the next piece of the body; resumes once the bytes are in the kernel or
   // under the socket's high-water mark. Throws Error(EPIPE) if the connection is gone.
   Task<void> write(std::string_view bytes);
-  // Sends a file's bytes (read on ThreadPool::shared()) with a Content-Type from its extension;
-  // 404 if it cannot be opened. Ends the response.
-  Task<void> send_file(std::string path);
+  // Sends a file as the body (Express's res.sendFile) and ends the response: opened and
+  // stat'ed on ThreadPool::shared(), then streamed from the page cache with sendfile(2) (a TLS
+  // connection gets pieces read on the pool), never whole in memory. Content-Type from the
+  // extension (/etc/mime.types) unless one was set; Last-Modified, ETag, Cache-Control and
+  // Accept-Ranges per `options`; the request's If-None-Match / If-Modified-Since answer 304,
+  // If-Match / If-Unmodified-Since 412, Range 206 (multipart/byteranges for several ranges,
+  // If-Range honoured) or 416. 404 when the file is missing or not a regular file, 403 outside
+  // options.root. Anything appended before is dropped.
+  // Overloads, not default arguments: g++ 12 destroys a default argument's temporary twice
+  // when the call sits inside co_await.
+  Task<void> send_file(std::string path) { return send_file(std::move(path), SendFileOptions()); }
+  Task<void> send_file(std::string path, SendFileOptions options);
+  // send_file as an attachment (Express's res.download): Content-Disposition names
+  // `filename` (default: the file's own name), UTF-8 names included (RFC 6266 filename*).
+  Task<void> download(std::string path) { return download(std::move(path), std::string()); }
+  Task<void> download(std::string path, std::string filename) {
+    return download(std::move(path), std::move(filename), SendFileOptions());
+  }
+  Task<void> download(std::string path, std::string filename, SendFileOptions options);
 
   // Answers with a Server-Sent Events stream (include brigade/http/event_stream.hpp).
   EventStream event_stream();
@@ -121,6 +151,10 @@ class ServerResponse {
   bool close_requested() const noexcept { return close_requested_; }
   void release_memory();
   void drop_answer() noexcept;
+  // send_file's body: the open file, or what stopped it (an errno) left unanswered.
+  Task<int> send_file_at(int root_fd, std::string path, const SendFileOptions& options,
+                         std::string disposition = {});
+  Task<void> send_file_as(std::string path, SendFileOptions options, std::string disposition);
   detail::Connection* conn_ = nullptr;
   std::string headers_;  // "Name: value\r\n" lines
   std::string body_;

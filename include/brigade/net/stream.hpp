@@ -71,6 +71,9 @@ struct WriteOp {
   bool until_empty = false;  // a flush: done when everything before it is in the kernel
   bool end_after = false;    // a shutdown: a flush that half-closes once done
   bool linked = false;
+  int file_fd = -1;  // a send_file: sendfile(2) from this fd once everything before it is sent
+  uint64_t file_offset = 0;
+  uint64_t file_left = 0;
 };
 
 bool read_start(StreamCore* core, ReadOp& op) noexcept;  // true: op.result is final
@@ -139,6 +142,12 @@ class WriteAwaiter {
     op_.rest = bytes;
     op_.until_empty = mode != Mode::kWrite;
     op_.end_after = mode == Mode::kShutdown;
+  }
+  WriteAwaiter(detail::StreamCore* core, int file_fd, uint64_t offset, uint64_t count) noexcept
+      : core_(core), what_("sendfile") {
+    op_.file_fd = file_fd;
+    op_.file_offset = offset;
+    op_.file_left = count;
   }
   WriteAwaiter(WriteAwaiter&& o) noexcept : core_(o.core_), op_(o.op_), what_(o.what_) {}
   ~WriteAwaiter() {
@@ -217,6 +226,17 @@ class Stream {
   // For a non-socket fd (a pipe's write end) it flushes and then closes the fd. Idempotent.
   WriteAwaiter shutdown() noexcept {
     return WriteAwaiter(core_.get(), {}, WriteAwaiter::Mode::kShutdown, "shutdown");
+  }
+
+  // Sends `count` bytes of the regular file `file_fd` from `offset` with sendfile(2), after
+  // every byte written before it: page cache to socket, no copy through user space, never the
+  // whole file in memory. Completes once the last byte is in the kernel; later writes wait
+  // behind it (FIFO) and write_nowait() fails with EBUSY meanwhile. The fd stays the caller's:
+  // keep it open until this completes. A file that ends before offset + count fails the stream
+  // with EIO (the peer was promised those bytes). As in nginx's default, a page-cache miss is
+  // read by the kernel inside sendfile, on the loop's thread.
+  WriteAwaiter send_file(int file_fd, uint64_t offset, uint64_t count) noexcept {
+    return WriteAwaiter(core_.get(), file_fd, offset, count);
   }
 
   // ---- Non-suspending API (callback style, the HTTP server's hot path) -------------------
