@@ -10,12 +10,6 @@
 namespace brigade::http {
 
 namespace {
-std::string_view trim(std::string_view s) noexcept {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
 bool is_token(std::string_view s) noexcept {
   if (s.empty()) return false;
   for (char c : s)
@@ -52,8 +46,8 @@ std::optional<std::string> find_cookie(std::string_view header, std::string_view
     header = semi == std::string_view::npos ? std::string_view{} : header.substr(semi + 1);
     std::size_t eq = pair.find('=');
     if (eq == std::string_view::npos) continue;  // not a pair: ignored (5.2)
-    if (trim(pair.substr(0, eq)) != name) continue;
-    std::string_view value = trim(pair.substr(eq + 1));
+    if (syntax::trim_ows(pair.substr(0, eq)) != name) continue;
+    std::string_view value = syntax::trim_ows(pair.substr(eq + 1));
     if (value.size() >= 2 && value.front() == '"' && value.back() == '"')
       value = value.substr(1, value.size() - 2);
     return percent_decode(value);

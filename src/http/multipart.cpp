@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "brigade/http/parser_syntax.hpp"
 #include "brigade/http/query.hpp"
 
 namespace brigade::http {
@@ -17,12 +18,6 @@ bool iequals(std::string_view a, std::string_view b) noexcept {
          });
 }
 
-std::string_view trim(std::string_view s) noexcept {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
 // Parameters after the first ';' of a header value: name=token or name="quoted \"string\"".
 // Calls f(name, value) for each; false on a malformed parameter list.
 template <typename F>
@@ -31,12 +26,12 @@ bool for_each_param(std::string_view v, F&& f) {
   if (semi == std::string_view::npos) return true;
   v.remove_prefix(semi + 1);
   for (;;) {
-    v = trim(v);
+    v = syntax::trim_ows(v);
     if (v.empty()) return true;
     std::size_t eq = v.find('=');
     if (eq == std::string_view::npos) return false;
-    std::string_view name = trim(v.substr(0, eq));
-    v = trim(v.substr(eq + 1));
+    std::string_view name = syntax::trim_ows(v.substr(0, eq));
+    v = syntax::trim_ows(v.substr(eq + 1));
     std::string value;
     if (!v.empty() && v.front() == '"') {
       std::size_t i = 1;
@@ -46,11 +41,11 @@ bool for_each_param(std::string_view v, F&& f) {
       }
       if (i >= v.size()) return false;  // no closing quote
       v.remove_prefix(i + 1);
-      v = trim(v);
+      v = syntax::trim_ows(v);
       if (!v.empty() && v.front() != ';') return false;
     } else {
       std::size_t end = v.find(';');
-      value = std::string(trim(v.substr(0, end)));
+      value = std::string(syntax::trim_ows(v.substr(0, end)));
       v = end == std::string_view::npos ? std::string_view{} : v.substr(end);
     }
     if (name.empty()) return false;
@@ -62,7 +57,7 @@ bool for_each_param(std::string_view v, F&& f) {
 }  // namespace
 
 std::optional<std::string> multipart_boundary(std::string_view content_type) {
-  std::string_view type = trim(content_type.substr(0, content_type.find(';')));
+  std::string_view type = syntax::trim_ows(content_type.substr(0, content_type.find(';')));
   if (type.size() < 10 || !iequals(type.substr(0, 10), "multipart/")) return std::nullopt;
   std::optional<std::string> boundary;
   bool ok = for_each_param(content_type, [&](std::string_view name, std::string value) {
@@ -115,11 +110,12 @@ bool MultipartParser::parse_head(std::string_view block) {
       error_ = "multipart: a part header line without a name and ':'";
       return false;
     }
-    std::string_view name = trim(line.substr(0, colon)), value = trim(line.substr(colon + 1));
+    std::string_view name = syntax::trim_ows(line.substr(0, colon)),
+                     value = syntax::trim_ows(line.substr(colon + 1));
     if (iequals(name, "content-type")) {
       part_.content_type = std::string(value);
     } else if (iequals(name, "content-disposition")) {
-      std::string_view kind = trim(value.substr(0, value.find(';')));
+      std::string_view kind = syntax::trim_ows(value.substr(0, value.find(';')));
       if (!iequals(kind, "form-data")) {
         error_ = "multipart: a part's Content-Disposition is not form-data";
         return false;

@@ -117,28 +117,19 @@ OpenedFile open_and_stat(int root_fd, const std::string& path, bool confined, bo
   return f;
 }
 
-std::string_view trim(std::string_view s) noexcept {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
 // Whether an If-Match / If-None-Match list holds `etag` ("*" matches any). `weak`: the weak
 // comparison If-None-Match uses (W/ prefixes ignored); else the strong one of If-Match.
 bool etag_listed(std::string_view list, std::string_view etag, bool weak) {
-  if (trim(list) == "*") return true;
-  while (!list.empty()) {
-    std::size_t comma = list.find(',');
-    std::string_view item = trim(list.substr(0, comma));
-    list = comma == std::string_view::npos ? std::string_view{} : list.substr(comma + 1);
-    bool item_weak = item.starts_with("W/");
-    if (item_weak) {
-      if (!weak) continue;
+  if (syntax::trim_ows(list) == "*") return true;
+  bool found = false;
+  syntax::for_each_list_element(list, [&](std::string_view item) {
+    if (item.starts_with("W/")) {
+      if (!weak) return;
       item.remove_prefix(2);
     }
-    if (item == etag) return true;
-  }
-  return false;
+    found = found || item == etag;
+  });
+  return found;
 }
 
 void append_hex(std::string& out, uint64_t v) {
@@ -183,14 +174,13 @@ std::string attachment(std::string_view name) {
   static constexpr char kHex[] = "0123456789ABCDEF";
   for (char ch : name) {
     auto c = static_cast<unsigned char>(ch);
-    bool safe = c > 0x20 && c < 0x7f && c != '"' && c != '\\' && c != '%' && c != ';' && c != ',' &&
-                c != '\'' && c != '*';
-    if (c == ' ') safe = true;
-    ascii += c >= 0x20 && c < 0x7f && c != '"' && c != '\\' ? static_cast<char>(c) : '_';
-    if (safe && c != ' ') {
+    bool printable = c >= 0x20 && c < 0x7f && c != '"' && c != '\\';  // fits in the quotes
+    ascii += printable ? static_cast<char>(c) : '_';
+    plain = plain && printable;
+    bool keep = printable && c != ' ' && c != '%' && c != ';' && c != ',' && c != '\'' && c != '*';
+    if (keep) {
       encoded += static_cast<char>(c);
     } else {
-      if (!(c == ' ' || (c >= 0x20 && c < 0x7f && c != '"' && c != '\\'))) plain = false;
       encoded += '%';
       encoded += kHex[c >> 4];
       encoded += kHex[c & 15];
@@ -278,7 +268,7 @@ Task<int> ServerResponse::send_file_at(int root_fd, std::string path,
   if (options.ranges) {
     set("Accept-Ranges", "bytes");
     std::string_view range = req.header("range");
-    std::string_view if_range = trim(req.header("if-range"));
+    std::string_view if_range = syntax::trim_ows(req.header("if-range"));
     bool range_applies = req.method() == Method::kGet && !range.empty();
     if (range_applies && !if_range.empty()) {  // the client's copy must still be this file
       range_applies = if_range.front() == '"'

@@ -29,14 +29,8 @@ const char* body_error_operation(int err) noexcept {
   }
 }
 
-std::string_view trim(std::string_view s) noexcept {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
 std::string_view first_of_list(std::string_view v) noexcept {
-  return trim(v.substr(0, v.find(',')));
+  return syntax::trim_ows(v.substr(0, v.find(',')));
 }
 }  // namespace
 
@@ -186,7 +180,7 @@ std::vector<std::string> ServerRequest::client_chain() const {
     std::string_view rest = h.value;
     while (!rest.empty()) {
       std::size_t comma = rest.find(',');
-      std::string_view a = trim(rest.substr(0, comma));
+      std::string_view a = syntax::trim_ows(rest.substr(0, comma));
       rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
       if (!a.empty()) forwarded.push_back(a);
     }
@@ -211,7 +205,7 @@ std::string_view ServerRequest::hostname() const {
   if (!head_) return {};
   std::string_view host;
   if (peer_trusted()) host = first_of_list(header("X-Forwarded-Host"));
-  if (host.empty()) host = trim(header("Host"));
+  if (host.empty()) host = syntax::trim_ows(header("Host"));
   if (host.empty()) return {};
   std::size_t from = host.front() == '[' ? host.find(']') : 0;  // an IPv6 literal
   if (from == std::string_view::npos) return host;

@@ -40,6 +40,12 @@ inline bool is_field_char(char c) { return detail::kField[static_cast<unsigned c
 inline bool is_target_char(char c) { return detail::kTarget[static_cast<unsigned char>(c)]; }
 inline bool is_host_char(char c) { return detail::kHost[static_cast<unsigned char>(c)]; }
 inline bool is_ows(char c) { return c == ' ' || c == '\t'; }
+// `s` without leading and trailing OWS (spaces and tabs).
+inline std::string_view trim_ows(std::string_view s) noexcept {
+  while (!s.empty() && is_ows(s.front())) s.remove_prefix(1);
+  while (!s.empty() && is_ows(s.back())) s.remove_suffix(1);
+  return s;
+}
 
 // ASCII case-insensitive equality (field names, codings, connection options).
 bool equals_ignore_case(std::string_view a, std::string_view b);
@@ -86,9 +92,7 @@ void for_each_list_element(std::string_view list, Fn&& fn) {
   while (i <= list.size()) {
     size_t comma = list.find(',', i);
     if (comma == std::string_view::npos) comma = list.size();
-    std::string_view e = list.substr(i, comma - i);
-    while (!e.empty() && is_ows(e.front())) e.remove_prefix(1);
-    while (!e.empty() && is_ows(e.back())) e.remove_suffix(1);
+    std::string_view e = trim_ows(list.substr(i, comma - i));
     if (!e.empty()) fn(e);
     i = comma + 1;
   }
