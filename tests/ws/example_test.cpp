@@ -3,6 +3,9 @@
 // across two cluster worker processes (--workers 2), a Python client among the guests.
 #include <gtest/gtest.h>
 
+#include <string>
+#include <utility>
+
 #include "brigade/task/combinators.hpp"
 #include "brigade/tls/certificate.hpp"
 #include "brigade/ws/client.hpp"
@@ -16,23 +19,34 @@ Task<std::string> next_text(WebSocket& ws) {
   co_return m ? m->data : "<closed " + std::to_string(ws.close_code()) + ">";
 }
 
+// The port in the example's banner ("chat on http://127.0.0.1:PORT/").
+std::string port_of(const std::string& banner) {
+  std::string port = banner.substr(banner.rfind(':') + 1);
+  port.pop_back();  // the trailing '/'
+  return port;
+}
+
+// Two guests join the room at `url`, in order; each sees the joins that come after its own.
+Task<std::pair<WebSocket, WebSocket>> join_two(std::string url, ClientOptions o) {
+  auto ca = connect(url, o);
+  WebSocket a = co_await ca;
+  EXPECT_EQ(co_await next_text(a), "guest1 joined lobby");
+  auto cb = connect(url, o);
+  WebSocket b = co_await cb;
+  EXPECT_EQ(co_await next_text(a), "guest2 joined lobby");
+  EXPECT_EQ(co_await next_text(b), "guest2 joined lobby");
+  co_return std::pair<WebSocket, WebSocket>(std::move(a), std::move(b));
+}
+
 TEST(WsExample, ChatFansOutAndClosesWith1001) {
   Loop loop;
   run(loop, []() -> Task<void> {
     Peer chat(*Loop::current(), std::string(BRIGADE_BINARY_DIR) + "/examples/ws_chat",
               {"--port", "0"});
     std::string banner = co_await with_timeout(10000, [&](std::stop_token) { return chat.line(); });
-    std::string port = banner.substr(banner.rfind(':') + 1);
-    port.pop_back();  // the trailing '/'
-    std::string url = "ws://127.0.0.1:" + port + "/chat/lobby";
-    ClientOptions o;
-    auto ca = connect(url, o);
-    WebSocket a = co_await ca;
-    EXPECT_EQ(co_await next_text(a), "guest1 joined lobby");
-    auto cb = connect(url, o);
-    WebSocket b = co_await cb;
-    EXPECT_EQ(co_await next_text(a), "guest2 joined lobby");
-    EXPECT_EQ(co_await next_text(b), "guest2 joined lobby");
+    std::string url = "ws://127.0.0.1:" + port_of(banner) + "/chat/lobby";
+    auto joining = join_two(url, ClientOptions());
+    auto [a, b] = co_await joining;
     co_await a.send("hi all");
     EXPECT_EQ(co_await next_text(a), "guest1: hi all");
     EXPECT_EQ(co_await next_text(b), "guest1: hi all");
@@ -54,18 +68,11 @@ TEST(WsExample, ChatOverTls) {
               {"--port", "0", "--tls", cert, key});
     std::string banner = co_await with_timeout(10000, [&](std::stop_token) { return chat.line(); });
     EXPECT_TRUE(banner.starts_with("chat on https://")) << banner;
-    std::string port = banner.substr(banner.rfind(':') + 1);
-    port.pop_back();
-    std::string url = "wss://localhost:" + port + "/chat/lobby";
+    std::string url = "wss://localhost:" + port_of(banner) + "/chat/lobby";
     ClientOptions o;
     o.tls.ca_file = cert;
-    auto ca = connect(url, o);
-    WebSocket a = co_await ca;
-    EXPECT_EQ(co_await next_text(a), "guest1 joined lobby");
-    auto cb = connect(url, o);
-    WebSocket b = co_await cb;
-    EXPECT_EQ(co_await next_text(a), "guest2 joined lobby");
-    EXPECT_EQ(co_await next_text(b), "guest2 joined lobby");
+    auto joining = join_two(url, o);
+    auto [a, b] = co_await joining;
     co_await b.send("secret");
     EXPECT_EQ(co_await next_text(a), "guest2: secret");
     chat.child().kill(SIGINT);
@@ -117,9 +124,7 @@ TEST(WsExample, ChatAcrossClusterWorkers) {
     Peer chat(*Loop::current(), std::string(BRIGADE_BINARY_DIR) + "/examples/ws_chat",
               {"--port", "0", "--workers", "2"});
     std::string banner = co_await with_timeout(20000, [&](std::stop_token) { return chat.line(); });
-    std::string port = banner.substr(banner.rfind(':') + 1);
-    port.pop_back();
-    std::string url = "ws://127.0.0.1:" + port + "/chat/lobby";
+    std::string url = "ws://127.0.0.1:" + port_of(banner) + "/chat/lobby";
     // The primary deals connections to the workers in turn: the Python guest lands on one, and
     // brigade guests are opened until one lands on the other worker.
     Peer python_guest(*Loop::current(), python(), {script, url});
