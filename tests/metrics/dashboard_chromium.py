@@ -21,7 +21,7 @@ import urllib.request
 
 import websockets
 
-from local_process import die_with_parent, free_port
+from local_process import die_with_parent, free_port, stop
 
 
 class Page:
@@ -110,17 +110,13 @@ def main():
              "--disable-extensions", "--disable-background-networking",
              "--disable-component-update", "--hide-scrollbars",
              "--remote-debugging-port=%d" % port, "--user-data-dir=" + profile, "about:blank"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=die_with_parent)
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=die_with_parent,
+            start_new_session=True)
         try:
             result = asyncio.run(asyncio.wait_for(drive(port, base, screenshot, n), 90))
             print(json.dumps(result))
         finally:
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            stop(proc)
 
 
 main()

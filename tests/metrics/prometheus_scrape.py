@@ -17,7 +17,7 @@ import time
 import urllib.parse
 import urllib.request
 
-from local_process import die_with_parent, free_port
+from local_process import die_with_parent, free_port, stop
 
 
 def query(port, expr):
@@ -48,7 +48,8 @@ def main():
         proc = subprocess.Popen(
             [binary, "--config.file=" + config, "--storage.tsdb.path=" + os.path.join(tmp, "data"),
              "--web.listen-address=127.0.0.1:%d" % port],
-            stdout=log, stderr=subprocess.STDOUT, preexec_fn=die_with_parent)
+            stdout=log, stderr=subprocess.STDOUT, preexec_fn=die_with_parent,
+            start_new_session=True)
         try:
             deadline = time.monotonic() + within
             result = {}
@@ -78,12 +79,7 @@ def main():
                 sys.exit(1)
             print(json.dumps(result))
         finally:
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            stop(proc)
             log.close()
 
 
