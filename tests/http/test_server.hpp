@@ -29,6 +29,7 @@ class TestServer {
     thread_ = std::thread([this, setup = std::move(setup), options, &ready] {
       Loop loop;
       KeepAlive until_stopped(loop);  // a test may close the server and still post to the loop
+      until_stopped_ = &until_stopped;
       loop_ = &loop;
       App app;
       setup(app);
@@ -62,10 +63,15 @@ class TestServer {
 
   void stop() {
     if (!thread_.joinable()) return;
+    // Handlers still suspended (an SSE stream, a long poll) end when their connection closes;
+    // the loop then runs out of work. The unref'd timer bounds a handler that never ends.
     loop_->post([this] {
       server_->close_all_connections();
       server_->close();
-      loop_->stop();
+      until_stopped_->reset();
+      Loop* loop = loop_;
+      TimerId id = loop->set_timeout(2000, [loop] { loop->stop(); });
+      loop->unref_timer(id);
     });
     thread_.join();
   }
@@ -73,6 +79,7 @@ class TestServer {
  private:
   std::thread thread_;
   Loop* loop_ = nullptr;
+  KeepAlive* until_stopped_ = nullptr;
   Server* server_ = nullptr;
   uint16_t port_ = 0;
 };
