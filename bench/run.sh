@@ -15,6 +15,8 @@
 #          installs ioredis@5 bullmq@5 into bench/.scratch when missing)
 #          tls (https_c50, https_handshakes, https_idle: the hello server over HTTPS vs Node's
 #          https, an ECDSA P-256 certificate made at run time; TLS_IDLE_CONNECTIONS=10000)
+#          express (express_json_post, express_static: http::App vs Express 4 on a JSON POST
+#          echo and a 100 KiB file; installs express@4 into bench/.scratch when missing)
 # Environment: RUNS=3 (runs per figure, the median is quoted), LOAD_SECONDS=5 (per server load),
 #   NO_BUILD=1 (skip the build step), BENCH_BUILD=DIR (binaries from a Release build folder
 #   of one's own instead of build/bench; with it the build step configures that folder),
@@ -44,7 +46,7 @@ WRK_THREADS=${WRK_THREADS:-1}
 IMPLS=(brigade node libuv beast h2o)  # the table's columns, in order
 CLK_TCK=$(getconf CLK_TCK)
 ALL_NAMES=(timers chains fs_read spawn echo http_c50 http_c1000 http_pipeline http_json http_users
-  http_idle http_heavy cluster db worker crypto fetch ws redis tls)
+  http_idle http_heavy cluster db worker crypto fetch ws redis tls express)
 HTTP_NAMES=(http_c50 http_c1000 http_pipeline http_json http_users http_idle http_heavy)
 
 declare -A VALUES=()      # "row|impl" -> space-separated measurements
@@ -876,6 +878,55 @@ bench_ws_idle() {
   done
 }
 
+# ---------------------------------------------------------------------------------------------
+# Express: bench/express_app.cpp vs bench/node/express_app.js (Express 4, installed into
+# bench/.scratch when missing), wrk -c50 on one route each; the Node column is Express.
+
+start_express_servers() {  # starts both on a folder holding the 100 KiB file (EXPRESS_ROOT)
+  local scratch=$ROOT/bench/.scratch/node_modules
+  if [[ ! -d $scratch/express ]]; then
+    log "installing express@4 into bench/.scratch"
+    npm install --prefix "$ROOT/bench/.scratch" express@4 >"$LOGS/npm-express.log" 2>&1 ||
+      { log "npm install express failed (see $LOGS/npm-express.log)"; return 1; }
+  fi
+  EXPRESS_ROOT=$TMP/express-root
+  if [[ ! -f $EXPRESS_ROOT/data.bin ]]; then
+    mkdir -p "$EXPRESS_ROOT"
+    head -c 102400 /dev/urandom >"$EXPRESS_ROOT/data.bin"
+  fi
+  if [[ -x $BIN/express_app ]]; then
+    start_server brigade "$BIN/express_app" --root "$EXPRESS_ROOT" --port "$(free_port)"
+  else
+    skip "$BIN/express_app"
+  fi
+  start_server node env NODE_PATH="$scratch" node "$NODE_DIR/express_app.js" "$EXPRESS_ROOT" "$(free_port)"
+}
+
+run_express_bench() {  # ROW PATH LOAD_FUNCTION
+  local row=$1 impl r
+  WRK_PATH=$2
+  start_express_servers || { WRK_PATH=/; return; }
+  for impl in brigade node; do
+    [[ -n ${SERVER_PID[$impl]:-} ]] && "$3" "${SERVER_PORT[$impl]}" 1 "$LOGS/$row-$impl.warmup" >/dev/null
+  done
+  for ((r = 1; r <= RUNS; r++)); do
+    for impl in brigade node; do
+      [[ -z ${SERVER_PID[$impl]:-} ]] && continue
+      log "$row run $r/$RUNS: $impl"
+      measure_load "$row" "$impl" req "$3"
+    done
+  done
+  stop_servers
+  WRK_PATH=/
+}
+
+wrk_post_json() { wrk_load "$1" "$2" "$3" -c50 -s "$ROOT/bench/wrk/post_json.lua"; }
+
+# POST /echo: a ~300-byte JSON order parsed and sent back (express.json() + res.json).
+bench_express_json_post() { run_express_bench express_json_post /echo wrk_post_json; }
+# GET /static/data.bin: a 100 KiB file with validators (express.static).
+bench_express_static() { run_express_bench express_static /static/data.bin wrk_c50; }
+
 build() {
   local configure=(cmake --preset bench)
   [[ -n ${BENCH_BUILD:-} ]] &&
@@ -915,6 +966,8 @@ main() {
       ws_echo | ws_broadcast | ws_idle) expanded+=("$name") ;;
       tls) expanded+=(https_c50 https_handshakes https_idle) ;;
       https_c50 | https_handshakes | https_idle) expanded+=("$name") ;;
+      express) expanded+=(express_json_post express_static) ;;
+      express_json_post | express_static) expanded+=("$name") ;;
       *) echo "unknown benchmark '$name'; known: ${ALL_NAMES[*]} http" >&2; exit 2 ;;
     esac
   done
