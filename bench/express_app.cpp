@@ -23,8 +23,10 @@ int main(int argc, char** argv) {
   uint16_t port = 8080;
   std::string root = ".";
   for (int i = 1; i + 1 < argc; ++i) {
-    if (std::strcmp(argv[i], "--port") == 0) port = static_cast<uint16_t>(std::atoi(argv[++i]));
-    else if (std::strcmp(argv[i], "--root") == 0) root = argv[++i];
+    if (std::strcmp(argv[i], "--port") == 0)
+      port = static_cast<uint16_t>(std::atoi(argv[++i]));
+    else if (std::strcmp(argv[i], "--root") == 0)
+      root = argv[++i];
   }
   Loop loop;
   http::App app;

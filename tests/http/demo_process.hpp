@@ -1,6 +1,7 @@
 #pragma once
-// Test support: examples/demo started as a child process on a free port (its own database
-// file), stopped with SIGTERM.
+// Test support: examples/demo (or another example that prints "http://127.0.0.1:PORT " once
+// listening) started as a child process on a free port (its own database file), stopped with
+// SIGTERM.
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -16,9 +17,9 @@ namespace brigade::http::testing {
 
 class DemoProcess {
  public:
-  // `extra`: more arguments after "--port 0" (e.g. "--workers", "2").
-  explicit DemoProcess(std::vector<std::string> extra = {}) {
-    path_ = std::string(BRIGADE_BINARY_DIR) + "/examples/demo";
+  // `extra`: more arguments after "--port 0" (e.g. "--workers", "2"); `example`: which one.
+  explicit DemoProcess(std::vector<std::string> extra = {}, const std::string& example = "demo") {
+    path_ = std::string(BRIGADE_BINARY_DIR) + "/examples/" + example;
     if (::access(path_.c_str(), X_OK) != 0) return;
     db_ = std::string(BRIGADE_BINARY_DIR) + "/demo_e2e_" + std::to_string(::getpid()) + ".db";
     int out[2];
