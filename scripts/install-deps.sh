@@ -15,6 +15,8 @@ packages=(
   python3-prometheus-client prometheus  # metrics: the exposition parsed and scraped
   nginx haproxy  # balancer tests (tests/http/balancer_e2e_test.cpp)
   media-types  # /etc/mime.types: http::serve_static's Content-Types
+  libbrotli-dev libzstd-dev  # http::compression and compressed request bodies (zlib above)
+  python3-brotli python3-zstandard  # test peers decoding br and zstd
   libboost-dev h2o  # bench peers of the HTTP groups (bench/run.sh)
 )
 

@@ -53,6 +53,14 @@ struct ResponseAccess {
     return r.header_lines();
   }
   static const std::string& body(const ServerResponse& r) noexcept { return r.body(); }
+  // A body transformation's side (compression): the buffered body and the header lines to
+  // rewrite, and the Content-Length a transformed body no longer has.
+  static std::string& body_buffer(ServerResponse& r) noexcept { return r.body_; }
+  static std::string& header_buffer(ServerResponse& r) noexcept { return r.headers_; }
+  static void drop_content_length(ServerResponse& r) noexcept {
+    r.has_content_length_ = false;
+    r.content_length_ = 0;
+  }
   static bool head_only(const ServerResponse& r) noexcept { return r.head_only(); }
   static bool has_content_length(const ServerResponse& r) noexcept {
     return r.has_content_length();

@@ -343,6 +343,8 @@ void Connection::after_response() {
   bool unread = phase == Phase::kStreaming;  // the body's end not seen yet
   RequestAccess::clear(ex->req);
   ResponseAccess::clear(ex->res);
+  ex->encoder.reset();
+  ex->encoding = false;
   if (close_after || phase == Phase::kDraining) return;  // settle() drains
   if (unread) return skip_rest();
   ex->body = {};
@@ -505,6 +507,8 @@ Exchange* Connection::reset(Exchange* e) noexcept {
   e->parser.reset();
   e->off = e->len = e->head_end = 0;
   e->body = {};
+  e->encoder.reset();
+  e->encoding = false;
   RequestAccess::clear(e->req);
   ResponseAccess::clear(e->res);
   return e;

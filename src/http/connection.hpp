@@ -35,6 +35,19 @@ struct BodyStream {
   bool abandoned = false;        // the handler failed: close rather than skip the rest
 };
 
+// A transformation of a streamed response body (http::compression installs one per request,
+// src/http/compression.cpp): asked at head time, then given every piece of the body.
+struct BodyEncoder {
+  virtual ~BodyEncoder() = default;
+  // The head is about to go: may change its headers; false leaves the body as it is.
+  virtual bool begin(ServerResponse& res) = 0;
+  // The encoded form of `bytes`, flushed (the reader can decode it at once); a view valid
+  // until the next call. May run the work on the pool.
+  virtual Task<std::string_view> encode(std::string_view bytes) = 0;
+  // The stream's last bytes (trailer, checksum).
+  virtual std::string_view finish() = 0;
+};
+
 // What a connection needs only while bytes are pending or a request is in flight. The read
 // buffer starts small (a partial head costs about its bytes) and doubles as a head or a
 // pipelined batch needs, up to ServerCore::buffer_size; a pooled exchange keeps what it grew.
@@ -50,7 +63,9 @@ struct Exchange {
   ServerRequest req;
   ServerResponse res;
   BodyStream body;
-  std::string out;  // answers not yet handed to the stream
+  std::string out;                       // answers not yet handed to the stream
+  std::unique_ptr<BodyEncoder> encoder;  // set by a middleware for this request, or null
+  bool encoding = false;                 // the encoder took the streamed body (begin said yes)
   Exchange* next_free = nullptr;
 };
 
@@ -179,6 +194,7 @@ struct Connection {
   void start_draining();
   void discard_input();
   void flush_output();
+  Task<void> write_through_memory(ServerResponse& res, int fd, uint64_t offset, uint64_t count);
   void after_response();
   void settle();
   void acquire_exchange();

@@ -25,6 +25,23 @@ void append_number(std::string& o, uint64_t v, int base = 10) {
   o.append(num, std::to_chars(num, num + sizeof num, v, base).ptr);
 }
 
+// Up to `want` bytes of `fd` from `offset`, read on the pool (short only at the file's end).
+Task<std::string> read_piece(int fd, uint64_t offset, uint64_t want) {
+  auto read = [fd, offset, want = static_cast<std::size_t>(want)] {
+    std::string piece(want, '\0');
+    std::size_t got = 0;
+    while (got < want) {
+      ssize_t n = ::pread(fd, piece.data() + got, want - got, static_cast<off_t>(offset + got));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      got += static_cast<std::size_t>(n);
+    }
+    piece.resize(got);
+    return piece;
+  };
+  co_return co_await ThreadPool::shared().run(std::move(read));
+}
+
 constexpr std::string_view kOk = "HTTP/1.1 200 OK\r\n";
 constexpr std::size_t kFixedBound = 160;  // status line (any int), framing, Date, Connection
 
@@ -115,6 +132,7 @@ void Connection::finish_buffered(ServerResponse& res) {
 
 void Connection::start_stream(ServerResponse& res) {
   if (!writable()) throw Error(EPIPE, "write");
+  if (ex->encoder) ex->encoding = ex->encoder->begin(res);  // may drop Content-Length
   Framing framing = ResponseAccess::has_content_length(res) ? Framing::kLength
                     : ex->req.http11()                      ? Framing::kChunked
                                                             : Framing::kClose;
@@ -126,6 +144,11 @@ void Connection::start_stream(ServerResponse& res) {
 Task<void> Connection::write_body(ServerResponse& res, std::string_view bytes) {
   if (!writable()) throw Error(EPIPE, "write");
   if (ResponseAccess::head_only(res) || bytes.empty() || !status_has_body(res.status())) co_return;
+  if (ex->encoding) {  // what goes out is the encoder's output (a view into it)
+    bytes = co_await ex->encoder->encode(bytes);
+    if (!writable()) throw Error(EPIPE, "write");
+    if (bytes.empty()) co_return;
+  }
   if (chunked) {
     append_number(ex->out, bytes.size(), 16);
     ex->out += "\r\n";
@@ -143,6 +166,7 @@ Task<void> Connection::write_body(ServerResponse& res, std::string_view bytes) {
 Task<void> Connection::write_file(ServerResponse& res, int fd, uint64_t offset, uint64_t count) {
   if (!writable()) throw Error(EPIPE, "write");
   if (ResponseAccess::head_only(res) || count == 0 || !status_has_body(res.status())) co_return;
+  if (ex->encoding) co_return co_await write_through_memory(res, fd, offset, count);
   assert(!chunked);  // a file's length is known: its responses carry Content-Length
   flush_output();    // the head and any earlier piece go before the file's bytes
   if (!writable()) throw Error(EPIPE, "write");
@@ -160,37 +184,44 @@ Task<void> Connection::write_file(ServerResponse& res, int fd, uint64_t offset, 
       if (!writable()) throw Error(EPIPE, "write");
     }
   }
-  // TLS records are made in user space: the file goes through memory, a piece at a time.
+  co_await write_through_memory(res, fd, offset, count);
+}
+
+// The file a piece at a time through memory, each piece read on the pool: TLS records are made
+// in user space, and an encoder must see the bytes. Each piece is written before the next read.
+Task<void> Connection::write_through_memory(ServerResponse& res, int fd, uint64_t offset,
+                                            uint64_t count) {
   constexpr uint64_t kPiece = 256 * 1024;
   while (count) {
-    std::size_t want = static_cast<std::size_t>(std::min(count, kPiece));
-    auto read = [fd, offset, want] {
-      std::string piece(want, '\0');
-      std::size_t got = 0;
-      while (got < want) {
-        ssize_t n = ::pread(fd, piece.data() + got, want - got, static_cast<off_t>(offset + got));
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) break;
-        got += static_cast<std::size_t>(n);
-      }
-      piece.resize(got);
-      return piece;
-    };
-    std::string piece = co_await ThreadPool::shared().run(std::move(read));
+    std::string piece = co_await read_piece(fd, offset, std::min(count, kPiece));
     if (!writable()) throw Error(EPIPE, "write");
-    if (piece.empty()) {  // the file shrank under us: the promised length cannot be kept
+    if (piece.empty()) {  // the file shrank under us: what the head promised cannot be sent
       close_now();
       throw Error(EIO, "read");
     }
-    co_await io.filter->write(io.socket, std::span<const char>(piece.data(), piece.size()));
     offset += piece.size();
     count -= piece.size();
+    if (ex->encoding)
+      co_await write_body(res, piece);
+    else
+      co_await io.filter->write(io.socket, std::span<const char>(piece.data(), piece.size()));
   }
 }
 
 void Connection::finish_stream(ServerResponse& res) {
-  if (writable() && chunked && !ResponseAccess::head_only(res) && status_has_body(res.status()))
-    ex->out += "0\r\n\r\n";
+  bool body = writable() && !ResponseAccess::head_only(res) && status_has_body(res.status());
+  if (body && ex->encoding) {  // the encoded stream's end goes with the last chunk
+    std::string_view tail = ex->encoder->finish();
+    if (!tail.empty() && chunked) {
+      append_number(ex->out, tail.size(), 16);
+      ex->out += "\r\n";
+      ex->out += tail;
+      ex->out += "\r\n";
+    } else if (!tail.empty()) {
+      ex->out += tail;
+    }
+  }
+  if (body && chunked) ex->out += "0\r\n\r\n";
   chunked = false;
   response_done();
 }
