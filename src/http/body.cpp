@@ -13,6 +13,7 @@
 #include <optional>
 #include <random>
 
+#include "body_decoding.hpp"
 #include "brigade/error.hpp"
 #include "brigade/fs/file.hpp"
 #include "brigade/http/server_request.hpp"
@@ -41,15 +42,26 @@ std::string too_large_message(uint64_t limit) {
   return "Payload Too Large: the body is over the limit of " + std::to_string(limit) + " bytes";
 }
 
-// The whole body, from the buffer or the socket, up to `max_bytes` (413 beyond).
-Task<std::string> whole_body(ServerRequest& req, uint64_t max_bytes) {
-  if (!req.streamed()) {
+// The whole body, from the buffer or the socket, up to `max_bytes` (413 beyond), its
+// Content-Encoding decoded (the limit is the decoded size's, as body-parser's).
+Task<std::string> whole_body(ServerRequest& req, const BodyLimits& limits) {
+  uint64_t max_bytes = limits.max_bytes;
+  Coding coding = detail::request_coding(req, limits.inflate);
+  if (coding == Coding::kIdentity && !req.streamed()) {
     if (max_bytes && req.body().size() > max_bytes)
       throw HttpError(413, too_large_message(max_bytes));
     co_return req.body();
   }
   try {
-    co_return co_await req.read_all(max_bytes);
+    if (coding == Coding::kIdentity) co_return co_await req.read_all(max_bytes);
+    detail::BodyPieces pieces(req, coding, max_bytes);
+    std::string all;
+    for (;;) {
+      std::string_view piece = co_await pieces.next();
+      if (piece.empty()) break;
+      all += piece;
+    }
+    co_return all;
   } catch (const Error& e) {
     if (e.code().value() == EFBIG) throw HttpError(413, too_large_message(max_bytes));
     throw;
@@ -76,7 +88,7 @@ Task<nlohmann::json> json_body(ServerRequest& req, BodyLimits limits) {
   std::string type = media_type(req.header("content-type"));
   if (type != "application/json" && !(type.size() > 5 && type.ends_with("+json")))
     unsupported(req.header("content-type"), "application/json");
-  std::string text = co_await whole_body(req, limits.max_bytes);
+  std::string text = co_await whole_body(req, limits);
   if (text.empty()) throw HttpError(400, "Bad Request: the JSON body is empty");
   try {
     co_return nlohmann::json::parse(text);
@@ -94,12 +106,17 @@ std::string_view form_value(const FormFields& fields, std::string_view name) noe
 Task<FormFields> form_body(ServerRequest& req, BodyLimits limits) {
   if (media_type(req.header("content-type")) != "application/x-www-form-urlencoded")
     unsupported(req.header("content-type"), "application/x-www-form-urlencoded");
-  std::string text = co_await whole_body(req, limits.max_bytes);
+  std::string text = co_await whole_body(req, limits);
   FormFields fields;
   std::string error;
   if (int status = parse_form(text, fields, limits.max_fields, error))
     throw HttpError(status, error);
   co_return fields;
+}
+
+Task<std::string> text_body(ServerRequest& req, BodyLimits limits) {
+  std::string text = co_await whole_body(req, limits);
+  co_return text;
 }
 
 MultipartForm::MultipartForm(MultipartForm&& o) noexcept
@@ -139,6 +156,7 @@ struct MultipartReader {
   const MultipartOptions& options;
   const FilePartHandler& on_file;
   MultipartParser parser;
+  detail::BodyPieces pieces;
   MultipartForm form;
   std::string dir;
   fs::File file;      // the current file part's temporary file
@@ -153,22 +171,12 @@ struct MultipartReader {
         options(o),
         on_file(h),
         parser(boundary, o.limits.max_header_bytes),
+        pieces(r, detail::request_coding(r, o.inflate), o.limits.max_bytes),
         dir(temp_directory(o.temp_dir)) {}
 
-  // Feeds the parser the next piece of the body; false at its end.
+  // Feeds the parser the next piece of the body (decoded); false at its end.
   Task<bool> feed() {
-    if (!req.streamed()) {
-      if (body_bytes > 0 || req.body().empty()) {
-        parser.end();
-        co_return false;
-      }
-      body_bytes = req.body().size();
-      check_body_size();
-      parser.push(req.body());
-      co_return true;
-    }
-    auto next = req.read_chunk();
-    std::string_view piece = co_await next;
+    std::string_view piece = co_await pieces.next();
     if (piece.empty()) {
       parser.end();
       co_return false;

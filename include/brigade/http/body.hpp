@@ -42,11 +42,20 @@ class HttpError : public std::runtime_error {
 };
 
 struct BodyLimits {
-  uint64_t max_bytes = 1024 * 1024;  // 413 beyond (body-parser's default is 100 KiB)
+  uint64_t max_bytes = 1024 * 1024;  // 413 beyond, decoded (body-parser's default is 100 KiB)
   std::size_t max_fields = 1000;     // form: 413 beyond (body-parser's parameterLimit)
+  // Decode a Content-Encoding (gzip, deflate, br, zstd) as body-parser's `inflate` does; false:
+  // a coded body is 415.
+  bool inflate = true;
 };
 // Trivially destructible, so `co_await req.json({.max_bytes = 4096})` is safe under g++ 12.
 static_assert(std::is_trivially_destructible_v<BodyLimits>);
+
+// Every parser decodes a body sent with Content-Encoding (gzip, deflate, br, zstd) as it
+// reads it, as Express's body-parser inflates: the limits count decoded bytes, so a small body
+// that inflates past them (a zip bomb) is 413 once the limit is passed, with no more than one
+// 64 KiB step decoded beyond it; corrupt or truncated data is 400, another coding (or several)
+// 415. req.body() itself stays as sent.
 
 // application/json (or any */*+json). Empty body: 400.
 Task<nlohmann::json> json_body(ServerRequest& req, BodyLimits limits = {});
@@ -54,6 +63,9 @@ Task<nlohmann::json> json_body(ServerRequest& req, BodyLimits limits = {});
 // application/x-www-form-urlencoded, in order, %XX and '+' decoded; a malformed escape: 400.
 using FormFields = QueryPairs;
 Task<FormFields> form_body(ServerRequest& req, BodyLimits limits = {});
+// The whole body as sent, any Content-Type, its Content-Encoding decoded (express.text() /
+// express.raw() for any type).
+Task<std::string> text_body(ServerRequest& req, BodyLimits limits = {});
 // The first value of `name` in `fields`, empty if absent.
 std::string_view form_value(const FormFields& fields, std::string_view name) noexcept;
 
@@ -98,8 +110,9 @@ using FilePartHandler =
     std::function<Task<void>(const MultipartPart& part, std::string_view piece)>;
 
 struct MultipartOptions {
-  MultipartLimits limits;
-  std::string temp_dir;  // where file parts go; empty: $TMPDIR or /tmp
+  MultipartLimits limits;  // max_bytes counts decoded bytes
+  std::string temp_dir;    // where file parts go; empty: $TMPDIR or /tmp
+  bool inflate = true;     // decode a Content-Encoding; false: a coded body is 415
 };
 
 // multipart/form-data. Missing boundary: 400; another type: 415.
