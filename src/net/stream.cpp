@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cassert>
 #include <mutex>
 
 #include "brigade/error.hpp"
@@ -61,6 +62,8 @@ void close_core(StreamCore& c, bool close_fd) noexcept {
   fail_writes(c, ECANCELED);
   c.write_error = write_error ? write_error : EBADF;
   c.read_hook = c.drain_hook = nullptr;
+  assert(!c.reader && !c.connecting && !c.writers && c.queue.empty() &&
+         "nothing waits on a closed fd");
 }
 
 Stream StreamAccess::make(Loop& loop, int fd, bool socket) {

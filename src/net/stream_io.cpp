@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cassert>
 #include <cerrno>
 
 #include "stream_core.hpp"
@@ -19,12 +20,14 @@ void resume_later(Loop& loop, std::coroutine_handle<> h) {
 
 // A finished writer resumes from the microtask queue, never inside the flush that freed it.
 void complete_write(StreamCore& c, WriteOp& op, int err) noexcept {
+  assert(op.linked && "a writer completes once");
   op.linked = false;
   op.error = err;
   resume_later(*c.loop, op.waiter);
 }
 
 WriteOp* pop_writer(StreamCore& c) noexcept {
+  assert(c.writers && c.writers_tail && "pop from an empty writer FIFO");
   WriteOp* op = c.writers;
   c.writers = op->next;
   if (!c.writers) c.writers_tail = nullptr;
@@ -75,7 +78,9 @@ bool send_file_now(StreamCore& c, WriteOp& op, int& err) noexcept {
 
 // The reader, or else the read hook, gets the readable edge. Always the handler's last act.
 void dispatch_readable(StreamCore& c) {
+  assert(!c.closed && "a closed stream's reader was failed by close_core");
   if (ReadOp* op = c.reader) {
+    assert(op->linked);
     long n = core_read(c, op->buf);
     if (n == -EAGAIN) return;
     c.reader = nullptr;
@@ -127,6 +132,7 @@ void fail_writes(StreamCore& c, int err) noexcept {
 }
 
 void finish_end(StreamCore& c) noexcept {
+  assert(c.queue.empty() && !c.writers && "half-close only once every byte is out");
   c.end_pending = false;
   c.write_closed = true;
   if (c.socket)
@@ -151,6 +157,7 @@ void promote_writers(StreamCore& c) {
 }
 
 void flush(StreamCore& c) {
+  assert(!c.write_closed || (c.queue.empty() && !c.writers));  // nothing queues after the end
   bool had_bytes = !c.queue.empty() || c.writers;
   for (;;) {
     promote_writers(c);
@@ -232,12 +239,14 @@ bool read_start(StreamCore* c, ReadOp& op) noexcept {
 }
 
 void read_suspend(StreamCore& c, ReadOp& op, std::coroutine_handle<> h) noexcept {
+  assert(!c.reader && !c.closed && "one reader at a time, on an open stream");
   op.waiter = h;
   op.linked = true;
   c.reader = &op;
 }
 
 void read_cancel(StreamCore& c, ReadOp& op) noexcept {
+  assert(c.reader == &op && op.linked);
   c.reader = nullptr;
   op.linked = false;
   op.result = -ECANCELED;
@@ -286,6 +295,8 @@ bool write_start(StreamCore* c, WriteOp& op) noexcept {
 }
 
 void write_suspend(StreamCore& c, WriteOp& op, std::coroutine_handle<> h) noexcept {
+  assert(!op.linked && !c.closed);
+  assert((c.writers == nullptr) == (c.writers_tail == nullptr));
   op.waiter = h;
   op.linked = true;
   op.next = nullptr;

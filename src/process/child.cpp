@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cassert>
 #include <cstring>
 #include <string>
 
@@ -44,6 +45,7 @@ void on_pidfd(IoWatch& w, uint32_t) {
 }  // namespace
 
 void ChildCore::start(Loop& l, pid_t p, int pidfd) {
+  assert(!loop && watch.fd < 0 && "a core watches one child");
   loop = &l;
   pid = p;
   watch.fd = pidfd;
@@ -65,6 +67,7 @@ bool ChildCore::try_reap() noexcept {
   std::memset(&info, 0, sizeof info);
   int rc = waitid(P_PIDFD, watch.fd, &info, WEXITED | WNOHANG);
   if (rc == 0 && info.si_pid == 0) return false;  // not yet
+  assert(watch.fd >= 0 && "reaped once: the pidfd closes with the status");
   ExitStatus st;
   if (rc == 0 && info.si_code == CLD_EXITED) {
     st.code = info.si_status;
@@ -99,6 +102,7 @@ void ChildCore::release(ChildCore* core) noexcept {
 }
 
 void wait_suspend(ChildCore& core, ExitWaiter& w) noexcept {
+  assert(!core.status && !w.linked && "an exited child's wait completes without suspending");
   w.next = core.waiters;
   w.linked = true;
   core.waiters = &w;

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cassert>
 #include <deque>
 #include <fstream>
 #include <iterator>
@@ -298,6 +299,7 @@ class PrimaryImpl final : public Primary {
 
   void retire(const std::shared_ptr<Slot>& s) {
     if (s->retiring) return;
+    assert(!s->kill_timer.active());
     s->retiring = true;
     s->ready = false;
     if (s->child.exited()) return;
@@ -312,6 +314,7 @@ class PrimaryImpl final : public Primary {
   }
 
   void worker_exited(std::shared_ptr<Slot> s, process::ExitStatus st) {
+    assert(std::find(slots_.begin(), slots_.end(), s) != slots_.end() && "a slot exits once");
     s->ready = false;
     if (s->handles >= 0) {
       loop_.io_stop(s->watch);
@@ -400,6 +403,7 @@ class PrimaryImpl final : public Primary {
     std::size_t n = slots_.size();
     for (std::size_t tried = 0; tried < n; ++tried) {
       Slot& s = *slots_[rr_next_++ % n];
+      assert(!(s.ready && s.retiring) && "retire() takes a slot out of the rotation");
       if (!s.ready || s.retiring || s.handles < 0) continue;
       if (process::detail::send_fd(s.handles, fd) == 0) {
         s.unacked.push_back(fd);
