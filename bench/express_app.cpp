@@ -2,6 +2,8 @@
 //   POST /echo             a JSON body parsed (req.json(), Express's express.json()) and sent
 //                          back with res.json
 //   GET  /static/<file>    files under --root through http::serve_static (express.static)
+//   GET  /gzip             a ~100 KiB JSON document through http::compression (Express +
+//                          `compression`), gzip level 6 as zlib's default
 // Usage: express_app --root DIR [--port N]  (binds 127.0.0.1; prints "listening on
 // 127.0.0.1:PORT")
 #include <cstdint>
@@ -12,6 +14,7 @@
 #include <string>
 
 #include "brigade/http/app.hpp"
+#include "brigade/http/compression.hpp"
 #include "brigade/http/static_files.hpp"
 #include "brigade/loop/loop.hpp"
 
@@ -34,6 +37,16 @@ int main(int argc, char** argv) {
     nlohmann::json body = co_await req.json();
     res.json(body);
   });
+  // The same document as the twin's: 1450 users, ~100 KiB serialized, made again per request.
+  nlohmann::json users = nlohmann::json::array();
+  for (int i = 0; i < 1450; ++i)
+    users.push_back({{"id", i},
+                     {"name", "user " + std::to_string(i)},
+                     {"email", "user" + std::to_string(i) + "@example.com"},
+                     {"active", i % 3 == 0}});
+  nlohmann::json doc = {{"users", users}};
+  app.use("/gzip", http::compression());
+  app.get("/gzip", [&doc](Req&, Res& res) { res.json(doc); });
   http::StaticOptions files;  // named: g++ 12 warns on the default argument's temporary
   app.use("/static", http::serve_static(root, files));
   http::Server server = app.listen(loop, "127.0.0.1", port);

@@ -15,8 +15,9 @@
 #          installs ioredis@5 bullmq@5 into bench/.scratch when missing)
 #          tls (https_c50, https_handshakes, https_idle: the hello server over HTTPS vs Node's
 #          https, an ECDSA P-256 certificate made at run time; TLS_IDLE_CONNECTIONS=10000)
-#          express (express_json_post, express_static: http::App vs Express 4 on a JSON POST
-#          echo and a 100 KiB file; installs express@4 into bench/.scratch when missing)
+#          express (express_json_post, express_static, express_gzip: http::App vs Express 4 on a
+#          JSON POST echo, a 100 KiB file and a gzipped 100 KiB JSON answer (+ `compression`);
+#          installs express@4 compression@1 into bench/.scratch when missing)
 # Environment: RUNS=3 (runs per figure, the median is quoted), LOAD_SECONDS=5 (per server load),
 #   NO_BUILD=1 (skip the build step), BENCH_BUILD=DIR (binaries from a Release build folder
 #   of one's own instead of build/bench; with it the build step configures that folder),
@@ -884,10 +885,10 @@ bench_ws_idle() {
 
 start_express_servers() {  # starts both on a folder holding the 100 KiB file (EXPRESS_ROOT)
   local scratch=$ROOT/bench/.scratch/node_modules
-  if [[ ! -d $scratch/express ]]; then
-    log "installing express@4 into bench/.scratch"
-    npm install --prefix "$ROOT/bench/.scratch" express@4 >"$LOGS/npm-express.log" 2>&1 ||
-      { log "npm install express failed (see $LOGS/npm-express.log)"; return 1; }
+  if [[ ! -d $scratch/express || ! -d $scratch/compression ]]; then
+    log "installing express@4 compression@1 into bench/.scratch"
+    npm install --prefix "$ROOT/bench/.scratch" express@4 compression@1 >"$LOGS/npm-express.log" 2>&1 ||
+      { log "npm install express compression failed (see $LOGS/npm-express.log)"; return 1; }
   fi
   EXPRESS_ROOT=$TMP/express-root
   if [[ ! -f $EXPRESS_ROOT/data.bin ]]; then
@@ -926,6 +927,9 @@ wrk_post_json() { wrk_load "$1" "$2" "$3" -c50 -s "$ROOT/bench/wrk/post_json.lua
 bench_express_json_post() { run_express_bench express_json_post /echo wrk_post_json; }
 # GET /static/data.bin: a 100 KiB file with validators (express.static).
 bench_express_static() { run_express_bench express_static /static/data.bin wrk_c50; }
+wrk_gzip() { wrk_load "$1" "$2" "$3" -c50 -H 'Accept-Encoding: gzip'; }
+# GET /gzip: a ~100 KiB JSON document serialized and gzipped per request (compression()).
+bench_express_gzip() { run_express_bench express_gzip /gzip wrk_gzip; }
 
 build() {
   local configure=(cmake --preset bench)
@@ -966,8 +970,8 @@ main() {
       ws_echo | ws_broadcast | ws_idle) expanded+=("$name") ;;
       tls) expanded+=(https_c50 https_handshakes https_idle) ;;
       https_c50 | https_handshakes | https_idle) expanded+=("$name") ;;
-      express) expanded+=(express_json_post express_static) ;;
-      express_json_post | express_static) expanded+=("$name") ;;
+      express) expanded+=(express_json_post express_static express_gzip) ;;
+      express_json_post | express_static | express_gzip) expanded+=("$name") ;;
       *) echo "unknown benchmark '$name'; known: ${ALL_NAMES[*]} http" >&2; exit 2 ;;
     esac
   done

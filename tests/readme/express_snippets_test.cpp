@@ -10,6 +10,7 @@
 #include "brigade/http/access_log.hpp"
 #include "brigade/http/app.hpp"
 #include "brigade/http/body.hpp"
+#include "brigade/http/compression.hpp"
 #include "brigade/http/cors.hpp"
 #include "brigade/http/request_id.hpp"
 #include "brigade/http/static_files.hpp"
@@ -105,6 +106,22 @@ app.get("/report", [](Req&, Res& res) -> Task<void> {
 // readme:end
   // clang-format on
   EXPECT_THROW(http::serve_static("/no/such/folder"), brigade::Error);
+}
+
+TEST(Readme, CompressionRegisters) {
+  http::App app;
+  // clang-format off
+// readme:begin express-compression
+app.use(http::compression());        // gzip, deflate, br, zstd, chosen by Accept-Encoding
+app.use("/api", http::compression({.threshold = 0, .encodings = {http::Coding::kGzip},
+                                   .filter = [](const Req&, const Res&) { return true; }}));
+app.post("/ingest", [](Req& req, Res& res) -> Task<void> {
+  nlohmann::json batch = co_await req.json();  // Content-Encoding: gzip/br/zstd decoded first
+  res.json({{"n", batch.size()}});
+});
+// readme:end
+  // clang-format on
+  EXPECT_FALSE(app.has_stream_routes());
 }
 
 }  // namespace
