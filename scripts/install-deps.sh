@@ -18,6 +18,7 @@ packages=(
   libbrotli-dev libzstd-dev  # http::compression and compressed request bodies (zlib above)
   python3-brotli python3-zstandard  # test peers decoding br and zstd
   libboost-dev h2o  # bench peers of the HTTP groups (bench/run.sh)
+  liburing-dev  # the loop's io_uring backend (src/loop/poller_uring.cpp)
 )
 
 missing=()

@@ -1,11 +1,18 @@
 #pragma once
 // The loop's I/O backend, behind the small readiness interface below: register an fd with io::
-// bits and a pointer, wait for a batch of events. epoll implements it (poller_epoll.cpp, the one
-// file that includes <sys/epoll.h>); an io_uring backend would implement the same five calls
-// with poll requests on its ring, and make_poller() is where the choice between them is made.
-// Private to the loop layer: Loop is the only user.
+// bits and a pointer, wait for a batch of events. epoll (poller_epoll.cpp, the one file that
+// includes <sys/epoll.h>) and io_uring (poller_uring.cpp, poll requests on a ring: the one file
+// that includes <liburing.h>) implement it; make_poller() (poller_choice.cpp) chooses.
+// Private to the loop layer: Loop is the only user (and the loop's tests).
+//
+// Semantics both backends keep: an fd watched with io::kEdge is reported when its readiness
+// changes (epoll's EPOLLET), one without it on every wait while it holds (level); error and
+// hangup are always reported; remove() means no event for that registration is returned again.
+// One difference: epoll refuses (EPERM) an fd that cannot be polled (a regular file), io_uring
+// reports it always ready; a caller that cares checks first (Stream::adopt does).
 #include <cstdint>
 #include <memory>
+#include <string>
 
 #include "brigade/loop/io.hpp"
 
@@ -31,8 +38,16 @@ class Poller {
   virtual int wait(PollEvent* out, int max, int timeout_ms) noexcept = 0;
 };
 
-// The process's backend (epoll: the only one so far). Throws brigade::Error if the kernel
-// refuses to make one.
+// The backend BRIGADE_BACKEND names (io_uring or epoll; read at each call), by default io_uring
+// where this kernel allows it and epoll otherwise, the reason for falling back logged once per
+// process. Throws brigade::Error if the kernel refuses to make one.
 std::unique_ptr<Poller> make_poller();
+
+std::unique_ptr<Poller> make_epoll_poller();
+// Throws brigade::Error if the kernel refuses a ring. The sizes are the rings' (the tests make
+// the completion ring small to see the kernel end a multishot request when it overflows).
+std::unique_ptr<Poller> make_uring_poller(unsigned sq_entries = 256, unsigned cq_entries = 4096);
+// Why this kernel cannot run the io_uring backend ("" if it can): probed once per process.
+const std::string& uring_unavailable_reason();
 
 }  // namespace brigade

@@ -111,6 +111,9 @@ Stream Stream::adopt(Loop& loop, int fd, Kind kind) {
   if (kind == Kind::kDetect) {
     struct stat st {};
     if (::fstat(fd, &st) != 0) throw_errno("adopt");
+    // epoll refuses a file it cannot poll, io_uring would report it always ready: said here
+    // for both backends.
+    if (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)) throw Error(EPERM, "adopt");
     socket = S_ISSOCK(st.st_mode);
   }
   int flags = ::fcntl(fd, F_GETFL);

@@ -1,0 +1,368 @@
+// The io_uring backend: readiness through poll requests on one ring per loop, the only file of
+// brigade that includes <liburing.h>. An edge watch (io::kEdge) is one multishot poll request,
+// which the kernel answers at every wakeup as epoll's EPOLLET does; a level watch is a one-shot
+// request armed again before every wait, so readiness the loop left undrained completes it at
+// once, inside the same system call. Requests are named by user_data = generation << 32 | fd:
+// every add, modify and remove starts a new generation, so a completion of an older request (one
+// still in the ring, or the -ECANCELED of a removed one) names a generation that is no longer the
+// fd's and is dropped; no pointer ever goes to the kernel. The adds and re-arms of an iteration
+// are submitted with its wait, in one io_uring_enter; a remove is submitted at once (see remove).
+#include <liburing.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+#include "brigade/error.hpp"
+#include "poller.hpp"
+
+namespace brigade {
+
+static_assert(io::kReadable == POLLIN && io::kWritable == POLLOUT && io::kError == POLLERR &&
+              io::kHangup == POLLHUP && io::kPeerClosed == POLLRDHUP);
+
+namespace {
+
+// user_data of a cancellation: this bit and the tag of the request it cancels (generations keep
+// to 31 bits, so no request's tag has it).
+constexpr uint64_t kRemoval = uint64_t{1} << 63;
+constexpr uint32_t kGenerationMask = 0x7fff'ffff;
+
+uint64_t request_tag(int fd, uint32_t generation) {
+  return uint64_t{generation} << 32 | uint32_t(fd);
+}
+
+// What one fd's watch is, and which of its poll requests the kernel holds.
+struct Watch {
+  void* data = nullptr;
+  uint32_t events = 0;      // io:: bits as given
+  uint32_t generation = 0;  // of the registration (31 bits, never 0): other ones are stale
+  uint64_t in_kernel = 0;   // tag of the request submitted and not finished (0: none)
+  uint64_t batch = 0;       // the wait that last reported it...
+  int slot = 0;             // ...at this index of its output, where more bits for it go
+  bool active = false;      // between add() and remove()
+  bool failed = false;      // its request failed: no re-arm until modify()
+  bool dirty = false;       // on the list of watches whose request to (re)arm or replace
+};
+
+// One thread issues (SINGLE_ISSUER) and completions run in its waits, not in interrupts
+// (DEFER_TASKRUN); disabled until the first wait, so the thread that runs the loop is the issuer
+// even if another one made it. Older kernels refuse the flags: fewer of them, then none.
+int setup_ring(io_uring* ring, unsigned sq_entries, unsigned cq_entries) {
+  static constexpr unsigned kFlagSets[] = {
+      IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_COOP_TASKRUN |
+          IORING_SETUP_R_DISABLED,
+      IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_COOP_TASKRUN | IORING_SETUP_R_DISABLED,
+      IORING_SETUP_COOP_TASKRUN,
+      0,
+  };
+  int err = -EINVAL;
+  for (unsigned flags : kFlagSets) {
+    io_uring_params params{};
+    params.flags = flags | IORING_SETUP_CQSIZE;
+    params.cq_entries = cq_entries;
+    err = io_uring_queue_init_params(sq_entries, ring, &params);
+    if (err != -EINVAL) return err;
+  }
+  return err;
+}
+
+thread_local char t_thread_token;  // its address names the calling thread
+
+class UringPoller final : public Poller {
+ public:
+  UringPoller(unsigned sq_entries, unsigned cq_entries) {
+    if (cq_entries < sq_entries) cq_entries = sq_entries;
+    if (int err = setup_ring(&ring_, sq_entries, cq_entries)) throw Error(-err, "io_uring setup");
+  }
+  ~UringPoller() override { io_uring_queue_exit(&ring_); }
+
+  const char* name() const noexcept override { return "io_uring"; }
+
+  int add(int fd, uint32_t events, void* data) noexcept override {
+    if (fd < 0) return EBADF;
+    if (std::size_t(fd) >= watches_.size()) watches_.resize(std::size_t(fd) + 1);
+    Watch& w = watches_[fd];
+    if (w.active) return EEXIST;
+    w.active = true;
+    set(fd, w, events, data);
+    return 0;
+  }
+
+  int modify(int fd, uint32_t events, void* data) noexcept override {
+    if (fd < 0 || std::size_t(fd) >= watches_.size() || !watches_[fd].active) return ENOENT;
+    set(fd, watches_[fd], events, data);
+    return 0;
+  }
+
+  // The one call submitted at once: the poll request holds a reference to the file, so until
+  // it is cancelled a close() would not close the socket (no FIN for the peer) where epoll's
+  // close is immediate. The same io_uring_enter runs the deferred work that drops the reference.
+  int remove(int fd) noexcept override {
+    if (fd < 0 || std::size_t(fd) >= watches_.size() || !watches_[fd].active) return ENOENT;
+    Watch& w = watches_[fd];
+    w.active = false;
+    w.failed = false;
+    next_generation(w);
+    if (w.in_kernel && owner_ == &t_thread_token && cancel_now(w.in_kernel)) w.in_kernel = 0;
+    if (w.in_kernel) mark_dirty(fd, w);  // not cancelled yet: the next wait does it
+    return 0;
+  }
+
+  int wait(PollEvent* out, int max, int timeout_ms) noexcept override {
+    if (owner_ != &t_thread_token) {
+      if (int err = take_ownership()) return err;
+    }
+    arm_dirty();
+    int r;
+    io_uring_cqe* cqe = nullptr;
+    if (timeout_ms == 0 || io_uring_cq_ready(&ring_) > 0) {
+      r = io_uring_submit_and_get_events(&ring_);
+    } else if (timeout_ms < 0) {
+      r = io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, nullptr, nullptr);
+    } else {
+      __kernel_timespec ts{timeout_ms / 1000, (timeout_ms % 1000) * 1'000'000LL};
+      r = io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, &ts, nullptr);
+    }
+    // ETIME: the timeout; EBUSY/EAGAIN: completions backed up, which reaping relieves.
+    if (r < 0 && r != -ETIME && r != -EBUSY && r != -EAGAIN && r != -EINTR) return r;
+    int n = reap(out, max);
+    return n == 0 && r == -EINTR ? -EINTR : n;
+  }
+
+ private:
+  void set(int fd, Watch& w, uint32_t events, void* data) {
+    next_generation(w);  // what the old request still reports is stale from here
+    w.events = events;
+    w.data = data;
+    w.failed = false;
+    mark_dirty(fd, w);
+  }
+
+  static void next_generation(Watch& w) {
+    w.generation = (w.generation + 1) & kGenerationMask;
+    if (w.generation == 0) w.generation = 1;  // tag 0 means no request
+  }
+
+  void queue_cancel(io_uring_sqe* sqe, uint64_t tag) {
+    io_uring_prep_poll_remove(sqe, tag);
+    io_uring_sqe_set_data64(sqe, kRemoval | tag);
+  }
+
+  // Cancels the request now; false if it could not be (the next wait tries again). The kernel
+  // refuses (EALREADY) while a wakeup's deferred work owns the request: that work runs in the
+  // same io_uring_enter, so the next attempt finds it free unless another wakeup came between.
+  bool cancel_now(uint64_t tag) noexcept {
+    for (int attempt = 0; attempt < 8; ++attempt) {
+      io_uring_sqe* sqe = next_sqe();
+      if (!sqe) return false;
+      queue_cancel(sqe, tag);
+      if (io_uring_submit_and_get_events(&ring_) < 0) return false;
+      int res = cancel_result(kRemoval | tag);
+      if (res != -EALREADY) return true;  // done, or the request had already ended (ENOENT)
+    }
+    return false;
+  }
+
+  // The result of the newest completion with this user_data still in the ring, left there for
+  // reap() (which ignores it); 0 if there is none (a full ring keeps it in the kernel).
+  int cancel_result(uint64_t user_data) const noexcept {
+    unsigned head = *ring_.cq.khead;
+    unsigned tail = io_uring_smp_load_acquire(ring_.cq.ktail);
+    for (unsigned i = tail; i != head; --i) {
+      const io_uring_cqe& cqe = ring_.cq.cqes[(i - 1) & ring_.cq.ring_mask];
+      if (cqe.user_data == user_data) return cqe.res;
+    }
+    return 0;
+  }
+
+  void mark_dirty(int fd, Watch& w) {
+    if (w.dirty) return;
+    w.dirty = true;
+    dirty_.push_back(fd);
+  }
+
+  // The first wait enables the ring on its thread and registers the ring's fd there (each
+  // io_uring_enter then skips the fd lookup). A loop runs on one thread: a wait from another
+  // one gets EEXIST, which the kernel would return anyway for a single-issuer ring.
+  int take_ownership() noexcept {
+    if (owner_) {
+      std::fprintf(stderr,
+                   "brigade: an io_uring loop waited on a thread other than the one that first "
+                   "ran it (BRIGADE_BACKEND=epoll allows that)\n");
+      return -EEXIST;
+    }
+    // The system call itself: Debian's liburing 2.3 shared library does not export
+    // io_uring_enable_rings (a symbol-map omission fixed in 2.4).
+    if ((ring_.flags & IORING_SETUP_R_DISABLED) &&
+        syscall(__NR_io_uring_register, ring_.ring_fd, IORING_REGISTER_ENABLE_RINGS, nullptr, 0) <
+            0)
+      return -errno;
+    io_uring_register_ring_fd(&ring_);  // an optimization: older kernels refuse it
+    owner_ = &t_thread_token;
+    return 0;
+  }
+
+  // A free submission entry; when the ring is full, what it holds is submitted first.
+  io_uring_sqe* next_sqe() noexcept {
+    io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
+    if (!sqe && io_uring_submit(&ring_) >= 0) sqe = io_uring_get_sqe(&ring_);
+    return sqe;
+  }
+
+  // Queues the requests the dirty watches need: the old request of a modified one cancelled,
+  // a request armed for each active one the kernel holds none for.
+  void arm_dirty() noexcept {
+    while (!cancel_again_.empty()) {
+      io_uring_sqe* sqe = next_sqe();
+      if (!sqe) return;
+      queue_cancel(sqe, cancel_again_.back());
+      cancel_again_.pop_back();
+    }
+    std::size_t done = 0;
+    for (; done < dirty_.size(); ++done) {
+      int fd = dirty_[done];
+      Watch& w = watches_[fd];
+      uint64_t tag = request_tag(fd, w.generation);
+      bool stale = w.in_kernel && w.in_kernel != tag;
+      bool arm = w.active && !w.failed && (stale || !w.in_kernel);
+      if (stale) {
+        io_uring_sqe* sqe = next_sqe();
+        if (!sqe) break;
+        queue_cancel(sqe, w.in_kernel);
+        w.in_kernel = 0;
+      }
+      if (arm) {
+        io_uring_sqe* sqe = next_sqe();
+        if (!sqe) break;
+        // Error and hangup are asked for explicitly: the kernel filters completions by the mask.
+        unsigned mask = (w.events & ~io::kEdge) | POLLERR | POLLHUP;
+        if (w.events & io::kEdge)
+          io_uring_prep_poll_multishot(sqe, fd, mask);
+        else
+          io_uring_prep_poll_add(sqe, fd, mask);
+        io_uring_sqe_set_data64(sqe, tag);
+        w.in_kernel = tag;
+      }
+      w.dirty = false;
+    }
+    dirty_.erase(dirty_.begin(), dirty_.begin() + std::ptrdiff_t(done));  // the rest: next wait
+  }
+
+  // Turns completions into events, one per watch and wait (the bits of several wakeups merged).
+  int reap(PollEvent* out, int max) noexcept {
+    ++batch_;
+    int n = 0;
+    unsigned seen = 0;
+    unsigned head;
+    io_uring_cqe* cqe;
+    io_uring_for_each_cqe(&ring_, head, cqe) {
+      uint64_t tag = cqe->user_data;
+      if (tag & kRemoval) {
+        // Refused while a wakeup owned the request: it lives on (holding its file) until asked
+        // again. Any other result: it is gone (ENOENT: it had ended by itself).
+        if (cqe->res == -EALREADY) cancel_again_.push_back(tag & ~kRemoval);
+        ++seen;
+        continue;
+      }
+      int fd = int(uint32_t(tag));
+      Watch& w = watches_[fd];  // a tag names only fds the table has held
+      bool current = w.active && request_tag(fd, w.generation) == tag;
+      uint32_t bits = 0;
+      if (current && cqe->res < 0 && cqe->res != -ECANCELED)
+        bits = io::kError | io::kHangup;  // the request failed (EBADF...): the handler finds out
+      else if (current && cqe->res > 0)
+        bits = uint32_t(cqe->res) & (w.events | io::kError | io::kHangup);
+      bool new_slot = bits && w.batch != batch_;
+      if (new_slot && n == max) break;  // left in the ring for the next wait
+      ++seen;
+      bool last = !(cqe->flags & IORING_CQE_F_MORE);
+      if (last && w.in_kernel == tag) w.in_kernel = 0;
+      if (!current) continue;
+      if (last) {
+        if (cqe->res < 0 && cqe->res != -ECANCELED) w.failed = true;
+        mark_dirty(fd, w);  // level: armed again for the next wait; edge: the kernel ended it
+      }
+      if (!bits) continue;
+      if (new_slot) {
+        w.batch = batch_;
+        w.slot = n;
+        out[n++] = PollEvent{w.data, bits};
+      } else {
+        out[w.slot].events |= bits;
+      }
+    }
+    io_uring_cq_advance(&ring_, seen);
+    return n;
+  }
+
+  io_uring ring_{};
+  std::vector<Watch> watches_;  // by fd
+  std::vector<int> dirty_;      // fds whose watch needs requests queued before the next wait
+  std::vector<uint64_t> cancel_again_;  // requests whose cancellation the kernel refused
+  uint64_t batch_ = 0;
+  const char* owner_ = nullptr;  // the thread that waits
+};
+
+std::string describe(const char* what, int err) {
+  return std::string(what) + ": " + std::strerror(err);
+}
+
+// Whether a multishot poll works here (Linux 5.13): one on a ready eventfd must complete and
+// stay armed.
+std::string probe_multishot(io_uring* ring) {
+  int efd = eventfd(1, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (efd < 0) return describe("eventfd", errno);
+  std::string why;
+  io_uring_sqe* sqe = io_uring_get_sqe(ring);
+  io_uring_prep_poll_multishot(sqe, efd, POLLIN);
+  io_uring_cqe* cqe = nullptr;
+  int r = io_uring_submit_and_wait(ring, 1);
+  if (r >= 0) r = io_uring_peek_cqe(ring, &cqe);
+  if (r < 0)
+    why = describe("a multishot poll request", -r);
+  else if (cqe->res < 0)
+    why = describe("a multishot poll request", -cqe->res);
+  else if (!(cqe->flags & IORING_CQE_F_MORE))
+    why = "multishot poll requests end at once (Linux 5.13 needed)";
+  ::close(efd);
+  return why;
+}
+
+std::string probe_uring() {
+  io_uring ring;
+  if (int err = io_uring_queue_init(4, &ring, 0)) return describe("io_uring_queue_init", -err);
+  std::string why;
+  if (!(ring.features & IORING_FEAT_EXT_ARG) || !(ring.features & IORING_FEAT_NODROP)) {
+    why = "the kernel lacks IORING_FEAT_EXT_ARG or NODROP (Linux 5.11 needed)";
+  } else if (io_uring_probe* probe = io_uring_get_probe_ring(&ring)) {
+    if (!io_uring_opcode_supported(probe, IORING_OP_POLL_ADD) ||
+        !io_uring_opcode_supported(probe, IORING_OP_POLL_REMOVE))
+      why = "the kernel lacks IORING_OP_POLL_ADD or POLL_REMOVE";
+    io_uring_free_probe(probe);
+  } else {
+    why = "io_uring_get_probe failed";
+  }
+  if (why.empty()) why = probe_multishot(&ring);
+  io_uring_queue_exit(&ring);
+  return why;
+}
+
+}  // namespace
+
+std::unique_ptr<Poller> make_uring_poller(unsigned sq_entries, unsigned cq_entries) {
+  return std::make_unique<UringPoller>(sq_entries, cq_entries);
+}
+
+const std::string& uring_unavailable_reason() {
+  static const std::string why = probe_uring();
+  return why;
+}
+
+}  // namespace brigade
