@@ -145,6 +145,20 @@ std::vector<pid_t> children_of(pid_t parent) {
   return out;
 }
 
+// Until both workers have answered (up to 20 s): a forked worker is a child before the primary
+// routes to it, so counting children alone let a signal reach a worker that was not serving yet.
+Task<void> both_workers_serving(Loop& loop, Demo& d) {
+  std::vector<std::string> seen;
+  for (uint64_t until = loop.now() + 20000; seen.size() < 2 && loop.now() < until;) {
+    std::string a = co_await get(loop, d.port, "/stats");
+    std::size_t at = a.find("\"pid\":");
+    if (at == std::string::npos) continue;
+    std::string pid = a.substr(at + 6, a.find_first_of(",}", at) - at - 6);
+    if (std::find(seen.begin(), seen.end(), pid) == seen.end()) seen.push_back(pid);
+  }
+  EXPECT_EQ(seen.size(), 2u) << "both workers never answered";
+}
+
 TEST(Drain, SigtermToTheDemoAnswersEveryRequestInFlight) {
   Loop loop;
   HangGuard guard(loop, 90000);
@@ -173,7 +187,7 @@ TEST(Drain, SigtermToTheClusterPrimaryAnswersEveryRequestInFlight) {
     co_await start(loop, d, args);
     if (!d.port) co_return;
     co_await wait_until(loop, 10000, [&] { return children_of(d.child.pid()).size() == 2; });
-    for (int i = 0; i < 4; ++i) co_await get(loop, d.port, "/");  // both workers up
+    co_await both_workers_serving(loop, d);
     auto answers = co_await slow_requests_then(loop, d.port, 4, [&] { d.child.kill(SIGTERM); });
     expect_all_answered(answers, d.log);
     co_await expect_exit_ok(loop, d);
@@ -191,7 +205,7 @@ TEST(Drain, SigtermToAClusterWorkerAnswersEveryRequestInFlight) {
     co_await start(loop, d, args);
     if (!d.port) co_return;
     co_await wait_until(loop, 10000, [&] { return children_of(d.child.pid()).size() == 2; });
-    for (int i = 0; i < 4; ++i) co_await get(loop, d.port, "/");
+    co_await both_workers_serving(loop, d);
     std::vector<pid_t> workers = children_of(d.child.pid());
     EXPECT_EQ(workers.size(), 2u);
     if (workers.size() != 2) co_return;
@@ -258,7 +272,7 @@ TEST(Drain, DrainDelayToOneWorkerReplacesItAfterTheDelay) {
     co_await start(loop, d, args);
     if (!d.port) co_return;
     co_await wait_until(loop, 10000, [&] { return children_of(d.child.pid()).size() == 2; });
-    for (int i = 0; i < 4; ++i) co_await get(loop, d.port, "/");  // both workers up
+    co_await both_workers_serving(loop, d);
     std::vector<pid_t> workers = children_of(d.child.pid());
     EXPECT_EQ(workers.size(), 2u);
     if (workers.size() != 2) co_return;
