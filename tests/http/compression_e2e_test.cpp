@@ -15,6 +15,7 @@
 #include "brigade/http/event_stream.hpp"
 #include "brigade/http/static_files.hpp"
 #include "brigade/task/sleep.hpp"
+#include "brigade/tls/certificate.hpp"
 #include "same_bytes.hpp"
 #include "test_server.hpp"
 
@@ -318,6 +319,38 @@ const base = process.argv[2];
     expected += c + " /file?name=big.txt " + c + " " + std::to_string(f.file_text.size()) + "\n";
   }
   EXPECT_EQ(out, expected);
+}
+
+// Over TLS the encoded pieces go through the session: a file, a buffered and a streamed body.
+TEST(CompressionE2E, OverHttps) {
+  if (!have("curl")) GTEST_SKIP() << "curl not installed";
+  Fixture f;
+  std::string cert = f.dir + "/cert.pem", key = f.dir + "/key.pem";
+  tls::write_self_signed(cert, key, {"localhost", "127.0.0.1"});
+  ServerOptions o;
+  o.tls.emplace();
+  o.tls->cert_file = cert;
+  o.tls->key_file = key;
+  f.releases = 1000;  // the stream does not wait here
+  TestServer s([&f](App& app) { f.routes(app); }, o);
+  std::string base = "https://127.0.0.1:" + std::to_string(s.port());
+  for (std::string path : {"/file?name=big.txt", "/json", "/stream"}) {
+    std::string headers = f.dir + "/https.head";
+    int st = -1;
+    std::string body = run_command(
+        "curl -s --cacert " + cert + " --compressed -D " + headers + " '" + base + path + "'", &st);
+    EXPECT_EQ(st, 0) << path;
+    std::ifstream in(headers);
+    std::string head((std::istreambuf_iterator<char>(in)), {});
+    EXPECT_TRUE(has(head, "Content-Encoding: br\r\n")) << path << head;
+    if (path.starts_with("/file")) {
+      EXPECT_TRUE(same_bytes(body, f.file_text));
+    } else if (path == "/json") {
+      EXPECT_TRUE(same_bytes(body, big_json().dump()));
+    } else {
+      EXPECT_TRUE(body.ends_with("last piece\n")) << body.size();
+    }
+  }
 }
 
 // HTTP/1.0 has no chunks: the coded stream is close-delimited and its end still arrives.
