@@ -181,19 +181,19 @@ Task<void> Compression::operator()(Req& req, Res& res, Next next) const {
   if (!should_compress(o, req, res, coding, body.size())) co_return;
   mark_encoded(res, coding);
   int level = level_for(o, coding);
-  if (body.size() < o.pool_threshold) {
-    thread_local std::string scratch;  // keeps its capacity: the body keeps its own too
-    detail::compress_whole(coding, level, body, scratch);
-    body.assign(scratch);
-    co_return;
-  }
+  // The body is replaced by a copy of the (small) result: it keeps its capacity for the next
+  // answer on this exchange.
   std::string compressed;
-  auto work = [coding, level, &body, &compressed] {
+  if (body.size() < o.pool_threshold) {
     detail::compress_whole(coding, level, body, compressed);
-  };
-  auto job = ThreadPool::shared().run(std::move(work));  // named: see the g++ 12 note
-  co_await job;
-  body.swap(compressed);
+  } else {
+    auto work = [coding, level, &body, &compressed] {
+      detail::compress_whole(coding, level, body, compressed);
+    };
+    auto job = ThreadPool::shared().run(std::move(work));  // named: see the g++ 12 note
+    co_await job;
+  }
+  body.assign(compressed);
 }
 
 }  // namespace brigade::http

@@ -16,6 +16,8 @@ namespace {
 
 // zlib counts in 32-bit units: longer input goes in slices.
 constexpr std::size_t kZlibSlice = std::size_t{1} << 30;
+// compress_whole's per-thread output room is kept up to this size.
+constexpr std::size_t kKeptRoom = 2 << 20;
 
 int zlib_window_bits(Coding coding) { return coding == Coding::kGzip ? 15 + 16 : 15; }
 
@@ -171,6 +173,18 @@ std::unique_ptr<Encoder> Encoder::make(Coding coding, int level) {
 
 void compress_whole(Coding coding, int level, std::string_view in, std::string& out) {
   out.clear();
+  // The codecs write into a per-thread buffer that keeps its size: growing a fresh string to
+  // the bound zero-fills (and page-faults) ~the body's size per response; `out` gets a copy of
+  // the few bytes made.
+  thread_local std::string room;
+  auto reserve_room = [](std::size_t bound) {
+    if (room.size() < bound) room.resize(bound);
+    return room.data();
+  };
+  auto take = [&out](std::size_t n) {
+    out.assign(room.data(), n);
+    if (room.size() > kKeptRoom) std::string().swap(room);  // a rare big body: not kept
+  };
   switch (coding) {
     case Coding::kIdentity:
       out.assign(in);
@@ -178,18 +192,25 @@ void compress_whole(Coding coding, int level, std::string_view in, std::string& 
     case Coding::kGzip:
     case Coding::kDeflate: {
       thread_local DeflateCache cache;
-      run_deflate(cache.get(level, zlib_window_bits(coding)), in, Z_FINISH, out);
+      z_stream& s = cache.get(level, zlib_window_bits(coding));
+      uLong bound = deflateBound(&s, static_cast<uLong>(in.size()));
+      if (in.size() >= kZlibSlice || bound >= kZlibSlice) break;  // streamed below
+      s.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+      s.avail_in = static_cast<uInt>(in.size());
+      s.next_out = reinterpret_cast<Bytef*>(reserve_room(bound));
+      s.avail_out = static_cast<uInt>(bound);
+      if (deflate(&s, Z_FINISH) != Z_STREAM_END) throw std::runtime_error("deflate: stream error");
+      take(bound - s.avail_out);
       return;
     }
     case Coding::kBrotli: {
-      std::size_t room = BrotliEncoderMaxCompressedSize(in.size());
-      if (room == 0) break;  // too large for one call: streamed below
-      out.resize(room);
+      std::size_t size = BrotliEncoderMaxCompressedSize(in.size());
+      if (size == 0) break;  // too large for one call: streamed below
       if (!BrotliEncoderCompress(level, BROTLI_DEFAULT_WINDOW, BROTLI_MODE_GENERIC, in.size(),
-                                 reinterpret_cast<const uint8_t*>(in.data()), &room,
-                                 reinterpret_cast<uint8_t*>(out.data())))
+                                 reinterpret_cast<const uint8_t*>(in.data()), &size,
+                                 reinterpret_cast<uint8_t*>(reserve_room(size))))
         throw std::runtime_error("brotli: encoder error");
-      out.resize(room);
+      take(size);
       return;
     }
     case Coding::kZstd: {
@@ -197,10 +218,10 @@ void compress_whole(Coding coding, int level, std::string_view in, std::string& 
       if (!cache.c && !(cache.c = ZSTD_createCCtx())) throw std::bad_alloc();
       ZSTD_CCtx_reset(cache.c, ZSTD_reset_session_and_parameters);
       ZSTD_CCtx_setParameter(cache.c, ZSTD_c_compressionLevel, level);
-      out.resize(ZSTD_compressBound(in.size()));
-      std::size_t n = ZSTD_compress2(cache.c, out.data(), out.size(), in.data(), in.size());
+      std::size_t bound = ZSTD_compressBound(in.size());
+      std::size_t n = ZSTD_compress2(cache.c, reserve_room(bound), bound, in.data(), in.size());
       if (ZSTD_isError(n)) throw std::runtime_error(ZSTD_getErrorName(n));
-      out.resize(n);
+      take(n);
       return;
     }
   }
