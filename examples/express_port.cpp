@@ -1,11 +1,12 @@
 // A small Express service ported line by line: a REST resource on a mounted router, JSON bodies
-// with validation errors as 400, a static front page, CORS, request ids and an access log. The
-// JavaScript original:
+// with validation errors as 400, a static front page, CORS, compression, request ids and an
+// access log. The JavaScript original:
 //
 //   const app = express();
 //   app.use(requestId());                                    // express-request-id
 //   app.use(morgan(':remote-addr :method :url :status :res[content-length] :response-time ms'));
 //   app.use(cors({ origin: ['http://localhost:3000'] }));
+//   app.use(compression());                                  // gzip, deflate, br (and zstd)
 //   app.use(async (req, res, next) => {                      // timing, around the rest
 //     const t0 = process.hrtime.bigint();
 //     res.set('Server-Timing', ...); // (Express needs on-headers for this; brigade's buffered
@@ -54,6 +55,7 @@
 #include "brigade/http/access_log.hpp"
 #include "brigade/http/app.hpp"
 #include "brigade/http/body.hpp"
+#include "brigade/http/compression.hpp"
 #include "brigade/http/cors.hpp"
 #include "brigade/http/request_id.hpp"
 #include "brigade/http/static_files.hpp"
@@ -138,6 +140,7 @@ int main(int argc, char** argv) {
   http::CorsOptions cors;
   cors.origins = {"http://localhost:3000"};
   app.use(http::cors(cors));
+  app.use(http::compression());
   app.use([](Req&, Res& res, Next next) -> Task<void> {
     auto t0 = std::chrono::steady_clock::now();
     co_await next();

@@ -1,5 +1,6 @@
 // examples/express_port as its users meet it: curl and Node's fetch against the ported Express
-// service (front page, the todo resource, validation 400s, body limits, CORS preflight).
+// service (front page, the todo resource, validation 400s, body limits, CORS preflight,
+// compression).
 #include <gtest/gtest.h>
 
 #include <string>
@@ -33,6 +34,23 @@ TEST_F(ExpressPortTest, TheFrontPageIsServedStatically) {
   std::string head = run_command("curl -s -I " + base + "/index.html");
   EXPECT_NE(head.find("Content-Type: text/html"), std::string::npos) << head;
   EXPECT_NE(head.find("ETag: "), std::string::npos) << head;
+}
+
+TEST_F(ExpressPortTest, CurlGetsTheFrontPageAndTheListCompressed) {
+  for (const char* coding : {"gzip", "br", "deflate"}) {
+    std::string head =
+        run_command("curl -s -o /dev/null -D - -H 'Accept-Encoding: " + std::string(coding) + "' " +
+                    base + "/");
+    EXPECT_NE(head.find("Content-Encoding: " + std::string(coding)), std::string::npos)
+        << coding << ": " << head;
+    EXPECT_NE(head.find("Vary: "), std::string::npos) << head;
+  }
+  std::string page = run_command("curl -s --compressed " + base + "/");
+  EXPECT_NE(page.find("<h1>todos</h1>"), std::string::npos) << page;
+  // The list is under the 1 KiB threshold: it goes out as it is.
+  std::string head =
+      run_command("curl -s -o /dev/null -D - -H 'Accept-Encoding: gzip' " + base + "/api/v1/todos");
+  EXPECT_EQ(head.find("Content-Encoding"), std::string::npos) << head;
 }
 
 TEST_F(ExpressPortTest, NodeFetchCreatesChangesAndDeletesATodo) {
