@@ -28,7 +28,6 @@ class BodyPieces {
   // HttpError 400 for corrupt or truncated coded data, 413 past the limit, and what the
   // request's reads throw (brigade::Error: EFBIG past a route's limit, ECONNRESET...).
   Task<std::string_view> next();
-  uint64_t decoded() const noexcept { return decoded_; }
 
  private:
   Task<std::string_view> raw();  // the next piece as it came, empty at the end

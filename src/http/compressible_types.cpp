@@ -1,6 +1,5 @@
 // Which Content-Types are worth compressing (the default filter of http::compression).
 #include <cctype>
-#include <string>
 
 #include "brigade/http/compression.hpp"
 
