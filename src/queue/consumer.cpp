@@ -6,8 +6,9 @@
 
 #include <cstdio>
 #include <deque>
-#include <map>
 #include <random>
+#include <set>
+#include <utility>
 
 #include "brigade/error.hpp"
 #include "brigade/task/combinators.hpp"
@@ -90,8 +91,10 @@ struct ConsumerCore {
   bool running_loop = false;
   std::stop_source maintenance_stop;
   std::size_t running = 0;
-  std::deque<Entry> backlog;         // read beyond the concurrency limit: run next
-  std::map<std::string, int> owned;  // entry id -> level, running or in the backlog
+  std::deque<Entry> backlog;  // read beyond the concurrency limit: run next
+  // (level, entry id), running or in the backlog: ids are per stream, and two levels' streams
+  // give the same id to entries added in the same millisecond.
+  std::set<std::pair<int, std::string>> owned;
   Signal slot, drained;
   ConsumerStats stats;
   std::weak_ptr<ConsumerCore> self;
@@ -130,8 +133,7 @@ struct ConsumerCore {
         e.job.attempt = std::atoi(f[i + 1].str.c_str()) + 1;
     }
     e.job.queue = &queue;
-    if (owned.count(e.entry_id)) return;  // already ours (a heartbeat raced a claim)
-    owned.emplace(e.entry_id, level);
+    if (!owned.emplace(level, e.entry_id).second) return;  // ours already (a claim raced a read)
     if (running < options.concurrency)
       start(std::move(e));
     else
@@ -191,7 +193,7 @@ struct ConsumerCore {
       }
       co_await brigade::sleep(std::min<uint64_t>(50u << std::min(tries, 5u), 1000));
     }
-    core->owned.erase(e.entry_id);
+    core->owned.erase({e.level, e.entry_id});
     --core->running;
     if (!core->backlog.empty() && core->running < core->options.concurrency) {
       Entry next = std::move(core->backlog.front());
@@ -270,7 +272,7 @@ struct ConsumerCore {
   // Resets the idle time of every entry this consumer holds, so no one claims it.
   Task<void> heartbeat() {
     std::vector<std::vector<std::string>> per_level(kPriorityLevels);
-    for (auto& [entry, level] : owned) per_level[level].push_back(entry);
+    for (auto& [level, entry] : owned) per_level[level].push_back(entry);
     for (int level = 0; level < kPriorityLevels; ++level) {
       if (per_level[level].empty()) continue;
       std::vector<std::string> cmd = {"XCLAIM", queue.prefix() + "s:" + std::to_string(level),

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <memory>
+#include <set>
 
 #include "../redis/redis_server.hpp"
 #include "brigade/error.hpp"
@@ -187,6 +188,44 @@ TEST_F(QueueTest, HigherPriorityRunsFirstAndConcurrencyIsLimited) {
   ASSERT_EQ(order.size(), 10u);
   EXPECT_EQ(order[0], "urgent");
   EXPECT_EQ(most, 3);
+}
+
+// Entry ids are per stream: jobs of two priority levels added in the same millisecond share
+// ids, and each must still run once (the consumer once kept one of two such jobs only).
+TEST_F(QueueTest, JobsOfTwoLevelsAddedInTheSameMillisecondAllRun) {
+  Queue jobs(*redis_, "t");
+  std::set<std::string> ran;
+  int runs = 0;
+  ConsumerOptions o = fast();
+  o.concurrency = 4;
+  Consumer consumer(
+      jobs,
+      [&](Job& job) -> Task<std::string> {
+        ran.insert(job.payload);
+        ++runs;
+        co_return "";
+      },
+      o);
+  run(loop_, [](Queue& jobs) -> Task<void> {
+    std::vector<std::string> payloads;  // outlive the adds, which keep views of them
+    for (int i = 0; i < 40; ++i) payloads.push_back("job" + std::to_string(i));
+    std::vector<Task<std::string>> adds;  // pipelined on one connection: a burst of ~1 ms
+    for (int i = 0; i < 40; ++i) {
+      JobOptions a;
+      a.priority = i % 2 ? 3 : 0;
+      adds.push_back(jobs.add("j", payloads[static_cast<std::size_t>(i)], a));
+    }
+    co_await when_all(std::move(adds));
+  }(jobs));
+  run(loop_, with_consumer(consumer, [](Queue& jobs) -> Task<void> {
+        for (int i = 0; i < 500; ++i) {
+          QueueCounts c = co_await jobs.counts();
+          if (c.completed == 40) break;
+          co_await brigade::sleep(10);
+        }
+      }(jobs)));
+  EXPECT_EQ(ran.size(), 40u);
+  EXPECT_EQ(runs, 40);
 }
 
 TEST_F(QueueTest, ProgressAndCompletionAreEvents) {
