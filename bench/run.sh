@@ -28,6 +28,8 @@
 # Peers of the plaintext HTTP groups (http_c50, http_c1000, http_pipeline), beside Node and the
 # libuv responder: a Boost.Beast hello (bench/beast/http_hello.cpp, Debian libboost-dev) and
 # h2o (Debian h2o, one thread, a 13-byte file as the answer); each is skipped when missing.
+# Their epoll column is the same brigade server with BRIGADE_BACKEND=epoll; the brigade column
+# runs the default backend (io_uring where the kernel allows it).
 #
 # Servers run pinned on core 0 (taskset -c 0), load generators on core 1; everything on 127.0.0.1,
 # on a free port found at run time; every server started here is killed on exit.
@@ -44,7 +46,7 @@ LOGS=$BUILD/logs
 RUNS=${RUNS:-3}
 LOAD_SECONDS=${LOAD_SECONDS:-5}
 WRK_THREADS=${WRK_THREADS:-1}
-IMPLS=(brigade node libuv beast h2o)  # the table's columns, in order
+IMPLS=(brigade epoll node libuv beast h2o)  # the table's columns, in order (epoll: brigade on epoll)
 CLK_TCK=$(getconf CLK_TCK)
 ALL_NAMES=(timers chains fs_read spawn echo http_c50 http_c1000 http_pipeline http_json http_users
   http_idle http_heavy cluster db worker crypto fetch ws redis tls express)
@@ -103,24 +105,25 @@ fmt() {  # NUMBER -> short human form
 
 # shellcheck disable=SC2086  # the stored measurement lists are meant to split into arguments
 print_table() {
-  local sep="--------------------------------+--------------+--------------+--------------+--------------+--------------+-------------"
+  local sep="--------------------------------+--------------+--------------+--------------+--------------+--------------+--------------+-------------"
   echo "# brigade bench: $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?'), node $(node --version)"
   echo "# $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), load average $(cut -d' ' -f1-3 /proc/loadavg), median of $RUNS runs, ${LOAD_SECONDS}s per server load, wrk -t$WRK_THREADS"
   [[ -n $BUILD_WARNING ]] && echo "$BUILD_WARNING"
   echo "# *_ms, *_mb, *_kib* and cpu_us_* rows: lower is better; the others: higher is better"
-  printf '%-31s | %12s | %12s | %12s | %12s | %12s | %s\n' name brigade node libuv beast h2o brigade/node
+  printf '%-31s | %12s | %12s | %12s | %12s | %12s | %12s | %s\n' name brigade epoll node libuv beast h2o brigade/node
   echo "$sep"
-  local row b n u w h ratio
+  local row b e n u w h ratio
   for row in "${ROWS[@]}"; do
     b=$(median ${VALUES["$row|brigade"]:-})
+    e=$(median ${VALUES["$row|epoll"]:-})
     n=$(median ${VALUES["$row|node"]:-})
     u=$(median ${VALUES["$row|libuv"]:-})
     w=$(median ${VALUES["$row|beast"]:-})
     h=$(median ${VALUES["$row|h2o"]:-})
     ratio=-
     [[ $b != - && $n != - ]] && ratio=$(awk -v b="$b" -v n="$n" 'BEGIN { if (n > 0) printf "%.2f", b / n; else print "-" }')
-    printf '%-31s | %12s | %12s | %12s | %12s | %12s | %s\n' "$row" "$(fmt "$b")" "$(fmt "$n")" "$(fmt "$u")" \
-      "$(fmt "$w")" "$(fmt "$h")" "$ratio"
+    printf '%-31s | %12s | %12s | %12s | %12s | %12s | %12s | %s\n' "$row" "$(fmt "$b")" "$(fmt "$e")" "$(fmt "$n")" \
+      "$(fmt "$u")" "$(fmt "$w")" "$(fmt "$h")" "$ratio"
   done
   for row in "${SKIPPED[@]}"; do echo "$row"; done
 }
@@ -430,6 +433,10 @@ bench_http() {  # ROW LOAD_FUNCTION
   local row=$1
   ((WRK_THREADS > 1)) && row=${row}_t$WRK_THREADS
   start_servers "$(brigade_http_binary)" "$NODE_DIR/http_hello.js" "$BIN/libuv/http_responder"
+  # The same brigade binary on its other backend (the brigade column: the default, io_uring
+  # where the kernel allows it).
+  [[ -x $(brigade_http_binary) ]] &&
+    start_server epoll env BRIGADE_BACKEND=epoll "$(brigade_http_binary)" --port "$(free_port)"
   if [[ -x $BIN/beast/http_hello ]]; then
     start_server beast "$BIN/beast/http_hello" "$(free_port)"
   else
