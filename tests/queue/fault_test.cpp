@@ -2,7 +2,9 @@
 // consumers, one of them kill -9'd twice while it holds jobs, Redis restarted once. Every job
 // completes exactly once by its idempotency key (at-least-once delivery, deduplicated
 // completions), none is lost or left pending, and a poison job lands in the dead-letter stream.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -11,6 +13,7 @@
 
 #include <memory>
 #include <optional>
+#include <string>
 
 #include "../redis/redis_server.hpp"
 #include "brigade/loop/loop.hpp"
@@ -34,15 +37,24 @@ struct WorkerEnv {
   const char* sleep_ms = "2";  // each job holds its slot a little: a kill catches some
 };
 
-// A queue_worker process, killed with SIGKILL by the destructor if still running.
+// A queue_worker process, killed with SIGKILL by the destructor if still running. Its stdout
+// comes back through a pipe, so a graceful stop can wait for its "ready" line: a SIGTERM sent
+// before the worker watches the signal ends it by the default action.
 class WorkerProcess {
  public:
   explicit WorkerProcess(const std::string& url, WorkerEnv env = {}) : url_(url), env_(env) {
     start();
   }
-  ~WorkerProcess() { kill(SIGKILL); }
+  ~WorkerProcess() {
+    kill(SIGKILL);
+    if (out_ >= 0) ::close(out_);
+  }
   void start() {
     pid_t parent = ::getpid();
+    int out[2];
+    if (::pipe2(out, O_CLOEXEC) != 0) return;
+    ready_ = false;
+    seen_.clear();
     pid_ = ::fork();
     if (pid_ == 0) {
       ::prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -56,16 +68,35 @@ class WorkerProcess {
       ::setenv("BLOCK_MS", "200", 1);
       ::setenv("SLEEP_MS", env_.sleep_ms, 1);
       int null = ::open("/dev/null", O_WRONLY);
-      ::dup2(null, 1);
+      ::dup2(out[1], 1);
       ::dup2(null, 2);
       std::string exe = std::string(BRIGADE_BINARY_DIR) + "/examples/queue_worker";
       ::execl(exe.c_str(), exe.c_str(), nullptr);
       ::_exit(127);
     }
+    ::close(out[1]);
+    if (out_ >= 0) ::close(out_);
+    out_ = out[0];
+  }
+  // Reads the worker's output until its "ready" line (up to `ms`); true once seen.
+  bool wait_ready(int ms = 10000) {
+    while (!ready_) {
+      pollfd p{out_, POLLIN, 0};
+      if (out_ < 0 || ::poll(&p, 1, ms) <= 0) return false;
+      char buf[256];
+      ssize_t n = ::read(out_, buf, sizeof buf);
+      if (n <= 0) return false;
+      seen_.append(buf, static_cast<std::size_t>(n));
+      ready_ = seen_.find(" ready on queue ") != std::string::npos;
+    }
+    return true;
   }
   // Sends `signo` and waits for the exit; returns the wait status.
   int kill(int signo) {
     if (pid_ <= 0) return -1;
+    if (signo != SIGKILL) {
+      EXPECT_TRUE(wait_ready()) << "the worker never said ready";
+    }
     ::kill(pid_, signo);
     int status = 0;
     ::waitpid(pid_, &status, 0);
@@ -84,6 +115,9 @@ class WorkerProcess {
   std::string url_;
   WorkerEnv env_;
   pid_t pid_ = -1;
+  int out_ = -1;  // the worker's stdout
+  bool ready_ = false;
+  std::string seen_;
 };
 
 Task<QueueCounts> counts_when(Queue& jobs, int64_t completed, uint64_t timeout_ms) {
