@@ -90,10 +90,10 @@ nlohmann::json to_json(std::string_view id, const Todo& t) {
   return {{"id", id}, {"title", t.title}, {"done", t.done}};
 }
 
-Todo& find(Store& store, std::string_view id) {
+Store::iterator find(Store& store, std::string_view id) {
   auto it = store.find(id);
   if (it == store.end()) throw NotFound("no todo " + std::string(id));
-  return it->second;
+  return it;
 }
 
 // Applies the fields of `body` to `t`; `whole`: "title" is required (a POST, not a PATCH).
@@ -160,7 +160,7 @@ int main(int argc, char** argv) {
     res.json(all);
   });
   todos.get("/:id", [&store](Req& req, Res& res) {
-    res.json(to_json(req.param("id"), find(store, req.param("id"))));
+    res.json(to_json(req.param("id"), find(store, req.param("id"))->second));
   });
   todos.post("/", [&store, &next_id, limits](Req& req, Res& res) -> Task<void> {
     nlohmann::json body = co_await req.json(limits);  // 400 bad JSON, 415 another type
@@ -173,15 +173,14 @@ int main(int argc, char** argv) {
   todos.patch("/:id", [&store, limits](Req& req, Res& res) -> Task<void> {
     find(store, req.param("id"));  // a missing todo is a 404 before its body is read
     nlohmann::json body = co_await req.json(limits);
-    Todo& t = find(store, req.param("id"));  // again: a DELETE may have come meanwhile
+    Todo& t = find(store, req.param("id"))->second;  // again: a DELETE may have come meanwhile
     Todo changed = t;
     apply(body, changed, false);  // every field valid, or none applied
     t = std::move(changed);
     res.json(to_json(req.param("id"), t));
   });
   todos.del("/:id", [&store](Req& req, Res& res) {
-    find(store, req.param("id"));
-    store.erase(store.find(req.param("id")));
+    store.erase(find(store, req.param("id")));
     res.status(204).end();
   });
   app.use("/api/v1/todos", std::move(todos));

@@ -3,6 +3,7 @@
 // compression).
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <string>
 
 #include "demo_process.hpp"
@@ -72,10 +73,7 @@ TEST_F(ExpressPortTest, NodeFetchCreatesChangesAndDeletesATodo) {
   )";
   std::string file =
       std::string(BRIGADE_BINARY_DIR) + "/express_port_" + std::to_string(::getpid()) + ".mjs";
-  FILE* f = std::fopen(file.c_str(), "w");
-  ASSERT_TRUE(f);
-  std::fputs(script.c_str(), f);
-  std::fclose(f);
+  std::ofstream(file) << script;
   int status = -1;
   std::string out = run_command("node " + file + " " + base, &status);
   std::remove(file.c_str());

@@ -44,6 +44,15 @@ class QueueTest : public ::testing::Test {
   std::unique_ptr<redis::Client> redis_;
 };
 
+// Polls the counts until `n` jobs have completed (at most 500 polls, 10 ms apart).
+Task<void> until_completed(Queue& jobs, int64_t n) {
+  for (int i = 0; i < 500; ++i) {
+    QueueCounts c = co_await jobs.counts();
+    if (c.completed == n) co_return;
+    co_await brigade::sleep(10);
+  }
+}
+
 // Runs `consumer` while `body` runs, then closes it and waits for run() to return.
 Task<void> with_consumer(Consumer& consumer, Task<void> body) {
   auto running = consumer.run();
@@ -178,13 +187,7 @@ TEST_F(QueueTest, HigherPriorityRunsFirstAndConcurrencyIsLimited) {
     for (int i = 0; i < 9; ++i) co_await jobs.add("j", "low" + std::to_string(i));
     co_await jobs.add("j", "urgent", {.priority = 3});
   }(jobs));
-  run(loop_, with_consumer(consumer, [](Queue& jobs) -> Task<void> {
-        for (int i = 0; i < 500; ++i) {
-          QueueCounts c = co_await jobs.counts();
-          if (c.completed == 10) break;
-          co_await brigade::sleep(10);
-        }
-      }(jobs)));
+  run(loop_, with_consumer(consumer, until_completed(jobs, 10)));
   ASSERT_EQ(order.size(), 10u);
   EXPECT_EQ(order[0], "urgent");
   EXPECT_EQ(most, 3);
@@ -217,13 +220,7 @@ TEST_F(QueueTest, JobsOfTwoLevelsAddedInTheSameMillisecondAllRun) {
     }
     co_await when_all(std::move(adds));
   }(jobs));
-  run(loop_, with_consumer(consumer, [](Queue& jobs) -> Task<void> {
-        for (int i = 0; i < 500; ++i) {
-          QueueCounts c = co_await jobs.counts();
-          if (c.completed == 40) break;
-          co_await brigade::sleep(10);
-        }
-      }(jobs)));
+  run(loop_, with_consumer(consumer, until_completed(jobs, 40)));
   EXPECT_EQ(ran.size(), 40u);
   EXPECT_EQ(runs, 40);
 }
