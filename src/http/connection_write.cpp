@@ -212,13 +212,13 @@ void Connection::finish_stream(ServerResponse& res) {
   bool body = writable() && !ResponseAccess::head_only(res) && status_has_body(res.status());
   if (body && ex->encoding) {  // the encoded stream's end goes with the last chunk
     std::string_view tail = ex->encoder->finish();
-    if (!tail.empty() && chunked) {
-      append_number(ex->out, tail.size(), 16);
-      ex->out += "\r\n";
+    if (!tail.empty()) {
+      if (chunked) {
+        append_number(ex->out, tail.size(), 16);
+        ex->out += "\r\n";
+      }
       ex->out += tail;
-      ex->out += "\r\n";
-    } else if (!tail.empty()) {
-      ex->out += tail;
+      if (chunked) ex->out += "\r\n";
     }
   }
   if (body && chunked) ex->out += "0\r\n\r\n";
