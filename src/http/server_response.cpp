@@ -10,6 +10,7 @@
 #include "brigade/http/parser_syntax.hpp"
 #include "brigade/http/status.hpp"
 #include "connection.hpp"
+#include "json_text.hpp"
 #include "tls_filter.hpp"
 
 namespace brigade::http {
@@ -113,7 +114,9 @@ void ServerResponse::send(std::string_view body) {
 
 void ServerResponse::json(const nlohmann::json& value) {
   if (ended_) return;
-  send_json_text(value.dump());
+  detail::append_json_text(body_, value);  // throws as dump() does, leaving body_ as it was
+  if (!has_content_type_) set("Content-Type", "application/json");
+  end();
 }
 
 void ServerResponse::send_json_text(std::string_view text) {
