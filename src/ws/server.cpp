@@ -7,6 +7,7 @@
 #include "brigade/task/spawn.hpp"
 #include "brigade/tls/stream.hpp"
 #include "brigade/ws/handshake.hpp"
+#include "socket_core.hpp"
 
 namespace brigade::ws {
 
@@ -29,9 +30,10 @@ namespace {
 
 struct RouteState {
   std::string pattern;
+  std::string task_name;  // how reports name a handler's task
   std::vector<std::string> param_names;
   Handler handler;
-  Options options;
+  std::shared_ptr<const Options> options;  // one copy for every socket of the route
 };
 
 std::vector<std::string> param_names_of(std::string_view pattern) {
@@ -49,14 +51,34 @@ std::vector<std::string> param_names_of(std::string_view pattern) {
   return names;
 }
 
-Task<void> run_handler(std::shared_ptr<RouteState> route, WebSocket ws, Handshake hs) {
+// Drives the handler's task to its end and closes the socket after it: a small frame of its
+// own (no Task, no copy of the Handshake), as it lives as long as the connection. The route
+// is held because the handler's frame may point into its closure.
+brigade::detail::Detached drive(Task<void> task, WebSocket ws, std::shared_ptr<RouteState> route) {
   try {
-    auto task = route->handler(ws, std::move(hs));
     co_await task;
     if (ws.is_open()) ws.close(close_code::kNormal);
   } catch (const std::exception&) {
     if (ws.is_open()) ws.close(close_code::kInternalError, "internal error");
+  } catch (...) {
+    if (ws.is_open()) ws.close(close_code::kInternalError, "internal error");
+    report_unhandled_rejection(route->task_name, std::current_exception());
   }
+  brigade::detail::set_context(nullptr);
+}
+
+void run_handler(const std::shared_ptr<RouteState>& route, const WebSocket& ws, Handshake hs) {
+  Task<void> task;
+  try {
+    task = route->handler(ws, std::move(hs));
+  } catch (const std::exception&) {  // a handler that throws before its first co_await
+    WebSocket(ws).close(close_code::kInternalError, "internal error");
+    return;
+  }
+  const ContextNode* mine = brigade::detail::t_context;  // as spawn: the caller keeps its own
+  brigade::detail::name_task(task, route->task_name);
+  drive(std::move(task), ws, route);
+  brigade::detail::set_context(mine);
 }
 
 // The upgrade, inside the App's GET route: checks, answers 101 and hands the socket over.
@@ -84,15 +106,15 @@ void upgrade(http::Req& req, http::Res& res, const std::shared_ptr<RouteState>& 
       "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
       "Sec-WebSocket-Accept: " +
       accept_key(u.key) + "\r\n";
-  if (!route->options.protocols.empty()) {
-    negotiated.protocol = std::string(
-        choose_protocol(req.header("Sec-WebSocket-Protocol"), route->options.protocols));
+  const Options& options = *route->options;
+  if (!options.protocols.empty()) {
+    negotiated.protocol =
+        std::string(choose_protocol(req.header("Sec-WebSocket-Protocol"), options.protocols));
     if (!negotiated.protocol.empty())
       head += "Sec-WebSocket-Protocol: " + negotiated.protocol + "\r\n";
   }
-  if (route->options.deflate.enabled) {
-    if (auto agreed =
-            negotiate_deflate(req.header("Sec-WebSocket-Extensions"), route->options.deflate)) {
+  if (options.deflate.enabled) {
+    if (auto agreed = negotiate_deflate(req.header("Sec-WebSocket-Extensions"), options.deflate)) {
       negotiated.deflate = agreed->params;
       head += "Sec-WebSocket-Extensions: " + agreed->response + "\r\n";
     }
@@ -106,15 +128,13 @@ void upgrade(http::Req& req, http::Res& res, const std::shared_ptr<RouteState>& 
     hs.params.emplace_back(name, std::string(req.param(name)));
 
   http::Upgraded up = res.upgrade(head);
-  WebSocket ws =
-      up.tls.empty()
-          ? WebSocket::open(std::move(up.socket), std::move(up.buffered), Role::kServer,
-                            route->options, std::move(negotiated))
-          : WebSocket::open_tls(tls::Stream::join(std::move(up.socket), std::move(up.tls)),
-                                std::move(up.buffered), Role::kServer, route->options,
-                                std::move(negotiated));
+  WebSocket ws = up.tls.empty() ? detail::open_server_socket(std::move(up.socket), up.buffered,
+                                                             route->options, std::move(negotiated))
+                                : detail::open_server_socket_tls(
+                                      tls::Stream::join(std::move(up.socket), std::move(up.tls)),
+                                      up.buffered, route->options, std::move(negotiated));
   server->add(ws);
-  spawn(run_handler(route, ws, std::move(hs)), "websocket " + route->pattern);
+  run_handler(route, ws, std::move(hs));
 }
 
 }  // namespace
@@ -126,8 +146,9 @@ Server& Server::route(std::string pattern, Handler handler, Options options) {
   auto route = std::make_shared<RouteState>();
   route->param_names = param_names_of(pattern);
   route->pattern = pattern;
+  route->task_name = "websocket " + pattern;
   route->handler = std::move(handler);
-  route->options = std::move(options);
+  route->options = std::make_shared<const Options>(std::move(options));
   state_->app->get(std::move(pattern), [route, state = state_](http::Req& req, http::Res& res) {
     upgrade(req, res, route, state);
   });

@@ -1,10 +1,11 @@
+#include <algorithm>
 #include <atomic>
 #include <cstring>
+#include <optional>
 #include <stdexcept>
 
 #include "brigade/crypto/random.hpp"
 #include "brigade/error.hpp"
-#include "brigade/task/spawn.hpp"
 #include "socket_core.hpp"
 
 namespace brigade::ws {
@@ -14,120 +15,39 @@ namespace {
 
 std::atomic<uint64_t> g_next_id{1};
 
-// Reads of plain sockets land here: the reader parses them before it suspends again (a read
-// resumes its reader inline), so one buffer per thread serves every connection and an idle
-// connection holds none.
-std::span<char> scratch() {
+// Reads land here and are parsed before the hook returns, so one buffer per thread serves
+// every connection and an idle connection holds none.
+std::span<char> read_scratch() {
   static thread_local std::unique_ptr<char[]> buf;
   constexpr std::size_t kSize = 64 * 1024;
   if (!buf) buf.reset(new char[kSize]);
   return {buf.get(), kSize};
 }
 
+// Frames are encoded here when the transport takes them at once (the common case): no
+// allocation per message. Released past 64 KiB so one big message does not pin its size.
+std::string& frame_scratch() {
+  static thread_local std::string buf;
+  return buf;
+}
+
 void resume_later(Loop& loop, std::coroutine_handle<> h) {
   loop.queue_microtask([h] { h.resume(); });
 }
 
-std::size_t inbox_limit(const Options& o) {
-  return std::max<std::size_t>(o.max_message_size, 1024 * 1024);
-}
-
-struct Park {
-  SocketCore* core;
-  bool await_ready() const noexcept { return false; }
-  void await_suspend(std::coroutine_handle<> h) noexcept { core->reader_parked = h; }
-  void await_resume() const noexcept {}
-};
-
-Task<void> read_loop(std::shared_ptr<SocketCore> c) {
-  if (!c->pending.empty()) {
-    std::string first = std::move(c->pending);
-    c->feed(first);
-  }
-  while (!c->finished) {
-    if (c->inbox_bytes >= inbox_limit(c->options) && !c->close_received) {
-      co_await Park{c.get()};
-      continue;
-    }
-    std::string_view data;
-    try {
-      if (c->tls) {
-        std::span<char> buf(c->tls_buf.get(), 16 * 1024);
-        auto read = c->tls->read(buf);
-        std::size_t n = co_await read;
-        data = std::string_view(buf.data(), n);
-      } else {
-        std::span<char> buf = scratch();
-        std::size_t n = co_await c->tcp.read(buf);
-        data = std::string_view(buf.data(), n);
-      }
-    } catch (const std::exception&) {
-      c->finish(close_code::kAbnormal, {});
-      break;
-    }
-    if (c->finished) break;
-    if (data.empty()) {  // EOF: the end, after a close handshake or not
-      c->finish(c->close_received ? c->code : close_code::kAbnormal, {});
-      break;
-    }
-    if (!c->close_received && !c->parser.failed()) c->feed(data);
-  }
-}
-
-Task<void> write_loop(std::shared_ptr<SocketCore> c) {
-  while (!c->finished) {
-    if (c->outbox.empty()) {
-      if (c->close_after_write && !c->shut) {
-        c->shut = true;
-        try {
-          if (c->tls) {
-            auto s = c->tls->shutdown();
-            co_await s;
-          } else {
-            co_await c->tcp.shutdown();
-          }
-        } catch (const std::exception&) {
-          c->finish(c->close_received ? c->code : close_code::kAbnormal, {});
-        }
-        continue;
-      }
-      break;
-    }
-    std::shared_ptr<const std::string> frame = c->outbox.front();
-    try {
-      if (c->tls) {
-        auto w = c->tls->write(*frame);
-        co_await w;
-      } else {
-        co_await c->tcp.write(*frame);
-      }
-    } catch (const std::exception&) {
-      c->finish(close_code::kAbnormal, {});
-      break;
-    }
-    if (c->finished) break;
-    c->outbox.pop_front();
-    c->out_bytes -= frame->size();
-    c->wake_senders();
-  }
-  c->writing = false;
-}
-
 }  // namespace
 
-SocketCore::SocketCore(Loop& l, Role r, Options o, Negotiated n)
+SocketCore::SocketCore(Loop& l, Role r, std::shared_ptr<const Options> o, Negotiated n)
     : loop(&l),
-      role(r),
       options(std::move(o)),
-      negotiated(std::move(n)),
       id(g_next_id.fetch_add(1, std::memory_order_relaxed)),
-      close_timer(l),
-      heartbeat(l) {
-  ParserOptions po;
-  po.role = role;
-  po.max_message_size = options.max_message_size;
-  if (negotiated.deflate) {
-    const DeflateParams& d = *negotiated.deflate;
+      role(r) {
+  if (!n.protocol.empty()) rare_state().protocol = std::move(n.protocol);
+  if (n.deflate) {
+    const DeflateParams& d = *n.deflate;
+    ParserOptions po;
+    po.role = role;
+    po.max_message_size = options->max_message_size;
     po.deflate = true;
     // What the peer compresses with: the client's parameters for a server, and back.
     po.inflate_no_context_takeover =
@@ -135,27 +55,97 @@ SocketCore::SocketCore(Loop& l, Role r, Options o, Negotiated n)
     bool mine_reset =
         role == Role::kServer ? d.server_no_context_takeover : d.client_no_context_takeover;
     int mine_bits = role == Role::kServer ? d.server_max_window_bits : d.client_max_window_bits;
-    deflater = std::make_unique<Deflater>(mine_bits, mine_reset, options.deflate.level);
+    rare_state().deflater =
+        std::make_unique<Deflater>(mine_bits, mine_reset, options->deflate.level);
+    parser = std::make_unique<Parser>(po);
+    keep_parser = true;
   }
-  parser = Parser(po);
 }
 
 SocketCore::~SocketCore() = default;
 
-void SocketCore::start(std::string buffered) {
-  pending = std::move(buffered);
-  if (!tls) tcp.set_drain_hook(&SocketCore::on_drain, this);
-  if (options.ping_interval_ms) {
-    heartbeat.start(
-        options.ping_interval_ms, [this] { on_heartbeat(); }, true);
-    heartbeat.unref();  // the socket keeps the loop alive, not its heartbeat
-  }
-  spawn(read_loop(shared_from_this()), "websocket");
+SocketCore::Rare& SocketCore::rare_state() {
+  if (!rare) rare = std::make_unique<Rare>();
+  return *rare;
 }
 
-std::shared_ptr<const std::string> SocketCore::encode(Opcode op, std::string_view data) {
+WebSocket SocketCore::wrap(std::shared_ptr<SocketCore> core) noexcept {
+  return WebSocket(std::move(core));
+}
+
+std::size_t SocketCore::inbox_limit() const noexcept {
+  return std::max<std::size_t>(options->max_message_size, 1024 * 1024);
+}
+
+void SocketCore::start(std::string_view buffered) {
+  self = shared_from_this();
+  if (options->ping_interval_ms) {
+    heartbeat = loop->set_interval(options->ping_interval_ms, [this] { on_heartbeat(); });
+    loop->unref_timer(heartbeat);  // the socket keeps the loop alive, not its heartbeat
+  }
+  if (!buffered.empty()) feed(buffered);
+  if (finished) return;
+  if (secure) {
+    tls.set_read_hook(&SocketCore::on_readable, this);
+    tls.set_drain_hook(&SocketCore::on_drain, this);
+  } else {
+    tcp.set_read_hook(&SocketCore::on_readable, this);
+    tcp.set_drain_hook(&SocketCore::on_drain, this);
+  }
+  read_available();  // bytes may be waiting already
+}
+
+void SocketCore::on_readable(void* p) { static_cast<SocketCore*>(p)->read_available(); }
+
+void SocketCore::read_available() {
+  std::span<char> buf = read_scratch();
+  while (!finished) {
+    if (inbox_bytes >= inbox_limit() && !close_received) {
+      read_paused = true;  // resumed by receive(); meanwhile the peer is held by TCP
+      return;
+    }
+    long n = secure ? tls.try_read(buf) : tcp.try_read(buf);
+    if (n == -EAGAIN) return;
+    if (n < 0) {
+      finish(close_code::kAbnormal, {});
+      return;
+    }
+    if (n == 0) {  // EOF: the end, after a close handshake or not
+      finish(close_received ? code : close_code::kAbnormal, {});
+      return;
+    }
+    if (!close_received) feed(std::string_view(buf.data(), static_cast<std::size_t>(n)));
+    // A short plain read drained the socket (the next arrival raises a new edge); TLS hands
+    // out one record per call, so it reads on until -EAGAIN.
+    if (!secure && static_cast<std::size_t>(n) < buf.size()) return;
+  }
+}
+
+void SocketCore::resume_reading() {
+  if (!read_paused || inbox_bytes >= inbox_limit()) return;
+  read_paused = false;
+  loop->queue_microtask([s = shared_from_this()] {
+    if (!s->finished && !s->read_paused) s->read_available();
+  });
+}
+
+std::size_t SocketCore::transport_queue() const noexcept {
+  return secure ? tls.write_queue_size() : tcp.write_queue_size();
+}
+
+int SocketCore::write_now(std::string_view bytes) noexcept {
+  return secure ? tls.write_nowait(bytes) : tcp.write_nowait(bytes);
+}
+
+std::size_t SocketCore::buffered() const noexcept {
+  return (batch ? batch->size() : 0) + (rare ? rare->out_bytes : 0) + transport_queue();
+}
+
+bool SocketCore::send_message(Opcode op, std::string_view data, bool control) {
+  if (finished || (close_sent && !control)) return false;
+  Deflater* deflater = rare ? rare->deflater.get() : nullptr;
   bool compress = deflater && (op == Opcode::kText || op == Opcode::kBinary) &&
-                  data.size() >= options.deflate.threshold;
+                  data.size() >= options->deflate.threshold;
   std::string compressed;
   if (compress) {
     deflater->compress(data, compressed);
@@ -167,86 +157,154 @@ std::shared_ptr<const std::string> SocketCore::encode(Opcode op, std::string_vie
   char header[kMaxFrameHeader];
   std::size_t h =
       write_frame_header(header, op, true, compress, data.size(), masked ? mask : nullptr);
-  auto frame = std::make_shared<std::string>();
-  frame->reserve(h + data.size());
-  frame->append(header, h);
-  frame->append(data);
-  if (masked) apply_mask(frame->data() + h, data.size(), mask);
-  return frame;
+  std::string& frame = frame_scratch();
+  frame.assign(header, h);
+  frame.append(data);
+  if (masked) apply_mask(frame.data() + h, data.size(), mask);
+  bool ok = transmit(frame, nullptr, control);
+  if (frame.capacity() > 64 * 1024) std::string().swap(frame);
+  return ok;
 }
 
-std::size_t SocketCore::buffered() const noexcept {
-  std::size_t n = out_bytes;
-  if (tls)
-    n += tls->socket().write_queue_size();
-  else
-    n += tcp.write_queue_size();
-  return n;
+bool SocketCore::send_shared(std::shared_ptr<const std::string> frame) {
+  std::string_view bytes = *frame;
+  return transmit(bytes, std::move(frame), false);
 }
 
-bool SocketCore::enqueue(std::shared_ptr<const std::string> frame, bool control) {
+// Order is kept across the three ways out: this turn's batch, the transport (which copies what
+// the kernel does not take), and the outbox while the transport is over its mark. Shared and
+// large frames skip the batch, so a broadcast copies nothing per socket.
+bool SocketCore::transmit(std::string_view frame, std::shared_ptr<const std::string> shared,
+                          bool control) {
   if (finished || (close_sent && !control)) return false;
-  // The fast path: nothing of ours waits and the socket's queue is under its mark, so the
-  // bytes go to the kernel now (the socket copies what it does not take).
-  if (!tls && !writing && outbox.empty() && tcp.write_queue_size() < tcp.high_water_mark()) {
-    int err = tcp.write_nowait(*frame);
-    if (err) finish(close_code::kAbnormal, {});
-    return !err;
+  if (batch) {
+    batch->append(frame);
+    return true;
   }
-  out_bytes += frame->size();
-  outbox.push_back(std::move(frame));
-  kick_writer();
+  if ((!rare || rare->outbox.empty()) && transport_queue() < options->high_water_mark) {
+    constexpr std::size_t kBatchUpTo = 16 * 1024;
+    if (shared || frame.size() > kBatchUpTo) {
+      if (write_now(frame) != 0) {
+        finish(close_code::kAbnormal, {});
+        return false;
+      }
+      return true;
+    }
+    batch = std::make_unique<std::string>(frame);
+    loop->queue_microtask([s = shared_from_this()] { s->flush_batch(); });
+    return true;
+  }
+  Rare& r = rare_state();
+  if (!shared) shared = std::make_shared<const std::string>(frame);
+  r.out_bytes += shared->size();
+  r.outbox.push_back(std::move(shared));
   return true;
 }
 
-void SocketCore::kick_writer() {
-  if (writing || finished) return;
-  writing = true;
-  spawn(write_loop(shared_from_this()), "websocket write");
+void SocketCore::flush_batch() {
+  std::unique_ptr<std::string> out = std::move(batch);
+  if (!out || finished) return;
+  if (write_now(*out) != 0) {
+    finish(close_code::kAbnormal, {});
+    return;
+  }
+  end_if_flushed();
+  wake_senders();  // the kernel may have taken it all: no drain hook would tell them
+}
+
+void SocketCore::on_drain(void* p) { static_cast<SocketCore*>(p)->pump(); }
+
+// The transport's queue emptied: hand it queued frames up to the mark, then wake senders.
+void SocketCore::pump() {
+  if (finished) return;
+  if (rare) {
+    auto& outbox = rare->outbox;
+    while (!outbox.empty() && transport_queue() < options->high_water_mark) {
+      std::shared_ptr<const std::string> frame = std::move(outbox.front());
+      outbox.pop_front();
+      rare->out_bytes -= frame->size();
+      if (write_now(*frame) != 0) {
+        finish(close_code::kAbnormal, {});
+        return;
+      }
+    }
+  }
+  end_if_flushed();
+  wake_senders();
+}
+
+void SocketCore::end_if_flushed() {
+  if (!close_after_write || shut || finished || batch || (rare && !rare->outbox.empty())) return;
+  shut = true;  // the transport half-closes once its own queue is out
+  if (secure)
+    tls.end();
+  else
+    tcp.end();
 }
 
 void SocketCore::send_close(uint16_t c, std::string_view why) {
   if (close_sent || finished) return;
   std::string payload = close_payload(c, why);
-  auto frame = encode(Opcode::kClose, payload);
   close_sent = true;
-  enqueue(std::move(frame), true);
+  send_message(Opcode::kClose, payload, true);
+}
+
+void SocketCore::start_close_timer(uint16_t code_on_timeout) {
+  if (close_timer) loop->clear_timer(close_timer);
+  close_timer = loop->set_timeout(options->close_timeout_ms,
+                                  [this, code_on_timeout] { finish(code_on_timeout, {}); });
 }
 
 void SocketCore::begin_close(uint16_t c, std::string_view why) {
   if (close_sent || finished) return;
   send_close(c, why);
-  if (close_received) return;
-  close_timer.start(options.close_timeout_ms, [this] { finish(close_code::kAbnormal, {}); });
+  if (close_received || finished) return;
+  start_close_timer(close_code::kAbnormal);
 }
 
 void SocketCore::finish(uint16_t c, std::string_view why) noexcept {
   if (finished) return;
   finished = true;
   code = c;
-  if (c == close_code::kAbnormal)
-    reason.clear();
-  else if (!why.empty())
-    reason.assign(why);
-  close_timer.clear();
-  heartbeat.clear();
-  if (tls)
-    tls->close();
+  if (c == close_code::kAbnormal) {
+    if (rare) rare->reason.clear();
+  } else if (!why.empty()) {
+    rare_state().reason.assign(why);
+  }
+  if (close_timer) loop->clear_timer(std::exchange(close_timer, TimerId{}));
+  if (heartbeat) loop->clear_timer(std::exchange(heartbeat, TimerId{}));
+  if (secure)
+    tls.close();
   else
     tcp.close();
-  outbox.clear();
-  out_bytes = 0;
+  read_paused = false;
+  batch.reset();
+  if (rare) {
+    rare->outbox.clear();
+    rare->out_bytes = 0;
+  }
   wake_receiver();
   wake_senders();
-  if (reader_parked) resume_later(*loop, std::exchange(reader_parked, {}));
-  for (auto h : close_waiters) resume_later(*loop, h);
-  close_waiters.clear();
+  if (rare) {
+    for (auto h : rare->close_waiters) resume_later(*loop, h);
+    rare->close_waiters.clear();
+  }
+  // Released from the microtask queue: whoever called finish may still be using this.
+  if (self) loop->queue_microtask([s = std::move(self)] {});
 }
 
 void SocketCore::feed(std::string_view bytes) {
-  while (!bytes.empty() && !finished) {
+  std::optional<Parser> fresh;
+  Parser* p = parser.get();
+  if (!p) {
+    ParserOptions po;
+    po.role = role;
+    po.max_message_size = options->max_message_size;
+    p = &fresh.emplace(po);
+  }
+  while (!bytes.empty() && !finished && !close_received) {
     Event ev;
-    std::size_t used = parser.parse(bytes, ev);
+    std::size_t used = p->parse(bytes, ev);
     bytes.remove_prefix(used);
     if (ev.kind == Event::Kind::kNone) {
       if (used == 0) break;
@@ -262,34 +320,41 @@ void SocketCore::feed(std::string_view bytes) {
         wake_receiver();
         break;
       case Event::Kind::kPing:
-        if (!close_sent) enqueue(encode(Opcode::kPong, ev.data), true);
+        if (!close_sent) send_message(Opcode::kPong, ev.data, true);
         break;
       case Event::Kind::kPong:
         break;
       case Event::Kind::kClose:
         close_received = true;
         code = ev.code;
-        reason = std::move(ev.data);
+        if (!ev.data.empty()) rare_state().reason = std::move(ev.data);
         send_close(code == close_code::kNoStatus ? 0 : code, {});  // echo, unless we began
-        close_timer.start(options.close_timeout_ms, [this] { finish(code, {}); });
+        start_close_timer(code);
         close_after_write = true;
-        kick_writer();
+        end_if_flushed();
         wake_receiver();
-        return;
+        break;
       case Event::Kind::kError:
         code = ev.code;
-        reason = std::move(ev.data);
-        send_close(ev.code, reason);
+        rare_state().reason = std::move(ev.data);
+        send_close(ev.code, rare->reason);
         close_received = true;  // nothing more is read: the connection is failed
-        close_timer.start(options.close_timeout_ms, [this] { finish(code, {}); });
+        start_close_timer(code);
         close_after_write = true;
-        kick_writer();
+        end_if_flushed();
         wake_receiver();
-        return;
+        break;
       case Event::Kind::kNone:
         break;
     }
     if (used == 0) break;
+  }
+  if (finished || close_received) {
+    parser.reset();  // nothing more is parsed
+  } else if (fresh) {
+    if (!fresh->idle()) parser = std::make_unique<Parser>(std::move(*fresh));
+  } else if (!keep_parser && parser->idle()) {
+    parser.reset();  // between messages again: an idle connection holds no parser
   }
 }
 
@@ -298,17 +363,16 @@ void SocketCore::wake_receiver() noexcept {
 }
 
 void SocketCore::wake_senders() noexcept {
-  while (senders && (finished || buffered() <= options.high_water_mark)) {
-    SendAwaiter* s = senders;
-    senders = s->next_;
-    if (!senders) senders_tail = nullptr;
+  if (!rare) return;
+  while (rare->senders && (finished || buffered() <= options->high_water_mark)) {
+    SendAwaiter* s = rare->senders;
+    rare->senders = s->next_;
+    if (!rare->senders) rare->senders_tail = nullptr;
     s->linked_ = false;
     if (finished) s->error_ = EPIPE;
     resume_later(*loop, s->waiter_);
   }
 }
-
-void SocketCore::on_drain(void* self) { static_cast<SocketCore*>(self)->wake_senders(); }
 
 void SocketCore::on_heartbeat() {
   if (finished) return;
@@ -317,10 +381,30 @@ void SocketCore::on_heartbeat() {
     pinged = false;
   } else if (!pinged) {
     pinged = true;
-    enqueue(encode(Opcode::kPing, {}), true);
+    send_message(Opcode::kPing, {}, true);
   } else {
     finish(close_code::kAbnormal, {});  // silent for two intervals: a dead peer
   }
+}
+
+WebSocket open_server_socket(net::Stream stream, std::string_view buffered,
+                             std::shared_ptr<const Options> options, Negotiated negotiated) {
+  auto core = std::make_shared<SocketCore>(stream.loop(), Role::kServer, std::move(options),
+                                           std::move(negotiated));
+  core->tcp = std::move(stream);
+  core->start(buffered);
+  return SocketCore::wrap(std::move(core));
+}
+
+WebSocket open_server_socket_tls(tls::Stream stream, std::string_view buffered,
+                                 std::shared_ptr<const Options> options, Negotiated negotiated) {
+  Loop& loop = stream.socket().loop();
+  auto core =
+      std::make_shared<SocketCore>(loop, Role::kServer, std::move(options), std::move(negotiated));
+  core->tls = std::move(stream);
+  core->secure = true;
+  core->start(buffered);
+  return SocketCore::wrap(std::move(core));
 }
 
 }  // namespace detail
@@ -348,21 +432,21 @@ std::optional<Message> ReceiveAwaiter::await_resume() {
   Message m = std::move(core_->inbox.front());
   core_->inbox.pop_front();
   core_->inbox_bytes -= m.data.size();
-  if (core_->reader_parked && core_->inbox_bytes < detail::inbox_limit(core_->options))
-    detail::resume_later(*core_->loop, std::exchange(core_->reader_parked, {}));
+  core_->resume_reading();
   return m;
 }
 
 SendAwaiter::~SendAwaiter() {
   if (!linked_) return;
-  SendAwaiter** p = &core_->senders;  // the awaiting frame was destroyed: unlink
+  auto& r = *core_->rare;        // linked: the waiting list lives there
+  SendAwaiter** p = &r.senders;  // the awaiting frame was destroyed: unlink
   SendAwaiter* prev = nullptr;
   while (*p != this) {
     prev = *p;
     p = &(*p)->next_;
   }
   *p = next_;
-  if (core_->senders_tail == this) core_->senders_tail = prev;
+  if (r.senders_tail == this) r.senders_tail = prev;
 }
 
 bool SendAwaiter::await_ready() {
@@ -370,19 +454,22 @@ bool SendAwaiter::await_ready() {
     error_ = EPIPE;
     return true;
   }
-  core_->enqueue(core_->encode(op_, data_));
+  core_->send_message(op_, data_);
   if (core_->finished) error_ = EPIPE;
-  return core_->finished || core_->buffered() <= core_->options.high_water_mark;
+  bool ready = core_->finished || core_->buffered() <= core_->options->high_water_mark;
+  if (!ready) core_->rare_state();  // where await_suspend links the waiter
+  return ready;
 }
 
 void SendAwaiter::await_suspend(std::coroutine_handle<> h) noexcept {
   waiter_ = h;
   linked_ = true;
-  if (core_->senders_tail)
-    core_->senders_tail->next_ = this;
+  auto& r = *core_->rare;  // made by await_ready
+  if (r.senders_tail)
+    r.senders_tail->next_ = this;
   else
-    core_->senders = this;
-  core_->senders_tail = this;
+    r.senders = this;
+  r.senders_tail = this;
 }
 
 void SendAwaiter::await_resume() const {
@@ -390,13 +477,13 @@ void SendAwaiter::await_resume() const {
 }
 
 ClosedAwaiter::~ClosedAwaiter() {
-  if (linked_ && core_) std::erase(core_->close_waiters, waiter_);
+  if (linked_ && core_) std::erase(core_->rare->close_waiters, waiter_);
 }
 bool ClosedAwaiter::await_ready() const noexcept { return !core_ || core_->finished; }
 void ClosedAwaiter::await_suspend(std::coroutine_handle<> h) {
   waiter_ = h;
   linked_ = true;
-  core_->close_waiters.push_back(h);
+  core_->rare_state().close_waiters.push_back(h);
 }
 
 // ---- WebSocket -------------------------------------------------------------------------------
@@ -411,28 +498,29 @@ WebSocket::WebSocket(std::shared_ptr<detail::SocketCore> core) noexcept : core_(
 
 WebSocket WebSocket::open(net::Stream stream, std::string buffered, Role role, Options options,
                           Negotiated negotiated) {
-  auto core = std::make_shared<detail::SocketCore>(stream.loop(), role, std::move(options),
-                                                   std::move(negotiated));
+  auto core = std::make_shared<detail::SocketCore>(
+      stream.loop(), role, std::make_shared<const Options>(std::move(options)),
+      std::move(negotiated));
   core->tcp = std::move(stream);
-  core->start(std::move(buffered));
+  core->start(buffered);
   return WebSocket(std::move(core));
 }
 
 WebSocket WebSocket::open_tls(tls::Stream stream, std::string buffered, Role role, Options options,
                               Negotiated negotiated) {
   Loop& loop = stream.socket().loop();
-  auto core =
-      std::make_shared<detail::SocketCore>(loop, role, std::move(options), std::move(negotiated));
-  core->tls = std::make_unique<tls::Stream>(std::move(stream));
-  core->tls_buf.reset(new char[16 * 1024]);
-  core->start(std::move(buffered));
+  auto core = std::make_shared<detail::SocketCore>(
+      loop, role, std::make_shared<const Options>(std::move(options)), std::move(negotiated));
+  core->tls = std::move(stream);
+  core->secure = true;
+  core->start(buffered);
   return WebSocket(std::move(core));
 }
 
 bool WebSocket::send_nowait(std::string_view data, bool binary) {
   if (!core_ || !core_->can_send()) return false;
-  if (!core_->enqueue(core_->encode(binary ? Opcode::kBinary : Opcode::kText, data))) return false;
-  if (core_->buffered() > core_->options.max_buffered) {
+  if (!core_->send_message(binary ? Opcode::kBinary : Opcode::kText, data)) return false;
+  if (core_->buffered() > core_->options->max_buffered) {
     core_->begin_close(close_code::kPolicyViolation, "send buffer over its limit");
     return false;
   }
@@ -441,18 +529,18 @@ bool WebSocket::send_nowait(std::string_view data, bool binary) {
 
 bool WebSocket::send_frame(std::shared_ptr<const std::string> frame) {
   if (!core_ || !core_->can_send() || core_->role != Role::kServer) return false;
-  if (core_->buffered() + frame->size() > core_->options.max_buffered) {
+  if (core_->buffered() + frame->size() > core_->options->max_buffered) {
     core_->begin_close(close_code::kPolicyViolation, "send buffer over its limit");
     return false;
   }
-  return core_->enqueue(std::move(frame));
+  return core_->send_shared(std::move(frame));
 }
 
 void WebSocket::ping(std::string_view payload) {
   if (!core_ || !core_->can_send()) return;
   if (payload.size() > kMaxControlPayload)
     throw std::invalid_argument("ping payload over 125 bytes");
-  core_->enqueue(core_->encode(Opcode::kPing, payload), true);
+  core_->send_message(Opcode::kPing, payload, true);
 }
 
 void WebSocket::close(uint16_t code, std::string_view reason) {
@@ -474,12 +562,14 @@ uint16_t WebSocket::close_code() const noexcept {
   return core_ ? core_->code : close_code::kAbnormal;
 }
 std::string_view WebSocket::close_reason() const noexcept {
-  return core_ ? std::string_view(core_->reason) : std::string_view();
+  return core_ && core_->rare ? std::string_view(core_->rare->reason) : std::string_view();
 }
 std::string_view WebSocket::protocol() const noexcept {
-  return core_ ? std::string_view(core_->negotiated.protocol) : std::string_view();
+  return core_ && core_->rare ? std::string_view(core_->rare->protocol) : std::string_view();
 }
-bool WebSocket::compressed() const noexcept { return core_ && core_->deflater; }
+bool WebSocket::compressed() const noexcept {
+  return core_ && core_->rare && core_->rare->deflater;
+}
 Role WebSocket::role() const noexcept { return core_ ? core_->role : Role::kServer; }
 uint64_t WebSocket::id() const noexcept { return core_ ? core_->id : 0; }
 

@@ -1,10 +1,16 @@
 #pragma once
-// The state of one WebSocket connection, shared by its handles, its reader and its writer.
-// Private to src/ws.
+// The state of one WebSocket connection, shared by its handles. Private to src/ws.
+//
+// No coroutine of its own: the transport's read hook parses frames as bytes arrive and hands
+// whole messages to the waiting receive(); its drain hook moves queued frames on. An idle
+// connection is this struct and nothing else: no parser (made per read, kept only while a
+// frame is partly read), no buffers, and what is rarely used (subprotocol, deflate, the send
+// queue, close reason, waiters) in `Rare`, allocated on first use.
 #include <coroutine>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -17,8 +23,8 @@
 
 namespace brigade::ws::detail {
 
-// A FIFO that costs nothing while empty (std::deque allocates ~600 bytes up front, per queue,
-// per connection): a vector read from `head`, reset when drained, compacted when half read.
+// A FIFO that holds no memory while empty (std::deque allocates ~600 bytes up front): a vector
+// read from `head`, released when drained, compacted when half read.
 template <typename T>
 class Fifo {
  public:
@@ -29,16 +35,14 @@ class Fifo {
   void pop_front() {
     items_[head_++] = T();
     if (head_ == items_.size()) {
-      items_.clear();
-      head_ = 0;
+      clear();
     } else if (head_ >= 32 && head_ * 2 >= items_.size()) {
       items_.erase(items_.begin(), items_.begin() + static_cast<std::ptrdiff_t>(head_));
       head_ = 0;
     }
   }
   void clear() noexcept {
-    items_.clear();
-    items_.shrink_to_fit();
+    std::vector<T>().swap(items_);
     head_ = 0;
   }
 
@@ -48,61 +52,88 @@ class Fifo {
 };
 
 struct SocketCore : std::enable_shared_from_this<SocketCore> {
-  SocketCore(Loop& loop, Role role, Options options, Negotiated negotiated);
+  SocketCore(Loop& loop, Role role, std::shared_ptr<const Options> options, Negotiated negotiated);
   ~SocketCore();
 
-  void start(std::string buffered);  // spawns the reader
-  // The frame for one message: compressed when agreed and worth it, masked on a client.
-  std::shared_ptr<const std::string> encode(Opcode op, std::string_view data);
-  // Queues a frame; false if the connection is closing (data) or closed.
-  bool enqueue(std::shared_ptr<const std::string> frame, bool control = false);
+  // What few connections need; allocated on first use, kept until the end.
+  struct Rare {
+    std::string protocol;
+    std::unique_ptr<Deflater> deflater;
+    std::string reason;
+    Fifo<std::shared_ptr<const std::string>> outbox;  // frames the transport has not taken
+    std::size_t out_bytes = 0;
+    SendAwaiter* senders = nullptr;  // waiting for buffered() to fall under the mark
+    SendAwaiter* senders_tail = nullptr;
+    std::vector<std::coroutine_handle<>> close_waiters;
+  };
+  Rare& rare_state();
+
+  // Starts reading: `buffered` came with the handshake; then the read hook takes over.
+  void start(std::string_view buffered);
+  // Encodes one message (compressed when agreed and worth it, masked on a client) and sends
+  // or queues it; false if the connection is closing (data) or closed.
+  bool send_message(Opcode op, std::string_view data, bool control = false);
+  // Sends or queues an already encoded frame, shared with other connections.
+  bool send_shared(std::shared_ptr<const std::string> frame);
   std::size_t buffered() const noexcept;
   bool can_send() const noexcept { return !finished && !close_sent; }
   void send_close(uint16_t code, std::string_view reason);
   void begin_close(uint16_t code, std::string_view reason);
   void finish(uint16_t code, std::string_view reason) noexcept;
-  void feed(std::string_view bytes);
   void wake_senders() noexcept;
   void wake_receiver() noexcept;
-  void kick_writer();
-  void on_heartbeat();
-  static void on_drain(void* self);
+  void resume_reading();  // after receive() took the inbox under its limit
+  std::size_t inbox_limit() const noexcept;
+  static WebSocket wrap(std::shared_ptr<SocketCore> core) noexcept;  // a handle on it
 
   Loop* loop;
-  Role role;
-  Options options;
-  Negotiated negotiated;
+  std::shared_ptr<SocketCore> self;        // an open connection owns itself; released at the end
+  std::shared_ptr<const Options> options;  // shared by the sockets of one route
   uint64_t id;
-  net::Stream tcp;
-  std::unique_ptr<tls::Stream> tls;  // wss: reads and writes go through it
-  std::unique_ptr<char[]> tls_buf;
-  Parser parser;
-  std::unique_ptr<Deflater> deflater;
-  std::string pending;  // bytes that came with the handshake
-
+  net::Stream tcp;                 // ws://
+  tls::Stream tls;                 // wss:// (tcp is then empty)
+  std::unique_ptr<Parser> parser;  // only while a frame is partly read, or with deflate
   Fifo<Message> inbox;
   std::size_t inbox_bytes = 0;
   std::coroutine_handle<> receiver;
-  std::coroutine_handle<> reader_parked;  // the reader waits for receive() to take messages
-
-  Fifo<std::shared_ptr<const std::string>> outbox;  // frames not yet handed to the socket
-  std::size_t out_bytes = 0;
-  SendAwaiter* senders = nullptr;  // waiting for buffered() to fall under the mark
-  SendAwaiter* senders_tail = nullptr;
-  std::vector<std::coroutine_handle<>> close_waiters;
-  bool writing = false;
-  bool shut = false;
-
-  bool close_sent = false;
-  bool close_received = false;
-  bool close_after_write = false;  // half-close once the outbox is flushed
-  bool finished = false;
-  bool heard = false;   // something arrived since the last heartbeat tick
-  bool pinged = false;  // the heartbeat pinged and waits for an answer
+  // Frames sent since the loop's current event began, written with one send from a microtask
+  // (a handler answering a read's worth of messages makes one syscall, not one per message).
+  std::unique_ptr<std::string> batch;
+  std::unique_ptr<Rare> rare;
+  TimerId close_timer;
+  TimerId heartbeat;
   uint16_t code = close_code::kAbnormal;
-  std::string reason;
-  Timer close_timer;
-  Timer heartbeat;
+  Role role;
+  bool secure : 1 = false;
+  bool keep_parser : 1 = false;  // deflate: the inflater's context outlives messages
+  bool close_sent : 1 = false;
+  bool close_received : 1 = false;
+  bool close_after_write : 1 = false;  // half-close once the send queue is flushed
+  bool shut : 1 = false;
+  bool finished : 1 = false;
+  bool heard : 1 = false;        // something arrived since the last heartbeat tick
+  bool pinged : 1 = false;       // the heartbeat pinged and waits for an answer
+  bool read_paused : 1 = false;  // the inbox is over its limit: TCP holds the peer
+
+ private:
+  static void on_readable(void* self);
+  static void on_drain(void* self);
+  void read_available();
+  void feed(std::string_view bytes);
+  bool transmit(std::string_view frame, std::shared_ptr<const std::string> shared, bool control);
+  void pump();
+  void flush_batch();
+  void end_if_flushed();
+  void on_heartbeat();
+  void start_close_timer(uint16_t code_on_timeout);
+  int write_now(std::string_view bytes) noexcept;
+  std::size_t transport_queue() const noexcept;
 };
+
+// A server's socket over the route's shared options (server.cpp).
+WebSocket open_server_socket(net::Stream stream, std::string_view buffered,
+                             std::shared_ptr<const Options> options, Negotiated negotiated);
+WebSocket open_server_socket_tls(tls::Stream stream, std::string_view buffered,
+                                 std::shared_ptr<const Options> options, Negotiated negotiated);
 
 }  // namespace brigade::ws::detail

@@ -19,7 +19,15 @@ long rss_kib(pid_t pid) {
   return -1;
 }
 
-TEST(WsIdle, TwoThousandIdleSocketsCostAFewKiBEach) {
+// Measured 1.2 KiB (the socket, its TCP stream, the handler's frames); sanitizers pad every
+// allocation, so they get more room.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr double kMaxKiBPerSocket = 8.0;
+#else
+constexpr double kMaxKiBPerSocket = 2.0;
+#endif
+
+TEST(WsIdle, TwoThousandIdleSocketsCostUnderTwoKiBEach) {
   constexpr int kSockets = 2000;
   rlimit rl{};
   getrlimit(RLIMIT_NOFILE, &rl);
@@ -62,7 +70,7 @@ TEST(WsIdle, TwoThousandIdleSocketsCostAFewKiBEach) {
     double per_socket = double(after - before) / kSockets;
     std::printf("server RSS %ld -> %ld KiB: %.2f KiB per idle WebSocket\n", before, after,
                 per_socket);
-    EXPECT_LT(per_socket, 8.0);
+    EXPECT_LT(per_socket, kMaxKiBPerSocket);
     // Every socket still works.
     co_await sockets[kSockets / 2].send("still here");
     auto m = co_await sockets[kSockets / 2].receive();

@@ -102,6 +102,10 @@ class Parser {
   std::size_t parse(std::string_view in, Event& ev);
 
   bool failed() const noexcept { return failed_; }
+  // Between messages (no frame or fragmented message partly read): nothing to keep but options.
+  bool idle() const noexcept {
+    return in_header_ && header_len_ == 0 && message_opcode_ == Opcode::kContinuation;
+  }
   // Bytes held for a message not yet complete (the memory a slow sender costs).
   std::size_t buffered() const noexcept { return message_.capacity() + control_.capacity(); }
 

@@ -10,14 +10,17 @@
 // A handle: copies share the connection (keep them in a room, a map); the connection lives
 // until it is closed, whoever holds handles. Loop thread only.
 //
-// Reading: a reader runs from the handshake on, answers pings, handles the close handshake and
-// queues data messages for receive(). It stops reading the socket while the queue holds more
-// than max_message_size bytes (or 1 MiB), so a peer that floods a handler that does not
-// receive is held by TCP, not by memory. Idle connections hold no read buffer.
-// Writing: every frame goes through one queue in order. send() waits while buffered_amount()
-// (bytes not yet taken by the kernel) is above high_water_mark; send_nowait() never waits but
-// closes the connection (1008) once the queue passes max_buffered, so a slow reader cannot
-// grow the sender's memory without bound. Broadcasts share one encoded frame (see hub.hpp).
+// Reading: no task of its own; the socket's read hook parses frames as bytes arrive, answers
+// pings, handles the close handshake and queues data messages for receive(). It stops reading
+// the socket while the queue holds more than max_message_size bytes (or 1 MiB), so a peer that
+// floods a handler that does not receive is held by TCP, not by memory. An idle connection
+// holds no parser, no buffer and no coroutine frame but its handler's.
+// Writing: every frame goes out in order. Frames sent before the loop moves on to its next
+// event are written with one send (a handler answering a read's worth of messages makes one
+// syscall); shared broadcast frames go straight to the socket. send() waits while buffered_amount() (bytes not
+// yet taken by the kernel) is above high_water_mark; send_nowait() never waits but closes the
+// connection (1008) once the queue passes max_buffered, so a slow reader cannot grow the
+// sender's memory without bound. Broadcasts share one encoded frame (see hub.hpp).
 // Liveness: with ping_interval_ms, a peer silent for one interval is pinged, and one still
 // silent an interval later is dropped (close code 1006), as ws's heartbeat example does.
 // Closing: close(code, reason) sends a close frame and waits up to close_timeout_ms for the
@@ -177,6 +180,7 @@ class WebSocket {
   uint64_t id() const noexcept;  // unique per process, for maps and logs
 
  private:
+  friend struct detail::SocketCore;
   explicit WebSocket(std::shared_ptr<detail::SocketCore> core) noexcept;
   std::shared_ptr<detail::SocketCore> core_;
 };
