@@ -13,7 +13,7 @@
 #          ws (ws_echo, ws_broadcast, ws_idle: WebSocket vs Node + ws; WS_CONNECTIONS=10000)
 #          redis (redis_getset vs ioredis, queue jobs/latency vs BullMQ; needs redis-server;
 #          installs ioredis@5 bullmq@5 into bench/.scratch when missing)
-#          tls (https_c50, https_handshakes, https_idle: the hello server over HTTPS vs Node's
+#          tls (https_c50, https_c50_lean, https_handshakes, https_idle: the hello server over HTTPS vs Node's
 #          https, an ECDSA P-256 certificate made at run time; TLS_IDLE_CONNECTIONS=10000)
 #          express (express_json_post, express_static, express_gzip: http::App vs Express 4 on a
 #          JSON POST echo, a 100 KiB file and a gzipped 100 KiB JSON answer (+ `compression`);
@@ -610,7 +610,8 @@ bench_http_heavy() {
 
 # ---------------------------------------------------------------------------------------------
 # TLS: the hello server over HTTPS (bench/http_hello.cpp --tls, bench/node/https_hello.js) with
-# one ECDSA P-256 certificate made here. https_c50: wrk -c50, keep-alive; https_handshakes: wrk
+# one ECDSA P-256 certificate made here. https_c50: wrk -c50, keep-alive (https_c50_lean: the
+# same from bench/tls_load, a leaner client); https_handshakes: wrk
 # -c50 with Connection: close, so every request is a new connection and a full handshake (wrk
 # does not resume sessions); https_idle: RSS per idle TLS connection held by
 # bench/node/tls_idle_client.js (one request served on each). No libuv column.
@@ -640,6 +641,13 @@ bench_tls_load() {  # ROW UNIT LOAD_FUNCTION
   WRK_SCHEME=http
 }
 bench_https_c50() { bench_tls_load https_c50 req wrk_c50; }
+# The same keep-alive load from bench/tls_load.c: TLS and framing only, about a quarter less CPU
+# per request than wrk's one thread, which is the ceiling of https_c50 on a 2-core machine.
+tls_c50_load() {
+  timeout $(($2 + 30)) taskset -c 1 "$BIN/tls_load" "$1" 50 "$2" >"$3" 2>&1
+  awk '/^requests / { n = $2 } /^seconds / { s = $2 } END { if (n) print n, s }' "$3"
+}
+bench_https_c50_lean() { bench_tls_load https_c50_lean req tls_c50_load; }
 bench_https_handshakes() { bench_tls_load https_handshakes conn wrk_close_c50; }
 
 bench_https_idle() {
@@ -975,8 +983,8 @@ main() {
       http_json | http_users | http_idle | http_heavy) expanded+=("$name") ;;
       ws) expanded+=(ws_echo ws_broadcast ws_idle) ;;
       ws_echo | ws_broadcast | ws_idle) expanded+=("$name") ;;
-      tls) expanded+=(https_c50 https_handshakes https_idle) ;;
-      https_c50 | https_handshakes | https_idle) expanded+=("$name") ;;
+      tls) expanded+=(https_c50 https_c50_lean https_handshakes https_idle) ;;
+      https_c50 | https_c50_lean | https_handshakes | https_idle) expanded+=("$name") ;;
       express) expanded+=(express_json_post express_static express_gzip) ;;
       express_json_post | express_static | express_gzip) expanded+=("$name") ;;
       *) echo "unknown benchmark '$name'; known: ${ALL_NAMES[*]} http" >&2; exit 2 ;;
