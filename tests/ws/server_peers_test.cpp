@@ -168,9 +168,7 @@ TEST(WsServerPeers, NodeWsClient) {
 }
 
 TEST(WsServerPeers, HeadlessChromium) {
-  std::string browser = have("chromium")           ? "chromium"
-                        : have("chromium-browser") ? "chromium-browser"
-                                                   : "";
+  std::string browser = chromium();
   if (browser.empty()) GTEST_SKIP() << "chromium not installed";
   Loop loop;
   EchoApp e;
@@ -180,19 +178,9 @@ TEST(WsServerPeers, HeadlessChromium) {
   run(loop,
       [](std::string browser, std::string url, std::string profile, EchoApp& e,
          http::Server& server) -> Task<void> {
-        process::SpawnOptions o;
-        o.stdio[0] = o.stdio[1] = o.stdio[2] = process::Stdio::ignore();
-        auto child =
-            process::spawn(*Loop::current(), browser,
-                           {"--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                            "--disable-extensions", "--disable-background-networking",
-                            "--disable-component-update", "--user-data-dir=" + profile, url},
-                           o);
         // The page says hello, gets it back and reports the echo: both reach the server.
-        for (int i = 0; i < 600 && e.received.size() < 2; ++i) co_await sleep(50);
-        co_await sleep(100);  // nothing more comes
-        child.kill(SIGKILL);
-        co_await child.wait();
+        auto chromium = run_chromium(browser, url, profile, {}, e.received, 2);
+        co_await chromium;
         server.close_all_connections();
         server.close();
       }(browser, url, profile, e, server));

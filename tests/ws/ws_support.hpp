@@ -10,6 +10,7 @@
 
 #include "brigade/loop/loop.hpp"
 #include "brigade/process/spawn.hpp"
+#include "brigade/task/sleep.hpp"
 #include "brigade/task/task.hpp"
 
 namespace brigade::ws::testing {
@@ -46,6 +47,37 @@ inline std::string write_file(const std::string& name, const std::string& text) 
   std::string path = std::string(BRIGADE_BINARY_DIR) + "/" + name;
   std::ofstream(path) << text;
   return path;
+}
+
+// Debian's chromium (or chromium-browser), or empty if neither is installed.
+inline std::string chromium() {
+  return have("chromium") ? "chromium" : have("chromium-browser") ? "chromium-browser" : "";
+}
+
+// Opens `url` in headless Chromium with a profile of its own (two may run at once; as root it
+// needs --no-sandbox; `extra` adds flags such as --ignore-certificate-errors) and waits until
+// the page's messages have reached the server (`received` holds `count`, 30 s at most) and a
+// little more, then kills the browser.
+inline Task<void> run_chromium(std::string browser, std::string url, std::string profile,
+                               std::vector<std::string> extra,
+                               const std::vector<std::string>& received, std::size_t count) {
+  process::SpawnOptions o;
+  o.stdio[0] = o.stdio[1] = o.stdio[2] = process::Stdio::ignore();
+  std::vector<std::string> args = {"--headless",
+                                   "--no-sandbox",
+                                   "--disable-gpu",
+                                   "--no-first-run",
+                                   "--disable-extensions",
+                                   "--disable-background-networking",
+                                   "--disable-component-update",
+                                   "--user-data-dir=" + profile};
+  args.insert(args.end(), extra.begin(), extra.end());
+  args.push_back(url);
+  auto child = process::spawn(*Loop::current(), browser, std::move(args), o);
+  for (int i = 0; i < 600 && received.size() < count; ++i) co_await sleep(50);
+  co_await sleep(100);  // nothing more comes
+  child.kill(SIGKILL);
+  co_await child.wait();
 }
 
 // A child process that prints a line (its port) when ready; killed at destruction.

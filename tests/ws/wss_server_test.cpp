@@ -173,6 +173,44 @@ TEST(WssServer, NodeWsWithTheCaOption) {
   EXPECT_EQ(e.ended, std::vector<uint16_t>{4000});
 }
 
+// The page is served over HTTPS by the same server and opens wss:// back to it; Chromium is
+// told to accept the test certificate. Both messages reaching the server prove the exchange.
+TEST(WssServer, HeadlessChromium) {
+  std::string browser = chromium();
+  if (browser.empty()) GTEST_SKIP() << "chromium not installed";
+  Certificate c;
+  Loop loop;
+  EchoApp e;
+  e.app.get("/page", [](http::Req&, http::Res& res) {
+    res.type("text/html").send(R"(<!doctype html><title>wss</title><script>
+const ws = new WebSocket('wss://' + location.host + '/echo/chromium');
+ws.onmessage = (e) => {
+  const hello = 'hello over ' + location.protocol + ' ' + ws.extensions.split(';')[0];
+  if (e.data.startsWith('welcome')) ws.send(hello);
+  else if (e.data === hello) ws.send('echo seen');
+};
+</script>)");
+  });
+  http::Server server = e.app.listen(loop, "127.0.0.1", 0, https(c));
+  std::string url = "https://127.0.0.1:" + std::to_string(server.port()) + "/page";
+  std::string profile =
+      std::string(BRIGADE_BINARY_DIR) + "/wss-chromium-profile-" + std::to_string(getpid());
+  run(loop,
+      [](std::string browser, std::string url, std::string profile, EchoApp& e,
+         http::Server& server) -> Task<void> {
+        auto chromium =
+            run_chromium(browser, url, profile, {"--ignore-certificate-errors"}, e.received, 2);
+        co_await chromium;
+        server.close_all_connections();
+        server.close();
+      }(browser, url, profile, e, server));
+  loop.run();  // the killed browser's socket ends its handler before the loop goes
+  std::system(("rm -rf " + profile).c_str());
+  ASSERT_EQ(e.received.size(), 2u);
+  EXPECT_EQ(e.received[0], "hello over https: permessage-deflate");
+  EXPECT_EQ(e.received[1], "echo seen");
+}
+
 TEST(WssServer, BrigadeClientInOrderAndGracefulClose) {
   Certificate c;
   Loop loop;
