@@ -50,12 +50,14 @@ TEST(Loop, IntervalRepeatsUntilCleared) {
 TEST(Loop, RefreshPushesTheDeadline) {
   Loop loop;
   std::vector<std::string> order;
-  TimerId a = loop.set_timeout(30, [&] { order.push_back("a"); });
-  loop.set_timeout(15, [&] {
+  // Each timer counts from its own set_timeout call, and a slow (sanitized, loaded) start can
+  // put milliseconds between the calls: 40 ms separate a's new deadline (>= 150) from c's (110).
+  TimerId a = loop.set_timeout(100, [&] { order.push_back("a"); });
+  loop.set_timeout(50, [&] {
     order.push_back("b");
-    loop.refresh_timer(a);  // now due at ~45 ms
+    loop.refresh_timer(a);  // now due 100 ms after this call: past c
   });
-  loop.set_timeout(40, [&] { order.push_back("c"); });
+  loop.set_timeout(110, [&] { order.push_back("c"); });
   loop.run();
   EXPECT_EQ(order, (std::vector<std::string>{"b", "c", "a"}));
 }
