@@ -832,8 +832,8 @@ ws_start() {
   start_server node node "$NODE_DIR/ws_echo_server.js" "$(free_port)"
 }
 
-ws_echo_load() {  # 50 connections, each keeping 16 messages of 64 bytes in flight
-  timeout $(($2 + 60)) taskset -c 1 "$BIN/ws_load" echo "$1" 50 "$2" 64 16 >"$3" 2>&1
+ws_echo_load() {  # 50 connections, each keeping 32 messages of 64 bytes in flight
+  timeout $(($2 + 60)) taskset -c 1 "$BIN/ws_load" echo "$1" 50 "$2" 64 32 >"$3" 2>&1
   awk '/^round_trips / { n = $2 } /^seconds / { s = $2 } END { if (n) print n, s }' "$3"
 }
 

@@ -1,5 +1,6 @@
 #include <algorithm>
 #include <atomic>
+#include <cassert>
 #include <cstring>
 #include <optional>
 #include <stdexcept>
@@ -77,8 +78,9 @@ std::size_t SocketCore::inbox_limit() const noexcept {
   return std::max<std::size_t>(options->max_message_size, 1024 * 1024);
 }
 
-void SocketCore::start(std::string_view buffered) {
-  self = shared_from_this();
+void SocketCore::start(std::shared_ptr<SocketCore> me, std::string_view buffered) {
+  assert(me.get() == this && !self);
+  self = std::move(me);
   if (options->ping_interval_ms) {
     heartbeat = loop->set_interval(options->ping_interval_ms, [this] { on_heartbeat(); });
     loop->unref_timer(heartbeat);  // the socket keeps the loop alive, not its heartbeat
@@ -124,7 +126,8 @@ void SocketCore::read_available() {
 void SocketCore::resume_reading() {
   if (!read_paused || inbox_bytes >= inbox_limit()) return;
   read_paused = false;
-  loop->queue_microtask([s = shared_from_this()] {
+  assert(self);  // paused reading implies open (finish() clears the flag)
+  loop->queue_microtask([s = self] {
     if (!s->finished && !s->read_paused) s->read_available();
   });
 }
@@ -191,7 +194,8 @@ bool SocketCore::transmit(std::string_view frame, std::shared_ptr<const std::str
       return true;
     }
     batch = std::make_unique<std::string>(frame);
-    loop->queue_microtask([s = shared_from_this()] { s->flush_batch(); });
+    assert(self);  // not finished, so still owned by itself
+    loop->queue_microtask([s = self] { s->flush_batch(); });
     return true;
   }
   Rare& r = rare_state();
@@ -392,7 +396,7 @@ WebSocket open_server_socket(net::Stream stream, std::string_view buffered,
   auto core = std::make_shared<SocketCore>(stream.loop(), Role::kServer, std::move(options),
                                            std::move(negotiated));
   core->tcp = std::move(stream);
-  core->start(buffered);
+  core->start(core, buffered);
   return SocketCore::wrap(std::move(core));
 }
 
@@ -403,7 +407,7 @@ WebSocket open_server_socket_tls(tls::Stream stream, std::string_view buffered,
       std::make_shared<SocketCore>(loop, Role::kServer, std::move(options), std::move(negotiated));
   core->tls = std::move(stream);
   core->secure = true;
-  core->start(buffered);
+  core->start(core, buffered);
   return SocketCore::wrap(std::move(core));
 }
 
@@ -502,7 +506,7 @@ WebSocket WebSocket::open(net::Stream stream, std::string buffered, Role role, O
       stream.loop(), role, std::make_shared<const Options>(std::move(options)),
       std::move(negotiated));
   core->tcp = std::move(stream);
-  core->start(buffered);
+  core->start(core, buffered);
   return WebSocket(std::move(core));
 }
 
@@ -513,7 +517,7 @@ WebSocket WebSocket::open_tls(tls::Stream stream, std::string buffered, Role rol
       loop, role, std::make_shared<const Options>(std::move(options)), std::move(negotiated));
   core->tls = std::move(stream);
   core->secure = true;
-  core->start(buffered);
+  core->start(core, buffered);
   return WebSocket(std::move(core));
 }
 

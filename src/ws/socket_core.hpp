@@ -51,7 +51,7 @@ class Fifo {
   std::size_t head_ = 0;
 };
 
-struct SocketCore : std::enable_shared_from_this<SocketCore> {
+struct SocketCore {
   SocketCore(Loop& loop, Role role, std::shared_ptr<const Options> options, Negotiated negotiated);
   ~SocketCore();
 
@@ -68,8 +68,8 @@ struct SocketCore : std::enable_shared_from_this<SocketCore> {
   };
   Rare& rare_state();
 
-  // Starts reading: `buffered` came with the handshake; then the read hook takes over.
-  void start(std::string_view buffered);
+  // Starts reading (`me` owns this): `buffered` came with the handshake; then the read hook.
+  void start(std::shared_ptr<SocketCore> me, std::string_view buffered);
   // Encodes one message (compressed when agreed and worth it, masked on a client) and sends
   // or queues it; false if the connection is closing (data) or closed.
   bool send_message(Opcode op, std::string_view data, bool control = false);

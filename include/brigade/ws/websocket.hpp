@@ -87,8 +87,8 @@ class ReceiveAwaiter {
 class [[nodiscard]] SendAwaiter {
  public:
   SendAwaiter(detail::SocketCore* core, Opcode op, std::string_view data) noexcept
-      : core_(core), op_(op), data_(data) {}
-  SendAwaiter(SendAwaiter&& o) noexcept : core_(o.core_), op_(o.op_), data_(o.data_) {}
+      : core_(core), data_(data), op_(op) {}
+  SendAwaiter(SendAwaiter&& o) noexcept : core_(o.core_), data_(o.data_), op_(o.op_) {}
   ~SendAwaiter();
   bool await_ready();
   void await_suspend(std::coroutine_handle<> h) noexcept;
@@ -96,12 +96,13 @@ class [[nodiscard]] SendAwaiter {
 
  private:
   friend struct detail::SocketCore;
+  // Lives in the awaiting coroutine's frame: the small fields last, so it packs into 48 bytes.
   detail::SocketCore* core_;
-  Opcode op_;
   std::string_view data_;
   std::coroutine_handle<> waiter_;
   SendAwaiter* next_ = nullptr;
   int error_ = 0;
+  Opcode op_;
   bool linked_ = false;
 };
 
