@@ -25,6 +25,7 @@
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -37,6 +38,7 @@ typedef struct {
 } Conn;
 
 static uint8_t g_mask[4];
+static int g_opened;  // connections opened so far, for the error messages
 
 static double now_s(void) {
   struct timespec ts;
@@ -45,7 +47,7 @@ static double now_s(void) {
 }
 
 static void die(const char* what) {
-  perror(what);
+  fprintf(stderr, "after %d connections: %s: %s\n", g_opened, what, strerror(errno));
   exit(1);
 }
 
@@ -77,6 +79,8 @@ static void open_conn(Conn* c, int port, size_t cap) {
   if (connect(fd, (struct sockaddr*)&a, sizeof a) != 0) die("connect");
   int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  struct timeval limit = {.tv_sec = 30};  // a handshake never answered fails the run, loudly
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
   char req[256];
   int n = snprintf(req, sizeof req,
                    "GET /echo HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUpgrade: websocket\r\n"
@@ -108,6 +112,7 @@ static void open_conn(Conn* c, int port, size_t cap) {
     break;
   }
   if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) != 0) die("fcntl");
+  ++g_opened;
 }
 
 // One read (epoll is level-triggered: what is left raises the next event); returns the whole
