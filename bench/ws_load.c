@@ -68,8 +68,8 @@ static size_t encode(char* out, int opcode, const char* payload, size_t n) {
   return h + n;
 }
 
-// Opens one WebSocket with a blocking handshake, then makes the socket non-blocking.
-static void open_conn(Conn* c, int port, size_t cap) {
+// Sends one WebSocket handshake (a blocking connect: loopback completes it in the kernel).
+static void start_conn(Conn* c, int port, size_t cap) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   if (fd < 0) die("socket");
   struct sockaddr_in a = {0};
@@ -93,8 +93,13 @@ static void open_conn(Conn* c, int port, size_t cap) {
   c->buf = malloc(cap);
   c->len = 0;
   c->got = 0;
-  for (;;) {  // the 101 head; bytes after it are frames
-    ssize_t r = read(fd, c->buf + c->len, c->cap - c->len);
+}
+
+// Reads the 101 answer (blocking, 30 s at most; bytes after it are frames), then makes the
+// socket non-blocking.
+static void finish_conn(Conn* c) {
+  for (;;) {
+    ssize_t r = read(c->fd, c->buf + c->len, c->cap - c->len);
     if (r <= 0) die("read handshake");
     c->len += (size_t)r;
     char* end = memmem(c->buf, c->len, "\r\n\r\n", 4);
@@ -111,8 +116,18 @@ static void open_conn(Conn* c, int port, size_t cap) {
     c->len -= head;
     break;
   }
-  if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) != 0) die("fcntl");
+  if (fcntl(c->fd, F_SETFL, fcntl(c->fd, F_GETFL) | O_NONBLOCK) != 0) die("fcntl");
   ++g_opened;
+}
+
+// Opens `n` WebSockets, 100 handshakes in flight at a time: one at a time, a loaded machine
+// makes each wait for the server to be scheduled.
+static void open_conns(Conn* conns, int n, int port, size_t cap) {
+  for (int i = 0; i < n; i += 100) {
+    int end = i + 100 < n ? i + 100 : n;
+    for (int k = i; k < end; ++k) start_conn(&conns[k], port, cap);
+    for (int k = i; k < end; ++k) finish_conn(&conns[k]);
+  }
 }
 
 // One read (epoll is level-triggered: what is left raises the next event); returns the whole
@@ -182,7 +197,7 @@ static void send_all(int fd, const char* p, size_t n) {
 static int echo(int port, int nconns, double secs, size_t size, int window) {
   Conn* conns = calloc((size_t)nconns, sizeof(Conn));
   size_t frame_cap = size + 14;
-  for (int i = 0; i < nconns; ++i) open_conn(&conns[i], port, frame_cap * (size_t)window + 4096);
+  open_conns(conns, nconns, port, frame_cap * (size_t)window + 4096);
   char* payload = malloc(size);
   memset(payload, 'e', size);
   char* frames = malloc(frame_cap * (size_t)window);  // WINDOW frames back to back
@@ -215,7 +230,7 @@ static int compare(const void* a, const void* b) {
 
 static int broadcast(int port, int nconns, int rounds) {
   Conn* conns = calloc((size_t)nconns + 1, sizeof(Conn));
-  for (int i = 0; i <= nconns; ++i) open_conn(&conns[i], port, 512);
+  open_conns(conns, nconns + 1, port, 512);
   Conn* asker = &conns[nconns];  // subscribed too: it gets its copy and "sent N"
   int ep = watch_all(conns, nconns + 1);
   char ask[32];
@@ -254,7 +269,7 @@ static int broadcast(int port, int nconns, int rounds) {
 
 static int idle(int port, int nconns) {
   Conn* conns = calloc((size_t)nconns, sizeof(Conn));
-  for (int i = 0; i < nconns; ++i) open_conn(&conns[i], port, 256);
+  open_conns(conns, nconns, port, 256);
   printf("holding %d\n", nconns);
   fflush(stdout);
   for (;;) pause();

@@ -31,6 +31,9 @@ namespace {
 struct RouteState {
   std::string pattern;
   std::string task_name;  // how reports name a handler's task
+  // The task's context when the upgrade runs in none (the usual case): one immutable node
+  // names every handler of the route, instead of one node per connection.
+  ContextRef task_context;
   std::vector<std::string> param_names;
   Handler handler;
   std::shared_ptr<const Options> options;  // one copy for every socket of the route
@@ -76,7 +79,10 @@ void run_handler(const std::shared_ptr<RouteState>& route, const WebSocket& ws, 
     return;
   }
   const ContextNode* mine = brigade::detail::t_context;  // as spawn: the caller keeps its own
-  brigade::detail::name_task(task, route->task_name);
+  if (mine)
+    brigade::detail::name_task(task, route->task_name);  // inside the caller's context
+  else
+    task.set_context(route->task_context);
   drive(std::move(task), ws, route);
   brigade::detail::set_context(mine);
 }
@@ -147,6 +153,9 @@ Server& Server::route(std::string pattern, Handler handler, Options options) {
   route->param_names = param_names_of(pattern);
   route->pattern = pattern;
   route->task_name = "websocket " + pattern;
+  static const char kNameKey = 0;  // a key no AsyncLocal uses: the node only names the task
+  route->task_context = ContextRef::adopt(new ContextNode(
+      &kNameKey, nullptr, nullptr, brigade::detail::intern_task_name(route->task_name)));
   route->handler = std::move(handler);
   route->options = std::make_shared<const Options>(std::move(options));
   state_->app->get(std::move(pattern), [route, state = state_](http::Req& req, http::Res& res) {
