@@ -74,18 +74,29 @@ void Hub::link(std::string channel) {
   channel_->unref();
 }
 
+void Hub::Topic::remove_at(std::size_t i) {
+  at.erase(sockets[i].id());
+  if (i + 1 != sockets.size()) {  // the last one fills the hole
+    sockets[i] = std::move(sockets.back());
+    at[sockets[i].id()] = i;
+  }
+  sockets.pop_back();
+}
+
 void Hub::subscribe(const WebSocket& ws, std::string_view topic) {
   auto it = topics_.find(topic);
-  if (it == topics_.end()) it = topics_.emplace(std::string(topic), std::vector<WebSocket>()).first;
-  if (std::find(it->second.begin(), it->second.end(), ws) == it->second.end())
-    it->second.push_back(ws);
+  if (it == topics_.end()) it = topics_.emplace(std::string(topic), Topic()).first;
+  Topic& t = it->second;
+  if (t.at.try_emplace(ws.id(), t.sockets.size()).second) t.sockets.push_back(ws);
 }
 
 void Hub::unsubscribe(const WebSocket& ws, std::string_view topic) {
   auto it = topics_.find(topic);
   if (it == topics_.end()) return;
-  std::erase(it->second, ws);
-  if (it->second.empty()) topics_.erase(it);
+  auto found = it->second.at.find(ws.id());
+  if (found == it->second.at.end()) return;
+  it->second.remove_at(found->second);
+  if (it->second.sockets.empty()) topics_.erase(it);
 }
 
 std::size_t Hub::publish(std::string_view topic, std::string_view data, bool binary) {
@@ -99,23 +110,22 @@ std::size_t Hub::publish_here(std::string_view topic, std::string_view data, boo
   if (it == topics_.end()) return 0;
   auto frame = make_frame(data, binary);
   std::size_t n = 0;
-  std::vector<WebSocket>& subs = it->second;
-  for (std::size_t i = 0; i < subs.size();) {
-    if (!subs[i].is_open()) {  // closed or closing: leaves the topic
-      subs[i] = std::move(subs.back());
-      subs.pop_back();
+  Topic& t = it->second;
+  for (std::size_t i = 0; i < t.sockets.size();) {
+    if (!t.sockets[i].is_open()) {  // closed or closing: leaves the topic
+      t.remove_at(i);
       continue;
     }
-    n += subs[i].send_frame(frame);
+    n += t.sockets[i].send_frame(frame);
     ++i;
   }
-  if (subs.empty()) topics_.erase(it);
+  if (t.sockets.empty()) topics_.erase(it);
   return n;
 }
 
 std::size_t Hub::subscribers(std::string_view topic) const {
   auto it = topics_.find(topic);
-  return it == topics_.end() ? 0 : it->second.size();
+  return it == topics_.end() ? 0 : it->second.sockets.size();
 }
 
 }  // namespace brigade::ws

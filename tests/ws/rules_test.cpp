@@ -283,6 +283,38 @@ TEST(WsRules, HubSharesOneFrameAndForgetsClosedSockets) {
   }());
 }
 
+// Removals fill the hole with the last socket: the index of every moved socket must follow, or a
+// later unsubscribe removes the wrong one (each socket is looked up by id, not scanned for).
+TEST(WsRules, HubRemovalsKeepEverySocketFindable) {
+  Loop loop;
+  run(loop, []() -> Task<void> {
+    std::vector<Pair> pairs;
+    for (int i = 0; i < 6; ++i) pairs.push_back(make_pair());
+    Hub hub;
+    for (Pair& p : pairs) hub.subscribe(p.server, "t");
+    hub.unsubscribe(pairs[1].server, "t");  // pairs[5] moves into slot 1
+    hub.unsubscribe(pairs[1].server, "t");  // not subscribed any more: nothing happens
+    pairs[0].server.terminate();            // leaves at the publish; pairs[4] moves into slot 0
+    EXPECT_EQ(hub.publish("t", "one"), 4u);
+    hub.unsubscribe(pairs[5].server, "t");  // found where it moved to
+    hub.unsubscribe(pairs[4].server, "t");
+    EXPECT_EQ(hub.subscribers("t"), 2u);
+    hub.subscribe(pairs[1].server, "t");  // back in
+    EXPECT_EQ(hub.publish("t", "two"), 3u);
+    for (int i : {2, 3, 4, 5}) {
+      auto ev = co_await pairs[i].peer.next();
+      EXPECT_EQ(ev.data, "one") << i;
+    }
+    for (int i : {1, 2, 3}) {
+      auto ev = co_await pairs[i].peer.next();
+      EXPECT_EQ(ev.data, "two") << i;
+    }
+    for (Pair& p : pairs) p.server.terminate();
+    EXPECT_EQ(hub.publish("t", "none"), 0u);
+    EXPECT_EQ(hub.subscribers("t"), 0u);
+  }());
+}
+
 TEST(WsRules, LinkedHubsPublishAcrossThreads) {
   std::promise<void> b_ready;
   auto ready = b_ready.get_future();
