@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <utility>
 
 #include "brigade/error.hpp"
 #include "brigade/loop/fd_limit.hpp"
@@ -71,6 +72,7 @@ Loop::Loop() : poller_(make_poller()), handle_(new LoopHandle(*this)) {
   if (int err = poller_->add(wakeup_.fd, io::kReadable, &wakeup_))
     throw Error(err, std::string(poller_->name()) + ": watching the wakeup eventfd");
   wakeup_.active = true;
+  sends_ = poller_->has_sends();
   metrics_.on_blocked = [](const BlockedReport& r) {
     if (!log::enabled(log::Level::kWarn)) return;
     uint64_t ms = r.duration_ns / 1'000'000u;
@@ -286,6 +288,23 @@ void Loop::io_set_ref(IoWatch& w, bool ref) {
   assert(io_refs_ >= 0);
 }
 
+const char* Loop::backend() const noexcept { return poller_->name(); }
+
+int Loop::io_send(IoCompletion& op, int fd) noexcept {
+  assert(op.prepare && op.handler && !op.tag && "one send at a time per IoCompletion");
+  int err = poller_->send(op, fd);
+  // Between iterations (a test's or a program's own code) no wait is coming to carry it.
+  if (!err && !iterating_) poller_->submit();
+  return err;
+}
+
+void Loop::io_cancel(IoCompletion& op, ReleaseBuffer release) noexcept {
+  // Its completion may be in the batch being dispatched: it must not reach the owner either.
+  for (int i = batch_index_; i < batch_size_; ++i)
+    if (batch_[i].data == &op && batch_[i].events == kCompletionEvent) batch_[i].data = nullptr;
+  poller_->cancel(op, release);
+}
+
 bool Loop::alive() const noexcept {
   return refs_ > 0 || io_refs_ > 0 || timers_.ref_count() > 0 || !immediates_.empty() ||
          !pending_.empty() || !closing_.empty() || !ticks_.empty() || !microtasks_.empty();
@@ -379,8 +398,13 @@ void Loop::poll(int timeout_ms) {
       while (batch_index_ < n) {
         PollEvent ev = events[batch_index_++];
         if (!ev.data) continue;
-        IoWatch& w = *static_cast<IoWatch*>(ev.data);
-        w.handler(w, ev.events);
+        if (ev.events == kCompletionEvent) {
+          IoCompletion& op = *static_cast<IoCompletion*>(ev.data);
+          op.handler(op);
+        } else {
+          IoWatch& w = *static_cast<IoWatch*>(ev.data);
+          w.handler(w, ev.events);
+        }
         drain_microtasks();
       }
     } catch (...) {
@@ -446,6 +470,11 @@ void Loop::finish_busy_period(uint64_t busy_end_ns) {
 }
 
 bool Loop::run_once(bool may_block) {
+  struct Iterating {  // restored however the iteration ends (a nested run_once, a rethrow)
+    bool& flag;
+    bool outer = std::exchange(flag, true);
+    ~Iterating() { flag = outer; }
+  } iterating{iterating_};
   ++iteration_;
   update_time();
   if (busy_since_ns_.load(std::memory_order_relaxed) == 0)
@@ -460,8 +489,11 @@ bool Loop::run_once(bool may_block) {
   run_queue(immediates_, "immediate");
   run_queue(closing_, "close callback");
   set_activity("idle");
+  bool still_alive = alive();
+  // A loop that may not wait again would leave the sends staged in this iteration unsent.
+  if (sends_ && (stop_ || !still_alive)) poller_->submit();
   rethrow_pending();
-  return alive();
+  return still_alive;
 }
 
 void Loop::run() {

@@ -10,6 +10,8 @@
 // hangup are always reported; remove() means no event for that registration is returned again.
 // One difference: epoll refuses (EPERM) an fd that cannot be polled (a regular file), io_uring
 // reports it always ready; a caller that cares checks first (Stream::adopt does).
+#include <cerrno>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -17,6 +19,12 @@
 #include "brigade/loop/io.hpp"
 
 namespace brigade {
+
+struct IoCompletion;
+
+// A PollEvent whose events are exactly this carries a finished IoCompletion (its result set),
+// not an IoWatch: the loop runs its handler.
+inline constexpr uint32_t kCompletionEvent = 1u << 30;
 
 struct PollEvent {
   void* data;       // the pointer given to add()/modify(); the loop nulls it to drop an event
@@ -36,6 +44,16 @@ class Poller {
   // many were written to `out`, or -errno (-EINTR when a signal cut the wait short). What to do
   // with an error is the loop's choice, not the backend's.
   virtual int wait(PollEvent* out, int max, int timeout_ms) noexcept = 0;
+
+  // Completion-based sends (Loop::io_send and io_cancel), where the backend has them: a send
+  // staged now is prepared and submitted with the next wait, and that wait (or a later one)
+  // returns it as a kCompletionEvent. send() returns 0 or an errno: ENOSYS where there are
+  // none, EAGAIN when it cannot stage one now (the caller sends itself).
+  virtual bool has_sends() const noexcept { return false; }
+  virtual int send(IoCompletion&, int) noexcept { return ENOSYS; }
+  virtual void cancel(IoCompletion&, std::unique_ptr<char[]> (*)(IoCompletion&)) noexcept {}
+  // Submits the staged sends now (outside an iteration no wait would carry them).
+  virtual void submit() noexcept {}
 };
 
 // The backend BRIGADE_BACKEND names (io_uring or epoll; read at each call), by default io_uring

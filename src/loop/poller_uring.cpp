@@ -7,19 +7,25 @@
 // still in the ring, or the -ECANCELED of a removed one) names a generation that is no longer the
 // fd's and is dropped; no pointer ever goes to the kernel. The adds and re-arms of an iteration
 // are submitted with its wait, in one io_uring_enter; a remove is submitted at once (see remove).
+// Sends (Loop::io_send) are requests of their own, named kSend | generation << 32 | slot, the
+// slot holding the owner's IoCompletion (or, once cancelled, the buffer) until the completion
+// comes back; see send() and cancel().
 #include <liburing.h>
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <cassert>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <utility>
 #include <vector>
 
 #include "brigade/error.hpp"
+#include "brigade/loop/loop.hpp"
 #include "poller.hpp"
 
 namespace brigade {
@@ -29,10 +35,11 @@ static_assert(io::kReadable == POLLIN && io::kWritable == POLLOUT && io::kError 
 
 namespace {
 
-// user_data of a cancellation: this bit and the tag of the request it cancels (generations keep
-// to 31 bits, so no request's tag has it).
+// user_data of a cancellation: this bit and the tag of the request it cancels; of a send: kSend,
+// the slot's generation and the slot. Generations keep to 30 bits, so no tag has either bit.
 constexpr uint64_t kRemoval = uint64_t{1} << 63;
-constexpr uint32_t kGenerationMask = 0x7fff'ffff;
+constexpr uint64_t kSend = uint64_t{1} << 62;
+constexpr uint32_t kGenerationMask = 0x3fff'ffff;
 
 uint64_t request_tag(int fd, uint32_t generation) {
   return uint64_t{generation} << 32 | uint32_t(fd);
@@ -42,13 +49,24 @@ uint64_t request_tag(int fd, uint32_t generation) {
 struct Watch {
   void* data = nullptr;
   uint32_t events = 0;      // io:: bits as given
-  uint32_t generation = 0;  // of the registration (31 bits, never 0): other ones are stale
+  uint32_t generation = 0;  // of the registration (30 bits, never 0): other ones are stale
   uint64_t in_kernel = 0;   // tag of the request submitted and not finished (0: none)
   uint64_t batch = 0;       // the wait that last reported it...
   int slot = 0;             // ...at this index of its output, where more bits for it go
   bool active = false;      // between add() and remove()
   bool failed = false;      // its request failed: no re-arm until modify()
   bool dirty = false;       // on the list of watches whose request to (re)arm or replace
+};
+
+// A send staged or in the kernel: its owner, or (once cancelled) the buffer to free when the
+// kernel is done with it.
+struct SendSlot {
+  IoCompletion* op = nullptr;
+  std::unique_ptr<char[]> keep;
+  int fd = -1;
+  uint32_t generation = 0;  // of the slot's send (a cancellation asked again names only it)
+  bool busy = false;
+  bool staged = false;  // not prepared yet: the owner may still add bytes
 };
 
 // One thread issues (SINGLE_ISSUER) and completions run in its waits, not in interrupts
@@ -81,9 +99,67 @@ class UringPoller final : public Poller {
     if (cq_entries < sq_entries) cq_entries = sq_entries;
     if (int err = setup_ring(&ring_, sq_entries, cq_entries)) throw Error(-err, "io_uring setup");
   }
-  ~UringPoller() override { io_uring_queue_exit(&ring_); }
+  ~UringPoller() override {
+    finish_sends();
+    io_uring_queue_exit(&ring_);
+  }
 
   const char* name() const noexcept override { return "io_uring"; }
+
+  bool has_sends() const noexcept override { return true; }
+
+  // Staged for the next wait, where prepare() names the bytes: the iteration's writes go as one.
+  // Only on the ring's thread once it runs: before the first wait nothing could submit it before
+  // a close, so the caller sends itself (EAGAIN).
+  int send(IoCompletion& op, int fd) noexcept override {
+    if (owner_ != &t_thread_token) return EAGAIN;
+    uint32_t slot;
+    if (free_sends_.empty()) {
+      slot = uint32_t(sends_.size());
+      sends_.emplace_back();
+    } else {
+      slot = free_sends_.back();
+      free_sends_.pop_back();
+    }
+    SendSlot& s = sends_[slot];
+    assert(!s.busy && "a slot is reused only after its completion");
+    s.busy = s.staged = true;
+    s.op = &op;
+    s.fd = fd;
+    s.generation = (s.generation + 1) & kGenerationMask;
+    staged_.push_back(slot);
+    op.tag = send_tag(slot);
+    ++sends_busy_;
+    return 0;
+  }
+
+  void submit() noexcept override {
+    if (owner_ != &t_thread_token || (staged_.empty() && !io_uring_sq_ready(&ring_))) return;
+    prepare_staged();
+    io_uring_submit_and_get_events(&ring_);
+  }
+
+  // The kernel takes what the socket accepts now (what a send() would have), submitted at once
+  // since the owner closes the fd next and the request names it by number; the rest is
+  // cancelled. The buffer stays in the slot until the send's own completion.
+  void cancel(IoCompletion& op,
+              std::unique_ptr<char[]> (*release)(IoCompletion&)) noexcept override {
+    if (!op.tag) return;  // its completion was reaped: the buffer is the owner's again
+    assert(owner_ == &t_thread_token && "sends are staged only on the ring's thread");
+    uint32_t slot = uint32_t(op.tag);
+    SendSlot& s = sends_[slot];
+    assert(s.busy && s.op == &op);
+    if (s.staged && !prepare(slot)) {  // no submission entry: it never reaches the kernel
+      op.tag = 0;
+      free_slot(slot);
+      return;
+    }
+    uint64_t tag = std::exchange(op.tag, 0);
+    s.op = nullptr;
+    s.keep = release(op);
+    if (io_uring_submit_and_get_events(&ring_) >= 0 && completion_in_ring(tag)) return;
+    if (!cancel_now(tag)) cancel_again_.push_back(tag);
+  }
 
   int add(int fd, uint32_t events, void* data) noexcept override {
     if (fd < 0) return EBADF;
@@ -119,6 +195,7 @@ class UringPoller final : public Poller {
     if (owner_ != &t_thread_token) {
       if (int err = take_ownership()) return err;
     }
+    prepare_staged();
     arm_dirty();
     int r;
     io_uring_cqe* cqe = nullptr;
@@ -151,8 +228,96 @@ class UringPoller final : public Poller {
   }
 
   void queue_cancel(io_uring_sqe* sqe, uint64_t tag) {
-    io_uring_prep_poll_remove(sqe, tag);
+    if (tag & kSend)
+      io_uring_prep_cancel64(sqe, tag, 0);
+    else
+      io_uring_prep_poll_remove(sqe, tag);
     io_uring_sqe_set_data64(sqe, kRemoval | tag);
+  }
+
+  // Whether a completion with this user_data waits in the ring (not reaped yet).
+  bool completion_in_ring(uint64_t user_data) const noexcept {
+    unsigned head = *ring_.cq.khead;
+    unsigned tail = io_uring_smp_load_acquire(ring_.cq.ktail);
+    for (unsigned i = head; i != tail; ++i)
+      if (ring_.cq.cqes[i & ring_.cq.ring_mask].user_data == user_data) return true;
+    return false;
+  }
+
+  uint64_t send_tag(uint32_t slot) const noexcept {
+    return kSend | uint64_t{sends_[slot].generation} << 32 | slot;
+  }
+
+  void free_slot(uint32_t slot) noexcept {
+    SendSlot& s = sends_[slot];
+    s.op = nullptr;
+    s.keep.reset();
+    s.busy = s.staged = false;
+    free_sends_.push_back(slot);
+    --sends_busy_;
+  }
+
+  // The send becomes a request: MSG_WAITALL, so the kernel itself goes on after a short send
+  // and a large write costs one completion. False if no submission entry could be had.
+  bool prepare(uint32_t slot) noexcept {
+    SendSlot& s = sends_[slot];
+    io_uring_sqe* sqe = next_sqe();
+    if (!sqe) return false;
+    s.op->prepare(*s.op);
+    io_uring_prep_send(sqe, s.fd, s.op->bytes, s.op->size, MSG_NOSIGNAL | MSG_WAITALL);
+    io_uring_sqe_set_data64(sqe, send_tag(slot));
+    s.staged = false;
+    return true;
+  }
+
+  void prepare_staged() noexcept {
+    std::size_t done = 0;
+    for (; done < staged_.size(); ++done) {
+      uint32_t slot = staged_[done];
+      if (sends_[slot].staged && !prepare(slot)) break;  // the rest: next wait
+    }
+    staged_.erase(staged_.begin(), staged_.begin() + std::ptrdiff_t(done));
+  }
+
+  // A send's completion: its slot is free again; its owner, if it still has one, gets the event.
+  IoCompletion* finish_send(uint64_t tag, int res) noexcept {
+    uint32_t slot = uint32_t(tag);
+    assert(sends_[slot].busy && !sends_[slot].staged && send_tag(slot) == tag);
+    IoCompletion* op = sends_[slot].op;
+    free_slot(slot);
+    if (op) {
+      op->tag = 0;
+      op->result = res;
+    }
+    return op;
+  }
+
+  // At the ring's end: staged sends are submitted (the kernel takes what the sockets accept
+  // now, as the send() of epoll's path did), then every send is cancelled and the buffers are
+  // freed once the kernel has let go of them (a bounded wait).
+  void finish_sends() noexcept {
+    if (!sends_busy_ || owner_ != &t_thread_token) return;
+    prepare_staged();
+    io_uring_submit_and_get_events(&ring_);
+    for (uint32_t i = 0; i < sends_.size(); ++i) {
+      if (sends_[i].busy && sends_[i].staged) {  // no submission entry could be had
+        if (sends_[i].op) sends_[i].op->tag = 0;
+        free_slot(i);
+      } else if (sends_[i].busy) {
+        if (io_uring_sqe* sqe = next_sqe()) queue_cancel(sqe, send_tag(i));
+      }
+    }
+    for (int round = 0; round < 100 && sends_busy_; ++round) {
+      io_uring_cqe* cqe = nullptr;
+      __kernel_timespec ts{0, 10'000'000};
+      io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, &ts, nullptr);
+      unsigned head, seen = 0;
+      io_uring_for_each_cqe(&ring_, head, cqe) {
+        ++seen;
+        if ((cqe->user_data & (kSend | kRemoval)) == kSend) finish_send(cqe->user_data, cqe->res);
+      }
+      io_uring_cq_advance(&ring_, seen);
+    }
   }
 
   // Cancels the request now; false if it could not be (the next wait tries again). The kernel
@@ -271,6 +436,13 @@ class UringPoller final : public Poller {
         ++seen;
         continue;
       }
+      if (tag & kSend) {
+        if (sends_[uint32_t(tag)].op && n == max) break;  // left in the ring for the next wait
+        ++seen;
+        if (IoCompletion* op = finish_send(tag, cqe->res))
+          out[n++] = PollEvent{op, kCompletionEvent};
+        continue;
+      }
       int fd = int(uint32_t(tag));
       Watch& w = watches_[fd];  // a tag names only fds the table has held
       bool current = w.active && request_tag(fd, w.generation) == tag;
@@ -306,6 +478,10 @@ class UringPoller final : public Poller {
   std::vector<Watch> watches_;  // by fd
   std::vector<int> dirty_;      // fds whose watch needs requests queued before the next wait
   std::vector<uint64_t> cancel_again_;  // requests whose cancellation the kernel refused
+  std::vector<SendSlot> sends_;         // by slot
+  std::vector<uint32_t> free_sends_;
+  std::vector<uint32_t> staged_;  // slots to prepare before the next submission
+  unsigned sends_busy_ = 0;       // slots staged or in the kernel
   uint64_t batch_ = 0;
   const char* owner_ = nullptr;  // the thread that waits
 };

@@ -16,6 +16,12 @@ class ByteQueue {
   void append(std::span<const char> bytes);
   void consume(std::size_t n) noexcept;
   void clear() noexcept;
+  // Hands the buffer over (its bytes too) and leaves the queue empty, without capacity.
+  std::unique_ptr<char[]> release() noexcept;
+  // An empty queue gives its buffer up (a small one to this thread's spares, which the next
+  // append of any queue takes back): an idle stream holds no buffer, and a busy one allocates
+  // nothing in the steady state.
+  void shed() noexcept;
 
  private:
   static constexpr std::size_t kMinCapacity = 4096;

@@ -45,6 +45,9 @@ void resume_cancelled(Loop& loop, std::coroutine_handle<> h) {
 void close_core(StreamCore& c, bool close_fd) noexcept {
   if (c.closed) return;
   c.closed = true;
+  // Before the fd goes: the kernel takes what the socket accepts now, as a send() would have.
+  if (send_in_flight(c)) c.loop->io_cancel(c.send_op, release_sending);
+  c.sending.clear();
   c.loop->io_stop(c.watch);
   if (close_fd) ::close(c.watch.fd);
   c.watch.fd = -1;
@@ -62,7 +65,7 @@ void close_core(StreamCore& c, bool close_fd) noexcept {
   fail_writes(c, ECANCELED);
   c.write_error = write_error ? write_error : EBADF;
   c.read_hook = c.drain_hook = nullptr;
-  assert(!c.reader && !c.connecting && !c.writers && c.queue.empty() &&
+  assert(!c.reader && !c.connecting && !c.writers && !pending_bytes(c) &&
          "nothing waits on a closed fd");
 }
 
@@ -73,6 +76,10 @@ Stream StreamAccess::make(Loop& loop, int fd, bool socket) {
   c->watch.fd = fd;
   c->watch.handler = on_stream_io;
   c->watch.data = c.get();
+  c->ring_sends = socket && loop.io_sends();
+  c->send_op.prepare = on_send_prepare;
+  c->send_op.handler = on_send_done;
+  c->send_op.data = c.get();
   // Registered once for everything, edge-triggered: no epoll_ctl per operation.
   int err = loop.io_start(c->watch, io::kReadable | io::kWritable | io::kPeerClosed | io::kEdge);
   if (err) throw Error(err, "adopt");
@@ -168,6 +175,11 @@ int Stream::write_nowait(std::span<const char> bytes) noexcept {
     c.high_water_mark = mark;
     if (c.writers) return EBUSY;  // a send_file's bytes go first: these cannot be queued after
   }
+  if (c.ring_sends) {
+    c.queue.append(bytes);
+    detail::ring_kick(c);
+    return c.write_error;  // 0 unless the fallback's send() failed at once
+  }
   if (c.queue.empty() && c.writable && !bytes.empty()) {
     long n = detail::core_send(c, bytes);
     if (n == -EAGAIN) {
@@ -187,7 +199,7 @@ int Stream::write_nowait(std::span<const char> bytes) noexcept {
 void Stream::end() noexcept {
   if (!is_open() || core_->write_closed || core_->end_pending || core_->write_error) return;
   core_->end_pending = true;
-  if (core_->queue.empty() && !core_->writers) detail::finish_end(*core_);
+  if (!detail::pending_bytes(*core_) && !core_->writers) detail::finish_end(*core_);
 }
 
 void Stream::set_read_hook(Hook hook, void* ctx) noexcept {
@@ -202,7 +214,9 @@ void Stream::set_drain_hook(Hook hook, void* ctx) noexcept {
   core_->drain_ctx = ctx;
 }
 
-std::size_t Stream::write_queue_size() const noexcept { return core_ ? core_->queue.size() : 0; }
+std::size_t Stream::write_queue_size() const noexcept {
+  return core_ ? detail::pending_bytes(*core_) : 0;
+}
 std::size_t Stream::high_water_mark() const noexcept {
   return core_ ? core_->high_water_mark : kDefaultHighWaterMark;
 }
@@ -211,6 +225,7 @@ void Stream::set_high_water_mark(std::size_t bytes) noexcept {
   if (!is_open()) return;
   core_->high_water_mark = bytes;
   detail::promote_writers(*core_);  // a higher mark may release suspended writers
+  if (core_->ring_sends) detail::ring_kick(*core_);
 }
 
 void Stream::close() noexcept {

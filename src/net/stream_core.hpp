@@ -42,7 +42,19 @@ struct StreamCore {
   bool closed = false;
   bool end_pending = false;  // half-close once the queue is empty
   bool write_closed = false;
+  // The completion-based send path (stream_send.cpp), a socket's on a loop whose backend has
+  // it: `sending` holds the bytes of the send the kernel has, unmoved until its completion;
+  // the queue collects what is written meanwhile.
+  bool ring_sends = false;
+  IoCompletion send_op;
+  ByteQueue sending;
 };
+
+// Bytes written and not yet taken by the kernel (Node's writableLength).
+inline std::size_t pending_bytes(const StreamCore& c) noexcept {
+  return c.queue.size() + c.sending.size();
+}
+inline bool send_in_flight(const StreamCore& c) noexcept { return c.send_op.tag != 0; }
 
 // Stream's friend: builds streams for Listener and connect, and reaches their core.
 struct StreamAccess {
@@ -54,10 +66,20 @@ struct StreamAccess {
 void on_stream_io(IoWatch& w, uint32_t events);
 void close_core(StreamCore& c, bool close_fd) noexcept;
 void flush(StreamCore& c);
+// flush() from a send's completion: `had_bytes` says the queue held bytes before it.
+void flush_from(StreamCore& c, bool had_bytes);
 void promote_writers(StreamCore& c);
 long core_read(StreamCore& c, std::span<char> buf) noexcept;
 long core_send(StreamCore& c, std::span<const char> bytes) noexcept;
 void fail_writes(StreamCore& c, int err) noexcept;
 void finish_end(StreamCore& c) noexcept;
+
+// stream_send.cpp
+std::size_t ring_room(const StreamCore& c) noexcept;
+bool ring_send(StreamCore& c) noexcept;
+void ring_kick(StreamCore& c) noexcept;
+void on_send_prepare(IoCompletion& op);
+void on_send_done(IoCompletion& op);
+std::unique_ptr<char[]> release_sending(IoCompletion& op);
 
 }  // namespace brigade::net::detail

@@ -128,11 +128,12 @@ void fail_writes(StreamCore& c, int err) noexcept {
   c.write_error = err;
   c.end_pending = false;
   c.queue.clear();
+  if (!send_in_flight(c)) c.sending.clear();  // else the kernel still reads it: the CQE clears it
   while (c.writers) complete_write(c, *pop_writer(c), err);
 }
 
 void finish_end(StreamCore& c) noexcept {
-  assert(c.queue.empty() && !c.writers && "half-close only once every byte is out");
+  assert(!pending_bytes(c) && !c.writers && "half-close only once every byte is out");
   c.end_pending = false;
   c.write_closed = true;
   if (c.socket)
@@ -147,7 +148,14 @@ void promote_writers(StreamCore& c) {
   while (WriteOp* op = c.writers) {
     if (op->file_fd >= 0) break;  // its bytes are the file's: flush sends them, never the queue
     if (op->until_empty) {
-      if (!c.queue.empty()) break;
+      if (pending_bytes(c)) break;
+    } else if (c.ring_sends) {
+      // The ring sends from the stream's buffers only: what fits under the mark is copied now,
+      // the rest as the kernel takes the bytes before it.
+      std::size_t n = std::min(ring_room(c), op->rest.size());
+      c.queue.append(op->rest.first(n));
+      op->rest = op->rest.subspan(n);
+      if (!op->rest.empty()) break;
     } else {
       if (c.queue.size() + op->rest.size() > c.high_water_mark) break;
       c.queue.append(op->rest);
@@ -156,11 +164,16 @@ void promote_writers(StreamCore& c) {
   }
 }
 
-void flush(StreamCore& c) {
-  assert(!c.write_closed || (c.queue.empty() && !c.writers));  // nothing queues after the end
-  bool had_bytes = !c.queue.empty() || c.writers;
+void flush(StreamCore& c) { flush_from(c, pending_bytes(c) || c.writers); }
+
+void flush_from(StreamCore& c, bool had_bytes) {
+  assert(!c.write_closed || (!pending_bytes(c) && !c.writers));  // nothing queues after the end
   for (;;) {
     promote_writers(c);
+    if (c.ring_sends && pending_bytes(c)) {
+      if (!ring_send(c)) return;  // in flight (its completion goes on), socket full, or failed
+      continue;
+    }
     if (!c.writable) break;
     // The queue goes first; then the head writer's own buffer, without a copy.
     bool from_queue = !c.queue.empty();
@@ -194,7 +207,7 @@ void flush(StreamCore& c) {
       c.writers->rest = c.writers->rest.subspan(sent);
     if (sent < out.size()) c.writable = false;
   }
-  if (!c.queue.empty() || c.writers) return;
+  if (pending_bytes(c) || c.writers) return;
   if (c.end_pending) finish_end(c);
   if (had_bytes && c.drain_hook && !c.closed) c.drain_hook(c.drain_ctx);  // last: may destroy c
 }
@@ -214,7 +227,7 @@ void on_stream_io(IoWatch& w, uint32_t events) {
   // From here user code runs (drain and read hooks, resumed readers): it may close or destroy
   // the Stream; the core stays valid until the close phase, so `closed` is what we look at.
   bool outer = std::exchange(c.dispatching, true);  // kept: a nested loop may dispatch it again
-  if (c.writable && (!c.queue.empty() || c.writers)) flush(c);
+  if (c.writable && (pending_bytes(c) || c.writers)) flush(c);
   if (c.readable && !c.closed) dispatch_readable(c);
   c.dispatching = outer;
 }
@@ -269,7 +282,7 @@ bool write_start(StreamCore* c, WriteOp& op) noexcept {
     return true;
   }
   if (op.end_after) c->end_pending = true;
-  if (op.until_empty && c->queue.empty() && !c->writers) {
+  if (op.until_empty && !pending_bytes(*c) && !c->writers) {
     if (op.end_after) finish_end(*c);
     return true;
   }
@@ -280,12 +293,20 @@ bool write_start(StreamCore* c, WriteOp& op) noexcept {
   }
   if (c->writers) return false;  // FIFO: wait behind the suspended writers
   if (op.file_fd >= 0) {
-    if (!c->queue.empty() || !c->writable || !op.file_left) return !op.file_left;
+    if (pending_bytes(*c) || !c->writable || !op.file_left) return !op.file_left;
     if (!send_file_now(*c, op, op.error)) {
       fail_writes(*c, op.error);
       return true;
     }
     return !op.file_left;
+  }
+  if (c->ring_sends) {
+    std::size_t n = std::min(ring_room(*c), op.rest.size());
+    c->queue.append(op.rest.first(n));
+    op.rest = op.rest.subspan(n);
+    ring_kick(*c);
+    op.error = c->write_error;  // the fallback's send() may have failed at once
+    return op.error || op.rest.empty();
   }
   if (c->queue.empty() && c->writable && !op.rest.empty() && !send_now(*c, op.rest, op.error))
     return true;

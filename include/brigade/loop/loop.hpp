@@ -15,6 +15,7 @@
 // the loop consistent (running() false) and able to run again.
 #include <atomic>
 #include <cassert>
+#include <cstddef>
 #include <cstdint>
 #include <exception>
 #include <functional>
@@ -56,6 +57,21 @@ struct IoWatch {
   uint32_t events = 0;   // what is registered (io::kReadable | ...)
   bool active = false;
   bool ref = true;  // keeps the loop alive while active
+};
+
+// A send the backend performs itself (io_uring; see Loop::io_send). Staged until the iteration's
+// wait: `prepare` runs just before submission and names the bytes (it only sets `bytes` and
+// `size`), so every write of the iteration goes in one send. From then until `handler` runs (or
+// io_cancel took it back) the owner keeps those bytes alive and unmoved.
+struct IoCompletion {
+  using Handler = void (*)(IoCompletion& op);
+  Handler prepare = nullptr;
+  Handler handler = nullptr;
+  void* data = nullptr;         // the owner's object, for the handlers
+  const char* bytes = nullptr;  // set by prepare
+  std::size_t size = 0;
+  long result = 0;   // bytes sent, or -errno, when the handler runs
+  uint64_t tag = 0;  // the backend's name for it while staged or in flight (0: neither)
 };
 
 enum class Phase : uint8_t { kIdle, kPrepare, kCheck };
@@ -131,6 +147,20 @@ class Loop {
   int io_start(IoWatch& w, uint32_t events);  // add or modify; returns 0 or errno
   void io_stop(IoWatch& w);
   void io_set_ref(IoWatch& w, bool ref);
+
+  // The backend's name ("io_uring" or "epoll"), chosen when the loop was made.
+  const char* backend() const noexcept;
+  // Completion-based sends, where the backend has them (io_uring): io_send stages a send on the
+  // socket `fd`, prepared and submitted with the iteration's wait (at once outside an
+  // iteration); op.handler runs from a poll phase with the result (a short count is possible).
+  // Returns 0 or an errno (ENOSYS on epoll; EAGAIN when it cannot now: the caller sends itself).
+  // io_cancel: the owner goes; a staged send is submitted first, the kernel keeps what the socket
+  // takes now (what a send() would have sent), the rest is cancelled, the handler never runs,
+  // and the buffer `release(op)` hands over is freed once the kernel is done with it.
+  using ReleaseBuffer = std::unique_ptr<char[]> (*)(IoCompletion& op);
+  bool io_sends() const noexcept { return sends_; }
+  int io_send(IoCompletion& op, int fd) noexcept;
+  void io_cancel(IoCompletion& op, ReleaseBuffer release) noexcept;
 
   // Anything else that keeps the loop alive: a request in flight on the pool, a server.
   void ref() noexcept { ++refs_; }
@@ -215,7 +245,9 @@ class Loop {
   PollEvent* batch_ = nullptr;  // the poller's batch being dispatched, for io_stop to scrub
   int batch_size_ = 0;
   int batch_index_ = 0;
-  int watches_ = 0;  // active watches besides the wakeup eventfd
+  int watches_ = 0;         // active watches besides the wakeup eventfd
+  bool sends_ = false;      // the backend performs sends (io_send)
+  bool iterating_ = false;  // inside run_once: a send waits for the iteration's wait
 
   long refs_ = 0;
   long io_refs_ = 0;
