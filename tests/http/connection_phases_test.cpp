@@ -21,6 +21,7 @@ namespace {
 using detail::Phase;
 using testing::RawClient;
 using testing::TestServer;
+using testing::wait_until;
 
 // What the observer saw (it runs on the server's loop thread).
 struct Seen {
@@ -35,20 +36,13 @@ void observe(Phase from, Phase to) {
   if (!detail::legal_transition(from, to)) ++g_seen.illegal;
 }
 
-template <typename Check>
-bool eventually(Check check) {
-  for (int i = 0; i < 300; ++i) {
-    if (check()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return false;
-}
-
 bool saw(Phase from, Phase to) {
-  return eventually([&] {
-    std::lock_guard lock(g_seen.mu);
-    return g_seen.moves.count({from, to}) > 0;
-  });
+  return wait_until(
+      [&] {
+        std::lock_guard lock(g_seen.mu);
+        return g_seen.moves.count({from, to}) > 0;
+      },
+      3000);
 }
 
 std::string head(std::string_view method, std::string_view path, std::string_view extra = "") {
@@ -227,10 +221,10 @@ TEST_F(ConnectionPhases, EveryLegalTransitionHappensAndNoOther) {
     EXPECT_TRUE(saw(Phase::kHandling, Phase::kUpgraded));
     // Not the server's any more; the earlier blocks' clients have left, but the server may
     // not have read their EOF yet on a loaded machine: counted down within 3 s.
-    EXPECT_TRUE(eventually([&] { return server.stats().connections == 0; }));
+    EXPECT_TRUE(wait_until([&] { return server.stats().connections == 0; }, 3000));
     ASSERT_TRUE(c.send("later"));
     ASSERT_TRUE(c.read_until("later"));
-    EXPECT_TRUE(eventually([&] { return server.stats().active_requests == 0; }));
+    EXPECT_TRUE(wait_until([&] { return server.stats().active_requests == 0; }, 3000));
   }
 
   std::lock_guard lock(g_seen.mu);

@@ -16,6 +16,7 @@ namespace {
 
 using testing::RawClient;
 using testing::TestServer;
+using testing::wait_until;
 
 struct Seen {
   std::atomic<int> streams_ended{0};
@@ -40,15 +41,6 @@ void add_events(App& app, Seen& seen, uint64_t heartbeat_ms = 10000) {
     EventStream events = res.event_stream({.heartbeat_ms = heartbeat_ms});
     co_await events.wait(400);  // heartbeats only
   });
-}
-
-bool wait_until(const std::function<bool()>& done, int ms = 5000) {
-  auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > until) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return true;
 }
 
 TEST(EventStream, HeadEventsAndLastEventId) {

@@ -179,6 +179,17 @@ inline std::string run_command(const std::string& cmd, int* status = nullptr, in
   return out;
 }
 
+// Polls `done` every 10 ms until it holds or `ms` have passed: the server's state changes on its
+// own thread, after what the test's client saw.
+inline bool wait_until(const std::function<bool()>& done, int ms = 5000) {
+  auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > until) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return true;
+}
+
 inline int count_of(std::string_view hay, std::string_view needle) {
   int n = 0;
   for (std::size_t p = hay.find(needle); p != std::string_view::npos;
