@@ -44,29 +44,41 @@ bool spin_until(Ready ready, uint64_t budget_ns) {
 }
 
 // How long to spin next time: a spin that catches its reply doubles the budget, one that times
-// out quarters it, down to none; then only one short probe every 64 turns. Where replies take
-// longer than a spin (an idle peer, a machine with no core to spare) spinning so fades out.
+// out quarters it, down to none; then one probe every 64 turns. A probe spins the whole budget:
+// when both sides have stopped spinning each reply waits for a sleeping thread's wake-up, and
+// only a spin longer than that wake-up can catch it and bring the pair back. A probe that misses
+// returns to none at once, so where replies take longer than a spin (an idle peer, a machine
+// with no core to spare) spinning fades to one probe in 64 turns.
 class SpinBudget {
  public:
-  static constexpr uint64_t kProbeNs = 2'000;
+  static constexpr uint64_t kMinNs = 2'000;
+  static constexpr uint32_t kProbeEvery = 64;
   explicit SpinBudget(uint64_t ns) noexcept : ns_(ns) {}
 
   // The budget for this turn (0: do not spin), capped by max_ns.
   uint64_t next(uint64_t max_ns) noexcept {
     if (max_ns == 0) return 0;
     if (ns_ == 0) {
-      if (++skipped_ < 64) return 0;
+      if (++skipped_ < kProbeEvery) return 0;
       skipped_ = 0;
-      ns_ = kProbeNs;
+      probing_ = true;
+      return max_ns;
     }
     return std::min(ns_, max_ns);
   }
-  void caught(uint64_t max_ns) noexcept { ns_ = std::min(max_ns, std::max(ns_ * 2, kProbeNs)); }
-  void missed() noexcept { ns_ = ns_ / 4 < kProbeNs ? 0 : ns_ / 4; }
+  void caught(uint64_t max_ns) noexcept {
+    ns_ = probing_ ? max_ns : std::min(max_ns, std::max(ns_ * 2, kMinNs));
+    probing_ = false;
+  }
+  void missed() noexcept {
+    ns_ = probing_ || ns_ / 4 < kMinNs ? 0 : ns_ / 4;
+    probing_ = false;
+  }
 
  private:
   uint64_t ns_;
   uint32_t skipped_ = 0;
+  bool probing_ = false;
 };
 
 }  // namespace brigade::detail
