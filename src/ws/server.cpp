@@ -1,6 +1,7 @@
 #include "brigade/ws/server.hpp"
 
 #include <exception>
+#include <stdexcept>
 
 #include "brigade/error.hpp"
 #include "brigade/http/server_response.hpp"
@@ -35,8 +36,15 @@ struct RouteState {
   // names every handler of the route, instead of one node per connection.
   ContextRef task_context;
   std::vector<std::string> param_names;
-  Handler handler;
-  std::shared_ptr<const Options> options;  // one copy for every socket of the route
+  Handler handler;          // the coroutine API's
+  Behavior behavior;        // the callbacks', when `handler` is empty
+  detail::Profile profile;  // the options, one copy for every socket of the route
+
+  // What a socket holds: the route's profile, keeping the route (and so `behavior`) alive.
+  static std::shared_ptr<const detail::Profile> profile_of(
+      const std::shared_ptr<RouteState>& route) {
+    return std::shared_ptr<const detail::Profile>(route, &route->profile);
+  }
 };
 
 std::vector<std::string> param_names_of(std::string_view pattern) {
@@ -112,7 +120,7 @@ void upgrade(http::Req& req, http::Res& res, const std::shared_ptr<RouteState>& 
       "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
       "Sec-WebSocket-Accept: " +
       accept_key(u.key) + "\r\n";
-  const Options& options = *route->options;
+  const Options& options = route->profile;
   if (!options.protocols.empty()) {
     negotiated.protocol =
         std::string(choose_protocol(req.header("Sec-WebSocket-Protocol"), options.protocols));
@@ -134,13 +142,15 @@ void upgrade(http::Req& req, http::Res& res, const std::shared_ptr<RouteState>& 
     hs.params.emplace_back(name, std::string(req.param(name)));
 
   http::Upgraded up = res.upgrade(head);
-  WebSocket ws = up.tls.empty() ? detail::open_server_socket(std::move(up.socket), up.buffered,
-                                                             route->options, std::move(negotiated))
-                                : detail::open_server_socket_tls(
-                                      tls::Stream::join(std::move(up.socket), std::move(up.tls)),
-                                      up.buffered, route->options, std::move(negotiated));
+  WebSocket ws =
+      up.tls.empty()
+          ? detail::open_server_socket(std::move(up.socket), up.buffered,
+                                       RouteState::profile_of(route), std::move(negotiated), hs)
+          : detail::open_server_socket_tls(
+                tls::Stream::join(std::move(up.socket), std::move(up.tls)), up.buffered,
+                RouteState::profile_of(route), std::move(negotiated), hs);
   server->add(ws);
-  run_handler(route, ws, std::move(hs));
+  if (route->handler) run_handler(route, ws, std::move(hs));
 }
 
 }  // namespace
@@ -149,6 +159,16 @@ Server::Server(http::App& app) : state_(std::make_shared<State>()) { state_->app
 Server::~Server() = default;
 
 Server& Server::route(std::string pattern, Handler handler, Options options) {
+  if (!handler) throw std::invalid_argument("ws::Server::route: an empty handler");
+  return add_route(std::move(pattern), std::move(handler), {}, std::move(options));
+}
+
+Server& Server::route(std::string pattern, Behavior behavior, Options options) {
+  return add_route(std::move(pattern), {}, std::move(behavior), std::move(options));
+}
+
+Server& Server::add_route(std::string pattern, Handler handler, Behavior behavior,
+                          Options options) {
   auto route = std::make_shared<RouteState>();
   route->param_names = param_names_of(pattern);
   route->pattern = pattern;
@@ -157,7 +177,9 @@ Server& Server::route(std::string pattern, Handler handler, Options options) {
   route->task_context = ContextRef::adopt(new ContextNode(
       &kNameKey, nullptr, nullptr, brigade::detail::intern_task_name(route->task_name)));
   route->handler = std::move(handler);
-  route->options = std::make_shared<const Options>(std::move(options));
+  route->behavior = std::move(behavior);
+  static_cast<Options&>(route->profile) = std::move(options);
+  if (!route->handler) route->profile.behavior = &route->behavior;
   state_->app->get(std::move(pattern), [route, state = state_](http::Req& req, http::Res& res) {
     upgrade(req, res, route, state);
   });

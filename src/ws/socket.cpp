@@ -7,6 +7,7 @@
 
 #include "brigade/crypto/random.hpp"
 #include "brigade/error.hpp"
+#include "brigade/task/spawn.hpp"
 #include "socket_core.hpp"
 
 namespace brigade::ws {
@@ -38,11 +39,16 @@ void resume_later(Loop& loop, std::coroutine_handle<> h) {
 
 }  // namespace
 
-SocketCore::SocketCore(Loop& l, Role r, std::shared_ptr<const Options> o, Negotiated n)
-    : loop(&l),
+CoreRef::CoreRef(SocketCore* core) noexcept : core_(core) { ++core_->refs; }
+CoreRef::~CoreRef() {
+  if (core_ && --core_->refs == 0) delete core_;
+}
+
+SocketCore::SocketCore(Loop& l, Role r, std::shared_ptr<const Profile> o, Negotiated n)
+    : role(r),
+      loop(&l),
       options(std::move(o)),
-      id(g_next_id.fetch_add(1, std::memory_order_relaxed)),
-      role(r) {
+      id(g_next_id.fetch_add(1, std::memory_order_relaxed)) {
   if (!n.protocol.empty()) rare_state().protocol = std::move(n.protocol);
   if (n.deflate) {
     const DeflateParams& d = *n.deflate;
@@ -70,21 +76,31 @@ SocketCore::Rare& SocketCore::rare_state() {
   return *rare;
 }
 
-WebSocket SocketCore::wrap(std::shared_ptr<SocketCore> core) noexcept {
-  return WebSocket(std::move(core));
+SocketCore::Inbox& SocketCore::inbox_state() {
+  if (!inbox) inbox = std::make_unique<Inbox>();
+  return *inbox;
 }
+
+WebSocket SocketCore::handle() noexcept { return WebSocket(this); }
+
+void SocketCore::callback_failed() { begin_close(close_code::kInternalError, "internal error"); }
 
 std::size_t SocketCore::inbox_limit() const noexcept {
   return std::max<std::size_t>(options->max_message_size, 1024 * 1024);
 }
 
-void SocketCore::start(std::shared_ptr<SocketCore> me, std::string_view buffered) {
-  assert(me.get() == this && !self);
-  self = std::move(me);
+void SocketCore::own() {
+  assert(!owned);
+  owned = true;
+  ++refs;
   if (options->ping_interval_ms) {
     heartbeat = loop->set_interval(options->ping_interval_ms, [this] { on_heartbeat(); });
     loop->unref_timer(heartbeat);  // the socket keeps the loop alive, not its heartbeat
   }
+}
+
+void SocketCore::start(std::string_view buffered) {
+  if (finished) return;
   if (!buffered.empty()) feed(buffered);
   if (finished) return;
   if (secure) {
@@ -102,7 +118,7 @@ void SocketCore::on_readable(void* p) { static_cast<SocketCore*>(p)->read_availa
 void SocketCore::read_available() {
   std::span<char> buf = read_scratch();
   while (!finished) {
-    if (inbox_bytes >= inbox_limit() && !close_received) {
+    if (inbox_bytes() >= inbox_limit() && !close_received) {
       read_paused = true;  // resumed by receive(); meanwhile the peer is held by TCP
       return;
     }
@@ -124,10 +140,10 @@ void SocketCore::read_available() {
 }
 
 void SocketCore::resume_reading() {
-  if (!read_paused || inbox_bytes >= inbox_limit()) return;
+  if (!read_paused || inbox_bytes() >= inbox_limit()) return;
   read_paused = false;
-  assert(self);  // paused reading implies open (finish() clears the flag)
-  loop->queue_microtask([s = self] {
+  assert(owned);  // paused reading implies open (finish() clears the flag)
+  loop->queue_microtask([s = CoreRef(this)] {
     if (!s->finished && !s->read_paused) s->read_available();
   });
 }
@@ -194,8 +210,8 @@ bool SocketCore::transmit(std::string_view frame, std::shared_ptr<const std::str
       return true;
     }
     batch = std::make_unique<std::string>(frame);
-    assert(self);  // not finished, so still owned by itself
-    loop->queue_microtask([s = self] { s->flush_batch(); });
+    assert(owned);  // not finished, so still owned by itself
+    loop->queue_microtask([s = CoreRef(this)] { s->flush_batch(); });
     return true;
   }
   Rare& r = rare_state();
@@ -214,6 +230,7 @@ void SocketCore::flush_batch() {
   }
   end_if_flushed();
   wake_senders();  // the kernel may have taken it all: no drain hook would tell them
+  drained();
 }
 
 void SocketCore::on_drain(void* p) { static_cast<SocketCore*>(p)->pump(); }
@@ -235,6 +252,19 @@ void SocketCore::pump() {
   }
   end_if_flushed();
   wake_senders();
+  drained();
+}
+
+void SocketCore::drained() {
+  if (!want_drain || finished || buffered() > options->high_water_mark) return;
+  want_drain = false;
+  if (!options->behavior->drain) return;
+  WebSocket ws = handle();
+  try {
+    options->behavior->drain(ws);
+  } catch (...) {
+    callback_failed();
+  }
 }
 
 void SocketCore::end_if_flushed() {
@@ -254,9 +284,10 @@ void SocketCore::send_close(uint16_t c, std::string_view why) {
 }
 
 void SocketCore::start_close_timer(uint16_t code_on_timeout) {
-  if (close_timer) loop->clear_timer(close_timer);
-  close_timer = loop->set_timeout(options->close_timeout_ms,
-                                  [this, code_on_timeout] { finish(code_on_timeout, {}); });
+  TimerId& timer = rare_state().close_timer;
+  if (timer) loop->clear_timer(timer);
+  timer = loop->set_timeout(options->close_timeout_ms,
+                            [this, code_on_timeout] { finish(code_on_timeout, {}); });
 }
 
 void SocketCore::begin_close(uint16_t c, std::string_view why) {
@@ -275,7 +306,7 @@ void SocketCore::finish(uint16_t c, std::string_view why) noexcept {
   } else if (!why.empty()) {
     rare_state().reason.assign(why);
   }
-  if (close_timer) loop->clear_timer(std::exchange(close_timer, TimerId{}));
+  if (rare && rare->close_timer) loop->clear_timer(std::exchange(rare->close_timer, TimerId{}));
   if (heartbeat) loop->clear_timer(std::exchange(heartbeat, TimerId{}));
   if (secure)
     tls.close();
@@ -293,8 +324,38 @@ void SocketCore::finish(uint16_t c, std::string_view why) noexcept {
     for (auto h : rare->close_waiters) resume_later(*loop, h);
     rare->close_waiters.clear();
   }
+  if (options->behavior && options->behavior->close) {
+    WebSocket ws = handle();
+    try {
+      options->behavior->close(ws, code,
+                               rare ? std::string_view(rare->reason) : std::string_view());
+    } catch (...) {
+      report_unhandled_rejection("websocket close callback", std::current_exception());
+    }
+  }
   // Released from the microtask queue: whoever called finish may still be using this.
-  if (self) loop->queue_microtask([s = std::move(self)] {});
+  if (owned) {
+    owned = false;
+    loop->queue_microtask([s = CoreRef(this)] {});
+    --refs;  // the microtask's reference keeps it
+  }
+}
+
+void SocketCore::deliver(std::string data, bool binary) {
+  if (const Behavior* behavior = options->behavior) {
+    if (!behavior->message) return;
+    WebSocket ws = handle();
+    try {
+      behavior->message(ws, data, binary);
+    } catch (...) {
+      callback_failed();
+    }
+    return;
+  }
+  Inbox& in = inbox_state();
+  in.bytes += data.size();
+  in.messages.push_back(Message{std::move(data), binary});
+  wake_receiver();
 }
 
 void SocketCore::feed(std::string_view bytes) {
@@ -319,9 +380,7 @@ void SocketCore::feed(std::string_view bytes) {
       case Event::Kind::kText:
       case Event::Kind::kBinary:
         if (close_sent) break;  // we are closing: data that crossed our close frame is dropped
-        inbox_bytes += ev.data.size();
-        inbox.push_back(Message{std::move(ev.data), ev.kind == Event::Kind::kBinary});
-        wake_receiver();
+        deliver(std::move(ev.data), ev.kind == Event::Kind::kBinary);
         break;
       case Event::Kind::kPing:
         if (!close_sent) send_message(Opcode::kPong, ev.data, true);
@@ -363,7 +422,7 @@ void SocketCore::feed(std::string_view bytes) {
 }
 
 void SocketCore::wake_receiver() noexcept {
-  if (receiver) resume_later(*loop, std::exchange(receiver, {}));
+  if (inbox && inbox->receiver) resume_later(*loop, std::exchange(inbox->receiver, {}));
 }
 
 void SocketCore::wake_senders() noexcept {
@@ -391,24 +450,42 @@ void SocketCore::on_heartbeat() {
   }
 }
 
+namespace {
+
+// The open callback runs before the handshake's trailing bytes are parsed, so before any message.
+WebSocket open_server(SocketCore* core, std::string_view buffered, const Handshake& handshake) {
+  WebSocket ws = core->handle();
+  core->own();
+  if (core->options->behavior && core->options->behavior->open) {
+    try {
+      core->options->behavior->open(ws, handshake);
+    } catch (...) {
+      core->callback_failed();
+    }
+  }
+  core->start(buffered);
+  return ws;
+}
+
+}  // namespace
+
 WebSocket open_server_socket(net::Stream stream, std::string_view buffered,
-                             std::shared_ptr<const Options> options, Negotiated negotiated) {
-  auto core = std::make_shared<SocketCore>(stream.loop(), Role::kServer, std::move(options),
-                                           std::move(negotiated));
+                             std::shared_ptr<const Profile> profile, Negotiated negotiated,
+                             const Handshake& handshake) {
+  auto* core =
+      new SocketCore(stream.loop(), Role::kServer, std::move(profile), std::move(negotiated));
   core->tcp = std::move(stream);
-  core->start(core, buffered);
-  return SocketCore::wrap(std::move(core));
+  return open_server(core, buffered, handshake);
 }
 
 WebSocket open_server_socket_tls(tls::Stream stream, std::string_view buffered,
-                                 std::shared_ptr<const Options> options, Negotiated negotiated) {
+                                 std::shared_ptr<const Profile> profile, Negotiated negotiated,
+                                 const Handshake& handshake) {
   Loop& loop = stream.socket().loop();
-  auto core =
-      std::make_shared<SocketCore>(loop, Role::kServer, std::move(options), std::move(negotiated));
+  auto* core = new SocketCore(loop, Role::kServer, std::move(profile), std::move(negotiated));
   core->tls = std::move(stream);
   core->secure = true;
-  core->start(core, buffered);
-  return SocketCore::wrap(std::move(core));
+  return open_server(core, buffered, handshake);
 }
 
 }  // namespace detail
@@ -416,26 +493,31 @@ WebSocket open_server_socket_tls(tls::Stream stream, std::string_view buffered,
 // ---- Awaiters --------------------------------------------------------------------------------
 
 ReceiveAwaiter::~ReceiveAwaiter() {
-  if (linked_ && core_) core_->receiver = {};
+  if (linked_ && core_) core_->inbox->receiver = {};
 }
 
 bool ReceiveAwaiter::await_ready() {
   if (!core_) return true;
-  if (core_->receiver) throw Error(EBUSY, "receive");
-  return !core_->inbox.empty() || core_->finished || core_->close_received;
+  if (core_->options->behavior)
+    throw std::logic_error(
+        "receive() on a socket of a Behavior route: Behavior::message gets them");
+  detail::SocketCore::Inbox& in = core_->inbox_state();
+  if (in.receiver) throw Error(EBUSY, "receive");
+  return !in.messages.empty() || core_->finished || core_->close_received;
 }
 
 void ReceiveAwaiter::await_suspend(std::coroutine_handle<> h) noexcept {
-  core_->receiver = h;
+  core_->inbox->receiver = h;  // made by await_ready
   linked_ = true;
 }
 
 std::optional<Message> ReceiveAwaiter::await_resume() {
   linked_ = false;
-  if (!core_ || core_->inbox.empty()) return std::nullopt;
-  Message m = std::move(core_->inbox.front());
-  core_->inbox.pop_front();
-  core_->inbox_bytes -= m.data.size();
+  if (!core_ || !core_->inbox || core_->inbox->messages.empty()) return std::nullopt;
+  detail::SocketCore::Inbox& in = *core_->inbox;
+  Message m = std::move(in.messages.front());
+  in.messages.pop_front();
+  in.bytes -= m.data.size();
   core_->resume_reading();
   return m;
 }
@@ -493,41 +575,62 @@ void ClosedAwaiter::await_suspend(std::coroutine_handle<> h) {
 // ---- WebSocket -------------------------------------------------------------------------------
 
 WebSocket::WebSocket() noexcept = default;
-WebSocket::~WebSocket() = default;
-WebSocket::WebSocket(const WebSocket&) noexcept = default;
-WebSocket& WebSocket::operator=(const WebSocket&) noexcept = default;
-WebSocket::WebSocket(WebSocket&&) noexcept = default;
-WebSocket& WebSocket::operator=(WebSocket&&) noexcept = default;
-WebSocket::WebSocket(std::shared_ptr<detail::SocketCore> core) noexcept : core_(std::move(core)) {}
+WebSocket::~WebSocket() {
+  if (core_ && --core_->refs == 0) delete core_;
+}
+WebSocket::WebSocket(const WebSocket& o) noexcept : WebSocket(o.core_) {}
+WebSocket& WebSocket::operator=(const WebSocket& o) noexcept {
+  WebSocket copy(o);
+  std::swap(core_, copy.core_);
+  return *this;
+}
+WebSocket::WebSocket(WebSocket&& o) noexcept : core_(std::exchange(o.core_, nullptr)) {}
+WebSocket& WebSocket::operator=(WebSocket&& o) noexcept {
+  WebSocket moved(std::move(o));
+  std::swap(core_, moved.core_);
+  return *this;
+}
+WebSocket::WebSocket(detail::SocketCore* core) noexcept : core_(core) {
+  if (core_) ++core_->refs;
+}
 
 WebSocket WebSocket::open(net::Stream stream, std::string buffered, Role role, Options options,
                           Negotiated negotiated) {
-  auto core = std::make_shared<detail::SocketCore>(
-      stream.loop(), role, std::make_shared<const Options>(std::move(options)),
+  auto* core = new detail::SocketCore(
+      stream.loop(), role,
+      std::make_shared<const detail::Profile>(detail::Profile{std::move(options)}),
       std::move(negotiated));
   core->tcp = std::move(stream);
-  core->start(core, buffered);
-  return WebSocket(std::move(core));
+  WebSocket ws(core);
+  core->own();
+  core->start(buffered);
+  return ws;
 }
 
 WebSocket WebSocket::open_tls(tls::Stream stream, std::string buffered, Role role, Options options,
                               Negotiated negotiated) {
   Loop& loop = stream.socket().loop();
-  auto core = std::make_shared<detail::SocketCore>(
-      loop, role, std::make_shared<const Options>(std::move(options)), std::move(negotiated));
+  auto* core = new detail::SocketCore(
+      loop, role, std::make_shared<const detail::Profile>(detail::Profile{std::move(options)}),
+      std::move(negotiated));
   core->tls = std::move(stream);
   core->secure = true;
-  core->start(core, buffered);
-  return WebSocket(std::move(core));
+  WebSocket ws(core);
+  core->own();
+  core->start(buffered);
+  return ws;
 }
 
 bool WebSocket::send_nowait(std::string_view data, bool binary) {
   if (!core_ || !core_->can_send()) return false;
   if (!core_->send_message(binary ? Opcode::kBinary : Opcode::kText, data)) return false;
-  if (core_->buffered() > core_->options->max_buffered) {
+  std::size_t buffered = core_->buffered();
+  if (buffered > core_->options->max_buffered) {
     core_->begin_close(close_code::kPolicyViolation, "send buffer over its limit");
     return false;
   }
+  if (buffered > core_->options->high_water_mark && core_->options->behavior)
+    core_->want_drain = true;
   return true;
 }
 
@@ -537,7 +640,10 @@ bool WebSocket::send_frame(std::shared_ptr<const std::string> frame) {
     core_->begin_close(close_code::kPolicyViolation, "send buffer over its limit");
     return false;
   }
-  return core_->send_shared(std::move(frame));
+  if (!core_->send_shared(std::move(frame))) return false;
+  if (core_->options->behavior && core_->buffered() > core_->options->high_water_mark)
+    core_->want_drain = true;
+  return true;
 }
 
 void WebSocket::ping(std::string_view payload) {
@@ -576,5 +682,9 @@ bool WebSocket::compressed() const noexcept {
 }
 Role WebSocket::role() const noexcept { return core_ ? core_->role : Role::kServer; }
 uint64_t WebSocket::id() const noexcept { return core_ ? core_->id : 0; }
+std::any& WebSocket::data() {
+  if (!core_) throw std::logic_error("ws::WebSocket::data() on an empty handle");
+  return core_->rare_state().data;
+}
 
 }  // namespace brigade::ws

@@ -2,21 +2,26 @@
 // The state of one WebSocket connection, shared by its handles. Private to src/ws.
 //
 // No coroutine of its own: the transport's read hook parses frames as bytes arrive and hands
-// whole messages to the waiting receive(); its drain hook moves queued frames on. An idle
-// connection is this struct and nothing else: no parser (made per read, kept only while a
-// frame is partly read), no buffers, and what is rarely used (subprotocol, deflate, the send
-// queue, close reason, waiters) in `Rare`, allocated on first use.
+// whole messages to the route's Behavior callbacks or, for receive(), to the inbox; its drain
+// hook moves queued frames on. An idle connection is this struct (104 bytes, a 112-byte allocation)
+// and nothing else: no parser (made per read, kept only while a frame is partly read), no buffers,
+// a count of its handles instead of a shared_ptr's control block, and what is rarely used
+// (subprotocol, deflate, the send queue, the close reason and timer, waiters, user data) in `Rare`
+// and the coroutine API's inbox in `Inbox`, each allocated on first use.
+#include <any>
 #include <coroutine>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "brigade/loop/loop.hpp"
 #include "brigade/net/stream.hpp"
 #include "brigade/tls/stream.hpp"
+#include "brigade/ws/behavior.hpp"
 #include "brigade/ws/deflate.hpp"
 #include "brigade/ws/frame.hpp"
 #include "brigade/ws/websocket.hpp"
@@ -51,9 +56,32 @@ class Fifo {
   std::size_t head_ = 0;
 };
 
+// A reference to a SocketCore, for the loop's callbacks (the handles' count, not atomic: a
+// connection belongs to its loop's thread).
+class CoreRef {
+ public:
+  explicit CoreRef(SocketCore* core) noexcept;
+  CoreRef(const CoreRef& o) noexcept : CoreRef(o.core_) {}
+  CoreRef(CoreRef&& o) noexcept : core_(std::exchange(o.core_, nullptr)) {}
+  CoreRef& operator=(const CoreRef&) = delete;
+  ~CoreRef();
+  SocketCore* operator->() const noexcept { return core_; }
+
+ private:
+  SocketCore* core_;
+};
+
+// What the sockets of one route share (a client connection has its own): the options, and the
+// route's callbacks (null for the coroutine API). One pointer in each socket reaches both.
+struct Profile : Options {
+  const Behavior* behavior = nullptr;  // lives as long as the profile
+};
+
 struct SocketCore {
-  SocketCore(Loop& loop, Role role, std::shared_ptr<const Options> options, Negotiated negotiated);
+  SocketCore(Loop& loop, Role role, std::shared_ptr<const Profile> profile, Negotiated negotiated);
   ~SocketCore();
+  SocketCore(const SocketCore&) = delete;
+  SocketCore& operator=(const SocketCore&) = delete;
 
   // What few connections need; allocated on first use, kept until the end.
   struct Rare {
@@ -65,11 +93,24 @@ struct SocketCore {
     SendAwaiter* senders = nullptr;  // waiting for buffered() to fall under the mark
     SendAwaiter* senders_tail = nullptr;
     std::vector<std::coroutine_handle<>> close_waiters;
+    TimerId close_timer;
+    std::any data;  // WebSocket::data()
   };
   Rare& rare_state();
+  // The coroutine API's: messages receive() has not taken, and the coroutine waiting in it.
+  struct Inbox {
+    Fifo<Message> messages;
+    std::size_t bytes = 0;
+    std::coroutine_handle<> receiver;
+  };
+  Inbox& inbox_state();
+  std::size_t inbox_bytes() const noexcept { return inbox ? inbox->bytes : 0; }
 
-  // Starts reading (`me` owns this): `buffered` came with the handshake; then the read hook.
-  void start(std::shared_ptr<SocketCore> me, std::string_view buffered);
+  // Takes ownership of itself (an open connection lives until its end, whoever holds handles)
+  // and starts its heartbeat.
+  void own();
+  // Starts reading: `buffered` came with the handshake; then the read hook.
+  void start(std::string_view buffered);
   // Encodes one message (compressed when agreed and worth it, masked on a client) and sends
   // or queues it; false if the connection is closing (data) or closed.
   bool send_message(Opcode op, std::string_view data, bool control = false);
@@ -84,24 +125,11 @@ struct SocketCore {
   void wake_receiver() noexcept;
   void resume_reading();  // after receive() took the inbox under its limit
   std::size_t inbox_limit() const noexcept;
-  static WebSocket wrap(std::shared_ptr<SocketCore> core) noexcept;  // a handle on it
+  // A Behavior callback threw: this socket alone closes, with 1011.
+  void callback_failed();
+  WebSocket handle() noexcept;  // a new handle on it
 
-  Loop* loop;
-  std::shared_ptr<SocketCore> self;        // an open connection owns itself; released at the end
-  std::shared_ptr<const Options> options;  // shared by the sockets of one route
-  uint64_t id;
-  net::Stream tcp;                 // ws://
-  tls::Stream tls;                 // wss:// (tcp is then empty)
-  std::unique_ptr<Parser> parser;  // only while a frame is partly read, or with deflate
-  Fifo<Message> inbox;
-  std::size_t inbox_bytes = 0;
-  std::coroutine_handle<> receiver;
-  // Frames sent since the loop's current event began, written with one send from a microtask
-  // (a handler answering a read's worth of messages makes one syscall, not one per message).
-  std::unique_ptr<std::string> batch;
-  std::unique_ptr<Rare> rare;
-  TimerId close_timer;
-  TimerId heartbeat;
+  uint32_t refs = 0;  // handles, CoreRefs, and one for itself while open
   uint16_t code = close_code::kAbnormal;
   Role role;
   bool secure : 1 = false;
@@ -114,14 +142,30 @@ struct SocketCore {
   bool heard : 1 = false;        // something arrived since the last heartbeat tick
   bool pinged : 1 = false;       // the heartbeat pinged and waits for an answer
   bool read_paused : 1 = false;  // the inbox is over its limit: TCP holds the peer
+  bool owned : 1 = false;        // holds a reference to itself (open)
+  bool want_drain : 1 = false;   // a send left buffered() over the mark: Behavior::drain is due
+  Loop* loop;
+  std::shared_ptr<const Profile> options;  // shared by the sockets of one route
+  uint64_t id;
+  net::Stream tcp;                 // ws://
+  tls::Stream tls;                 // wss:// (tcp is then empty)
+  std::unique_ptr<Parser> parser;  // only while a frame is partly read, or with deflate
+  std::unique_ptr<Inbox> inbox;
+  // Frames sent since the loop's current event began, written with one send from a microtask
+  // (a handler answering a read's worth of messages makes one syscall, not one per message).
+  std::unique_ptr<std::string> batch;
+  std::unique_ptr<Rare> rare;
+  TimerId heartbeat;
 
  private:
   static void on_readable(void* self);
   static void on_drain(void* self);
   void read_available();
   void feed(std::string_view bytes);
+  void deliver(std::string data, bool binary);
   bool transmit(std::string_view frame, std::shared_ptr<const std::string> shared, bool control);
   void pump();
+  void drained();  // Behavior::drain, if a send left buffered() over the mark and it is not now
   void flush_batch();
   void end_if_flushed();
   void on_heartbeat();
@@ -131,9 +175,14 @@ struct SocketCore {
 };
 
 // A server's socket over the route's shared options (server.cpp).
+// `behavior` (may be null: the coroutine API) must live as long as `options` does.
+// A server's socket over its route's profile; a Behavior's open() runs before the first message
+// is read.
 WebSocket open_server_socket(net::Stream stream, std::string_view buffered,
-                             std::shared_ptr<const Options> options, Negotiated negotiated);
+                             std::shared_ptr<const Profile> profile, Negotiated negotiated,
+                             const Handshake& handshake);
 WebSocket open_server_socket_tls(tls::Stream stream, std::string_view buffered,
-                                 std::shared_ptr<const Options> options, Negotiated negotiated);
+                                 std::shared_ptr<const Profile> profile, Negotiated negotiated,
+                                 const Handshake& handshake);
 
 }  // namespace brigade::ws::detail

@@ -12,48 +12,13 @@
 #include "brigade/ws/frame.hpp"
 #include "brigade/ws/hub.hpp"
 #include "brigade/ws/websocket.hpp"
+#include "raw_peer.hpp"
 
 namespace brigade::ws {
 namespace {
 
-const uint8_t kMask[4] = {1, 2, 3, 4};
-
-std::string masked(Opcode op, std::string_view payload, bool fin = true) {
-  return encode_frame(op, payload, fin, kMask);
-}
-
-// A raw client: writes bytes, reads frames the server sent.
-struct RawPeer {
-  net::Stream s;
-  Parser parser{[] {
-    ParserOptions o;
-    o.role = Role::kClient;
-    o.max_message_size = 0;
-    return o;
-  }()};
-  std::string pending;
-
-  // The next event from the server, or kind kNone at EOF.
-  Task<Event> next() {
-    for (;;) {
-      Event ev;
-      std::size_t used = parser.parse(pending, ev);
-      pending.erase(0, used);
-      if (ev.kind != Event::Kind::kNone) co_return ev;
-      char buf[65536];
-      std::size_t n = co_await s.read(std::span<char>(buf, sizeof buf));
-      if (n == 0) co_return Event{};
-      pending.append(buf, n);
-    }
-  }
-  Task<bool> at_eof() {
-    char buf[4096];
-    for (;;) {
-      std::size_t n = co_await s.read(std::span<char>(buf, sizeof buf));
-      if (n == 0) co_return true;
-    }
-  }
-};
+using testing::masked;
+using testing::RawPeer;
 
 struct Pair {
   WebSocket server;

@@ -15,8 +15,10 @@
 // Sec-WebSocket-Version: 13). Subprotocols are chosen from Options::protocols, in the server's
 // order of preference; permessage-deflate is agreed when Options::deflate.enabled.
 // The handler runs as its own task once the 101 is out; when it returns, the socket is closed
-// (1000) if still open; when it throws, with 1011. The Server and the App must outlive the
-// connections (close() first).
+// (1000) if still open; when it throws, with 1011. A route written as a ws::Behavior (callbacks,
+// uWebSockets' style) has no task per socket: an idle socket costs a third of a coroutine
+// route's (see behavior.hpp). The Server and the App must outlive the connections (close()
+// first).
 #include <cstddef>
 #include <functional>
 #include <memory>
@@ -29,22 +31,10 @@
 #include "brigade/http/app.hpp"
 #include "brigade/loop/function.hpp"
 #include "brigade/task/task.hpp"
+#include "brigade/ws/behavior.hpp"
 #include "brigade/ws/websocket.hpp"
 
 namespace brigade::ws {
-
-// What the handler keeps of the upgrade request (copies: the HTTP request is gone by then).
-struct Handshake {
-  std::string path;
-  std::string query;                                        // the raw query string
-  std::vector<std::pair<std::string, std::string>> params;  // route params, decoded
-  std::string origin;                                       // the Origin header
-  std::string_view param(std::string_view name) const noexcept {
-    for (auto& [k, v] : params)
-      if (k == name) return v;
-    return {};
-  }
-};
 
 using Handler = std::function<Task<void>(WebSocket, Handshake)>;
 
@@ -56,6 +46,8 @@ class Server {
   Server& operator=(const Server&) = delete;
 
   Server& route(std::string pattern, Handler handler, Options options = {});
+  // The same route written as callbacks (behavior.hpp): no coroutine per socket.
+  Server& route(std::string pattern, Behavior behavior, Options options = {});
 
   std::size_t connections() const noexcept;  // open now
   // Graceful close: sends `code` (1001, going away) to every open socket and waits until each
@@ -65,6 +57,7 @@ class Server {
   struct State;
 
  private:
+  Server& add_route(std::string pattern, Handler handler, Behavior behavior, Options options);
   std::shared_ptr<State> state_;
 };
 

@@ -8,7 +8,8 @@
 //   // receive() gave nothing: closed; ws.close_code() / ws.close_reason() say why
 //
 // A handle: copies share the connection (keep them in a room, a map); the connection lives
-// until it is closed, whoever holds handles. Loop thread only.
+// until it is closed, whoever holds handles. Loop thread only (handles are counted without
+// atomics). Routes written as callbacks get the same object: see behavior.hpp.
 //
 // Reading: no task of its own; the socket's read hook parses frames as bytes arrive, answers
 // pings, handles the close handshake and queues data messages for receive(). It stops reading
@@ -17,15 +18,16 @@
 // holds no parser, no buffer and no coroutine frame but its handler's.
 // Writing: every frame goes out in order. Frames sent before the loop moves on to its next
 // event are written with one send (a handler answering a read's worth of messages makes one
-// syscall); shared broadcast frames go straight to the socket. send() waits while buffered_amount() (bytes not
-// yet taken by the kernel) is above high_water_mark; send_nowait() never waits but closes the
-// connection (1008) once the queue passes max_buffered, so a slow reader cannot grow the
+// syscall); shared broadcast frames go straight to the socket. send() waits while buffered_amount()
+// (bytes not yet taken by the kernel) is above high_water_mark; send_nowait() never waits but
+// closes the connection (1008) once the queue passes max_buffered, so a slow reader cannot grow the
 // sender's memory without bound. Broadcasts share one encoded frame (see hub.hpp).
 // Liveness: with ping_interval_ms, a peer silent for one interval is pinged, and one still
 // silent an interval later is dropped (close code 1006), as ws's heartbeat example does.
 // Closing: close(code, reason) sends a close frame and waits up to close_timeout_ms for the
 // peer's; then the TCP connection is half-closed and, at the peer's EOF (or the timeout),
 // closed. A protocol error from the peer closes with its code (1002, 1007, 1009).
+#include <any>
 #include <coroutine>
 #include <cstddef>
 #include <cstdint>
@@ -148,12 +150,12 @@ class WebSocket {
   static WebSocket open_tls(tls::Stream stream, std::string buffered, Role role, Options options,
                             Negotiated negotiated = {});
 
-  ReceiveAwaiter receive() noexcept { return ReceiveAwaiter(core_.get()); }
+  ReceiveAwaiter receive() noexcept { return ReceiveAwaiter(core_); }
   SendAwaiter send(std::string_view text) noexcept {
-    return SendAwaiter(core_.get(), Opcode::kText, text);
+    return SendAwaiter(core_, Opcode::kText, text);
   }
   SendAwaiter send_binary(std::string_view bytes) noexcept {
-    return SendAwaiter(core_.get(), Opcode::kBinary, bytes);
+    return SendAwaiter(core_, Opcode::kBinary, bytes);
   }
   // Queues without waiting (Node's ws.send). False when the connection is closing or closed,
   // or was just closed with 1008 because its queue passed max_buffered.
@@ -167,7 +169,7 @@ class WebSocket {
   void close(uint16_t code = close_code::kNormal, std::string_view reason = {});
   // Closes the socket at once, without a handshake (close code 1006).
   void terminate() noexcept;
-  ClosedAwaiter closed() noexcept { return ClosedAwaiter(core_.get()); }
+  ClosedAwaiter closed() noexcept { return ClosedAwaiter(core_); }
 
   bool is_open() const noexcept;  // no close started or received
   std::size_t buffered_amount() const noexcept;
@@ -179,11 +181,15 @@ class WebSocket {
   bool compressed() const noexcept;  // permessage-deflate is on
   Role role() const noexcept;
   uint64_t id() const noexcept;  // unique per process, for maps and logs
+  // The user's own data for this connection (what Node code sets as properties of `ws`), kept
+  // until the last handle goes: `ws.data() = Player{...}`, `std::any_cast<Player&>(ws.data())`.
+  // Allocated on first use. Throws std::logic_error on an empty handle.
+  std::any& data();
 
  private:
   friend struct detail::SocketCore;
-  explicit WebSocket(std::shared_ptr<detail::SocketCore> core) noexcept;
-  std::shared_ptr<detail::SocketCore> core_;
+  explicit WebSocket(detail::SocketCore* core) noexcept;  // takes a new reference
+  detail::SocketCore* core_ = nullptr;
 };
 
 }  // namespace brigade::ws
