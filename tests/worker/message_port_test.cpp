@@ -233,7 +233,10 @@ TEST(BroadcastChannel, EveryOtherChannelOfTheNameReceives) {
       c.close();
     }
   });
-  EXPECT_EQ(a.post_message(std::string("hello")), 1u);  // b only (the worker's may be gone)
+  // b, and the worker's channel if its thread has not closed it yet; never a nor c.
+  const std::size_t reached = a.post_message(std::string("hello"));
+  EXPECT_GE(reached, 1u);
+  EXPECT_LE(reached, 2u);
   loop.run();
   ASSERT_EQ(got_b.size(), 2u);
   EXPECT_NE(std::find(got_b.begin(), got_b.end(), "hello"), got_b.end());
