@@ -10,7 +10,8 @@
 #          cluster (cluster_w1, cluster_w2)  db (db_pg, db_sqlite; needs PostgreSQL and
 #          `npm install --prefix bench/.scratch pg better-sqlite3@12`)  crypto (pbkdf2 on the pool)
 #          fetch (fetch_undici, fetch_agent: an HTTP client against the libuv responder)
-#          ws (ws_echo, ws_broadcast, ws_idle: WebSocket vs Node + ws; WS_CONNECTIONS=10000)
+#          ws (ws_echo, ws_broadcast, ws_idle, ws_idle_coroutine: WebSocket vs Node + ws;
+#          WS_CONNECTIONS=10000)
 #          redis (redis_getset vs ioredis, queue jobs/latency vs BullMQ; needs redis-server;
 #          installs ioredis@5 bullmq@5 into bench/.scratch when missing)
 #          tls (https_c50, https_c50_lean, https_handshakes, https_idle: the hello server over HTTPS vs Node's
@@ -822,13 +823,13 @@ bench_redis() {
 # WebSocket: bench/ws_echo.cpp vs bench/node/ws_echo_server.js (Node + ws@8, installed into
 # bench/.scratch when missing); the same load program, bench/ws_load.cpp, drives both.
 
-ws_start() {
+ws_start() {  # [BRIGADE ARGS...] (ws_echo's style: --coroutine for the coroutine handler)
   if [[ ! -d $ROOT/bench/.scratch/node_modules/ws ]]; then
     log "installing ws@8 into bench/.scratch"
     npm install --prefix "$ROOT/bench/.scratch" ws@8 >"$LOGS/npm-ws.log" 2>&1 ||
       { log "npm install ws failed (see $LOGS/npm-ws.log)"; return 1; }
   fi
-  if [[ -x $BIN/ws_echo ]]; then start_server brigade "$BIN/ws_echo" --port "$(free_port)"; else skip "$BIN/ws_echo"; fi
+  if [[ -x $BIN/ws_echo ]]; then start_server brigade "$BIN/ws_echo" "$@" --port "$(free_port)"; else skip "$BIN/ws_echo"; fi
   start_server node node "$NODE_DIR/ws_echo_server.js" "$(free_port)"
 }
 
@@ -862,37 +863,52 @@ bench_ws_broadcast() {
   stop_servers
 }
 
-# Bytes per idle WebSocket: RSS of a fresh server before and while ws_load holds N sockets.
-bench_ws_idle() {
-  local n=${WS_CONNECTIONS:-10000} r impl pid before after client i out
+# Bytes per idle WebSocket: RSS of a fresh server after a warm-up (100 sockets opened, held,
+# closed: the first handshakes fault in code pages, libcrypto's SHA-1 among them, and grow the
+# pools 100 concurrent handshakes use; as http_idle's warm-up) and while ws_load holds N sockets.
+# ws_idle: brigade's route written as callbacks (ws::Behavior); ws_idle_coroutine: as a coroutine
+# handler looping on receive(). Node + ws is the other column of both.
+ws_hold() {  # PORT N OUT: starts ws_load holding N sockets; true once it holds them (120 s at most)
+  taskset -c 1 "$BIN/ws_load" idle "$1" "$2" >"$3" 2>&1 &
+  WS_HOLDER=$!
+  local i
+  for ((i = 0; i < 2400; i++)); do
+    grep -qs '^holding' "$3" && return 0
+    kill -0 "$WS_HOLDER" 2>/dev/null || return 1
+    sleep 0.05
+  done
+  return 1
+}
+ws_release() { kill "$WS_HOLDER" 2>/dev/null; wait "$WS_HOLDER" 2>/dev/null; }
+
+measure_ws_idle() {  # ROW [BRIGADE ARGS...]
+  local row=$1 n=${WS_CONNECTIONS:-10000} r impl pid before after out
+  shift
   ulimit -n "$(ulimit -Hn)"
   for ((r = 1; r <= RUNS; r++)); do
-    ws_start || return
+    ws_start "$@" || return
     for impl in brigade node; do
       [[ -z ${SERVER_PID[$impl]:-} ]] && continue
-      pid=${SERVER_PID[$impl]} out=$LOGS/ws_idle-$impl.out
+      pid=${SERVER_PID[$impl]} out=$LOGS/$row-$impl.out
+      ws_hold "${SERVER_PORT[$impl]}" 100 "$out.warm" || log "$row on $impl: the warm-up failed"
+      ws_release
+      sleep 0.5
       before=$(rss_kib "$pid")
-      taskset -c 1 "$BIN/ws_load" idle "${SERVER_PORT[$impl]}" "$n" >"$out" 2>&1 &
-      client=$!
-      for ((i = 0; i < 2400; i++)); do  # up to 120 s
-        grep -qs '^holding' "$out" && break
-        kill -0 "$client" 2>/dev/null || break
-        sleep 0.05
-      done
-      if grep -qs '^holding' "$out"; then
+      if ws_hold "${SERVER_PORT[$impl]}" "$n" "$out"; then
         sleep 0.5
         after=$(rss_kib "$pid")
-        record ws_idle.rss_kib_per_conn "$impl" \
+        record "$row.rss_kib_per_conn" "$impl" \
           "$(awk -v a="$after" -v b="$before" -v n="$n" 'BEGIN { printf "%.3f", (a - b) / n }')"
       else
-        log "ws_idle on $impl: the client did not get its $n connections (see $out)"
+        log "$row on $impl: the client did not get its $n connections (see $out)"
       fi
-      kill "$client" 2>/dev/null
-      wait "$client" 2>/dev/null
+      ws_release
     done
     stop_servers
   done
 }
+bench_ws_idle() { measure_ws_idle ws_idle; }
+bench_ws_idle_coroutine() { measure_ws_idle ws_idle_coroutine --coroutine; }
 
 # ---------------------------------------------------------------------------------------------
 # Express: bench/express_app.cpp vs bench/node/express_app.js (Express 4, installed into
@@ -981,8 +997,8 @@ main() {
       http_metrics) expanded+=("$name") ;;
       redis) expanded+=("$name") ;;
       http_json | http_users | http_idle | http_heavy) expanded+=("$name") ;;
-      ws) expanded+=(ws_echo ws_broadcast ws_idle) ;;
-      ws_echo | ws_broadcast | ws_idle) expanded+=("$name") ;;
+      ws) expanded+=(ws_echo ws_broadcast ws_idle ws_idle_coroutine) ;;
+      ws_echo | ws_broadcast | ws_idle | ws_idle_coroutine) expanded+=("$name") ;;
       tls) expanded+=(https_c50 https_c50_lean https_handshakes https_idle) ;;
       https_c50 | https_c50_lean | https_handshakes | https_idle) expanded+=("$name") ;;
       express) expanded+=(express_json_post express_static express_gzip) ;;

@@ -13,6 +13,9 @@
 namespace brigade::ws {
 namespace detail {
 
+// An idle callback socket is this struct and its TCP stream: keep it a 112-byte allocation.
+static_assert(sizeof(SocketCore) <= 104, "SocketCore grew: move what idle sockets lack to Rare");
+
 namespace {
 
 std::atomic<uint64_t> g_next_id{1};

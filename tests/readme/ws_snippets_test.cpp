@@ -1,13 +1,15 @@
 // README: WebSocket, the server's echo route and the client, run against each other.
 #include <gtest/gtest.h>
 
+#include <any>
+#include <cstdio>
 #include <optional>
 #include <string>
 
 #include "brigade/http/app.hpp"
 #include "brigade/loop.hpp"
-#include "brigade/task.hpp"
 #include "brigade/process/cluster.hpp"
+#include "brigade/task.hpp"
 #include "brigade/tls/certificate.hpp"
 #include "brigade/ws.hpp"
 
@@ -66,12 +68,17 @@ TEST(Readme, WebSocketEcho) {
   ws::Options o;
   o.protocols = {"chat"};
   o.deflate.enabled = true;
-  sockets.route("/chat", [](ws::WebSocket ws, ws::Handshake) -> Task<void> {
-    while (auto msg = co_await ws.receive()) {
-      if (msg->binary) co_await ws.send_binary(msg->data);
-      else co_await ws.send(msg->data);
-    }
-  }, o);
+  sockets.route(
+      "/chat",
+      [](ws::WebSocket ws, ws::Handshake) -> Task<void> {
+        while (auto msg = co_await ws.receive()) {
+          if (msg->binary)
+            co_await ws.send_binary(msg->data);
+          else
+            co_await ws.send(msg->data);
+        }
+      },
+      o);
   http::Server server = app.listen(loop, "127.0.0.1", 0);
   std::string got;
   brigade::run(loop, [](uint16_t port, std::string& got, http::Server& server) -> Task<void> {
@@ -80,6 +87,48 @@ TEST(Readme, WebSocketEcho) {
   }(server.port(), got, server));
   loop.run();  // the server's handler sees the close and ends before the loop goes
   EXPECT_EQ(got, "hello");
+}
+
+// The README's callback route, verbatim: an echo whose close callback prints the socket's path.
+void callback_route(ws::Server& sockets, const ws::Options& o) {
+  // clang-format off
+// readme:begin ws_behavior
+sockets.route("/echo", ws::Behavior{
+  .open = [](ws::WebSocket& ws, const ws::Handshake& hs) {
+    ws.data() = hs.path;                    // per-socket state: any value, in ws.data()
+  },
+  .message = [](ws::WebSocket& ws, std::string_view data, bool binary) {
+    ws.send_nowait(data, binary);           // never waits; check buffered_amount() ...
+  },
+  .drain = [](ws::WebSocket&) { /* ... and send more here once it fell under the mark */ },
+  .close = [](ws::WebSocket& ws, uint16_t code, std::string_view reason) {
+    std::printf("%s %u %.*s\n", std::any_cast<std::string&>(ws.data()).c_str(), code,
+                int(reason.size()), reason.data());
+  },
+}, o);
+// readme:end
+  // clang-format on
+}
+
+TEST(Readme, WebSocketCallbacks) {
+  brigade::Loop loop;
+  http::App app;
+  ws::Server sockets(app);
+  callback_route(sockets, ws::Options());
+  http::Server server = app.listen(loop, "127.0.0.1", 0);
+  std::string got;
+  brigade::run(loop, [](uint16_t port, std::string& got, http::Server& server) -> Task<void> {
+    auto connecting = ws::connect("ws://127.0.0.1:" + std::to_string(port) + "/echo");
+    ws::WebSocket client = co_await connecting;
+    co_await client.send("echo me");
+    auto reply = co_await client.receive();
+    got = reply ? reply->data : "";
+    client.close(1000, "bye");
+    co_await client.closed();
+    server.close();
+  }(server.port(), got, server));
+  loop.run();
+  EXPECT_EQ(got, "echo me");
 }
 
 // The README's wss / cluster block: a server over TLS and a hub linked to a cluster worker.
@@ -118,19 +167,20 @@ TEST(Readme, WebSocketOverTls) {
   secure.tls->key_file = key;
   http::Server server = app.listen(loop, "127.0.0.1", 0, secure);
   std::string got;
-  brigade::run(loop, [](std::string url, std::string cert, std::string& got,
-                        http::Server& server) -> Task<void> {
-    ws::ClientOptions co;
-    co.tls.ca_file = cert;
-    auto connecting = ws::connect(url, co);
-    ws::WebSocket client = co_await connecting;
-    co_await client.send("hello over tls");
-    auto reply = co_await client.receive();
-    got = reply ? reply->data : "";
-    client.close();
-    co_await client.closed();
-    server.close();
-  }("wss://localhost:" + std::to_string(server.port()) + "/chat", cert, got, server));
+  brigade::run(
+      loop,
+      [](std::string url, std::string cert, std::string& got, http::Server& server) -> Task<void> {
+        ws::ClientOptions co;
+        co.tls.ca_file = cert;
+        auto connecting = ws::connect(url, co);
+        ws::WebSocket client = co_await connecting;
+        co_await client.send("hello over tls");
+        auto reply = co_await client.receive();
+        got = reply ? reply->data : "";
+        client.close();
+        co_await client.closed();
+        server.close();
+      }("wss://localhost:" + std::to_string(server.port()) + "/chat", cert, got, server));
   loop.run();
   EXPECT_EQ(got, "hello over tls");
 }

@@ -1,6 +1,6 @@
-// examples/ws_chat runs as a program: two clients join a room, each sees the other's messages,
-// and SIGINT closes both with 1001 before the server exits; the same over wss:// (--tls), and
-// across two cluster worker processes (--workers 2), a Python client among the guests.
+// examples/ws_chat (and ws_callbacks) run as programs: two clients join a room, each sees the
+// other's messages, and SIGINT closes both with 1001 before the server exits; the same over wss://
+// (--tls), and across two cluster worker processes (--workers 2), a Python client among the guests.
 #include <gtest/gtest.h>
 
 #include <string>
@@ -54,6 +54,30 @@ TEST(WsExample, ChatFansOutAndClosesWith1001) {
     EXPECT_EQ(co_await next_text(a), "<closed 1001>");
     EXPECT_EQ(co_await next_text(b), "<closed 1001>");
     auto status = co_await chat.child().wait();
+    EXPECT_EQ(status.code, 0);
+  }());
+}
+
+// examples/ws_callbacks: the same rooms written as callbacks; a guest leaving is announced.
+TEST(WsExample, CallbackRoomsFanOutAndAnnounceLeaving) {
+  Loop loop;
+  run(loop, []() -> Task<void> {
+    Peer rooms(*Loop::current(), std::string(BRIGADE_BINARY_DIR) + "/examples/ws_callbacks",
+               {"--port", "0"});
+    std::string banner =
+        co_await with_timeout(10000, [&](std::stop_token) { return rooms.line(); });
+    std::string base = banner.substr(banner.find("ws://"));
+    std::string url = base.substr(0, base.rfind('/')) + "/lobby";
+    auto joining = join_two(url, ClientOptions());
+    auto [a, b] = co_await joining;
+    co_await a.send("hi all");
+    EXPECT_EQ(co_await next_text(a), "guest1: hi all");
+    EXPECT_EQ(co_await next_text(b), "guest1: hi all");
+    b.close(1000);
+    EXPECT_EQ(co_await next_text(a), "guest2 left");
+    rooms.child().kill(SIGINT);
+    EXPECT_EQ(co_await next_text(a), "<closed 1001>");
+    auto status = co_await rooms.child().wait();
     EXPECT_EQ(status.code, 0);
   }());
 }
