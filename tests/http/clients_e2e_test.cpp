@@ -8,7 +8,7 @@
 #include "test_server.hpp"
 
 namespace brigade::http::testing {
-namespace {
+namespace clients_e2e_test {
 
 bool have(const char* tool) {
   return std::system((std::string("command -v ") + tool + " >/dev/null 2>&1").c_str()) == 0;
@@ -118,11 +118,11 @@ TEST(HttpClients, WrkShortRunHasNoErrors) {
   EXPECT_GT(s.stats().requests, 1000u) << out;
 }
 
-}  // namespace
+}  // namespace clients_e2e_test
 }  // namespace brigade::http::testing
 
 namespace brigade::http::testing {
-namespace {
+namespace clients_e2e_test {
 
 TEST(HttpDemo, SelfCheckPasses) {
   std::string demo = std::string(BRIGADE_BINARY_DIR) + "/examples/demo";
@@ -140,5 +140,5 @@ TEST(HttpDemo, SelfCheckPasses) {
   std::remove((db + "-shm").c_str());
 }
 
-}  // namespace
+}  // namespace clients_e2e_test
 }  // namespace brigade::http::testing

@@ -20,7 +20,7 @@
 #include "test_server.hpp"
 
 namespace brigade::http {
-namespace {
+namespace compression_e2e_test {
 
 using testing::count_of;
 using testing::RawClient;
@@ -385,5 +385,5 @@ TEST(CompressionE2E, OptionsAreChecked) {
   EXPECT_NO_THROW(compression(o));
 }
 
-}  // namespace
+}  // namespace compression_e2e_test
 }  // namespace brigade::http

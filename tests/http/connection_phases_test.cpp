@@ -16,7 +16,7 @@
 #include "test_server.hpp"
 
 namespace brigade::http {
-namespace {
+namespace connection_phases_test {
 
 using detail::Phase;
 using testing::RawClient;
@@ -238,5 +238,5 @@ TEST_F(ConnectionPhases, EveryLegalTransitionHappensAndNoOther) {
     }
 }
 
-}  // namespace
+}  // namespace connection_phases_test
 }  // namespace brigade::http

@@ -12,7 +12,7 @@
 #include "test_server.hpp"
 
 namespace brigade::http {
-namespace {
+namespace event_stream_test {
 
 using testing::RawClient;
 using testing::TestServer;
@@ -106,5 +106,5 @@ TEST(EventStream, EndsCleanlyWhenTheServerClosesGracefully) {
   EXPECT_EQ(seen.streams_ended, 1);
 }
 
-}  // namespace
+}  // namespace event_stream_test
 }  // namespace brigade::http

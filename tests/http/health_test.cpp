@@ -18,7 +18,7 @@
 #include "brigade/task/spawn.hpp"
 
 namespace brigade::http {
-namespace {
+namespace health_test {
 
 // One GET over a new connection; "refused" when nothing listens.
 Task<std::string> get(Loop& loop, uint16_t port, std::string path) {
@@ -205,5 +205,5 @@ TEST(DrainOnSignal, ASecondSignalClosesAtOnce) {
   }(loop, health, closed));
 }
 
-}  // namespace
+}  // namespace health_test
 }  // namespace brigade::http

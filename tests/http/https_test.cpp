@@ -16,6 +16,8 @@
 #include "demo_process.hpp"
 #include "test_server.hpp"
 
+namespace https_test {
+
 using namespace brigade;
 using namespace brigade::http;
 using brigade::http::testing::RawClient;
@@ -235,3 +237,5 @@ TEST(Https, DemoServesHttpsFanoutAndReloadsOnSighup) {
       run_command(cmd.substr(0, 4) + " -sS" + cmd.substr(4) + " -o /dev/null -w %{http_code}"),
       "200");
 }
+
+}  // namespace https_test

@@ -10,7 +10,7 @@
 #include "test_server.hpp"
 
 namespace brigade::http {
-namespace {
+namespace middleware_test {
 
 using testing::RawClient;
 using testing::TestServer;
@@ -195,5 +195,5 @@ TEST(Router, JoinPaths) {
   EXPECT_FALSE(RoutePattern("/a").match_prefix("/ab"));
 }
 
-}  // namespace
+}  // namespace middleware_test
 }  // namespace brigade::http

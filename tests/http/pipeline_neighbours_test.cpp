@@ -11,7 +11,7 @@
 #include "test_server.hpp"
 
 namespace brigade::http::testing {
-namespace {
+namespace pipeline_neighbours_test {
 
 std::string get(std::string_view path, std::string_view method = "GET") {
   return std::string(method) + " " + std::string(path) + " HTTP/1.1\r\nHost: t\r\n\r\n";
@@ -95,5 +95,5 @@ TEST(HttpPipelineNeighbours, BehindASlowAwaitedAnswer) {
   expect_fast_follows(s, get("/slow?ms=20"));
 }
 
-}  // namespace
+}  // namespace pipeline_neighbours_test
 }  // namespace brigade::http::testing

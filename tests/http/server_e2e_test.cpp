@@ -10,7 +10,7 @@
 #include "test_server.hpp"
 
 namespace brigade::http::testing {
-namespace {
+namespace server_e2e_test {
 
 using namespace std::chrono_literals;
 
@@ -364,5 +364,5 @@ TEST(HttpServer, IdleKeepAliveConnectionsCostUnderOneKiB) {
   EXPECT_LT(per_conn, 1024.0);
 }
 
-}  // namespace
+}  // namespace server_e2e_test
 }  // namespace brigade::http::testing

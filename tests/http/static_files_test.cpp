@@ -18,7 +18,7 @@
 #include "test_server.hpp"
 
 namespace brigade::http {
-namespace {
+namespace static_files_test {
 
 namespace fs = std::filesystem;
 using testing::run_command;
@@ -351,5 +351,5 @@ TEST(HttpDate, FormatsAndParsesTheThreeForms) {
     EXPECT_FALSE(detail::parse_http_date(bad).has_value()) << bad;
 }
 
-}  // namespace
+}  // namespace static_files_test
 }  // namespace brigade::http

@@ -16,7 +16,7 @@
 #include "brigade/process/spawn.hpp"
 #include "process_support.hpp"
 
-namespace {
+namespace drain_test {
 
 using namespace brigade;
 using namespace brigade::process;
@@ -360,4 +360,4 @@ TEST(Drain, SigtermWhileAWorkerThreadComputesLetsItsJobsFinish) {
   }());
 }
 
-}  // namespace
+}  // namespace drain_test

@@ -12,7 +12,7 @@
 #include "brigade/metrics/runtime.hpp"
 #include "brigade/task.hpp"
 
-namespace {
+namespace observability_snippets_test {
 
 namespace log = brigade::log;
 using brigade::Task;
@@ -75,4 +75,4 @@ app.get("/events", [](Req&, Res& res) -> Task<void> {
   }
 }
 
-}  // namespace
+}  // namespace observability_snippets_test

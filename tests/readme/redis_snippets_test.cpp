@@ -11,7 +11,7 @@
 #include "brigade/task/spawn.hpp"
 #include "brigade/worker/worker_pool.hpp"
 
-namespace {
+namespace redis_snippets_test {
 
 using namespace brigade;
 
@@ -47,4 +47,4 @@ TEST(ReadmeQueue, TheBlockRuns) {
   EXPECT_EQ(run(loop, queue_block(server.url(), pool)), "832040");
 }
 
-}  // namespace
+}  // namespace redis_snippets_test

@@ -6,6 +6,8 @@
 #include "brigade/redis/error.hpp"
 #include "brigade/redis/options.hpp"
 
+namespace resp_test {
+
 using namespace brigade::redis;
 
 namespace {
@@ -117,8 +119,8 @@ TEST(Resp, ABigReplyInPiecesIsParsedOnce) {
 TEST(Resp, TypedAccessorsSayWhatTheyGot) {
   Reply r;
   r.type = Reply::Type::kArray;
-  EXPECT_THROW(r.as_string(), Error);
-  EXPECT_THROW(r.as_integer(), Error);
+  EXPECT_THROW(r.as_string(), brigade::redis::Error);
+  EXPECT_THROW(r.as_integer(), brigade::redis::Error);
   r.type = Reply::Type::kString;
   r.str = "12";
   EXPECT_EQ(r.as_integer(), 12);
@@ -138,7 +140,9 @@ TEST(RedisUrl, ParsesHostPortAuthAndDb) {
   o = parse_url("redis://[::1]:7000");
   EXPECT_EQ(o.host, "::1");
   EXPECT_EQ(o.port, 7000);
-  EXPECT_THROW(parse_url("http://x"), Error);
-  EXPECT_THROW(parse_url("redis://h:99999"), Error);
-  EXPECT_THROW(parse_url("redis://h/x"), Error);
+  EXPECT_THROW(parse_url("http://x"), brigade::redis::Error);
+  EXPECT_THROW(parse_url("redis://h:99999"), brigade::redis::Error);
+  EXPECT_THROW(parse_url("redis://h/x"), brigade::redis::Error);
 }
+
+}  // namespace resp_test

@@ -6,6 +6,8 @@
 #include "brigade/loop.hpp"
 #include "brigade/task.hpp"
 
+namespace deep_chain_test {
+
 using namespace brigade;
 
 namespace {
@@ -88,3 +90,5 @@ TEST(DeepChain, SpawnedDeepChainsFromCallbacks) {
   loop.run();
   EXPECT_EQ(done, 3);
 }
+
+}  // namespace deep_chain_test

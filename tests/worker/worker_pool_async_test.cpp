@@ -14,6 +14,8 @@
 #include "brigade/task/spawn.hpp"
 #include "brigade/worker/worker_pool.hpp"
 
+namespace worker_pool_async_test {
+
 using namespace brigade;
 
 namespace {
@@ -234,3 +236,5 @@ TEST(WorkerPoolAsync, DestroyingThePoolFailsATaskInFlight) {
   EXPECT_LT(Loop::hrtime() - start, 5'000'000'000u);  // the worker's timer did not hold it
   EXPECT_EQ(outcome, "closed");
 }
+
+}  // namespace worker_pool_async_test
