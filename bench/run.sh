@@ -845,19 +845,36 @@ bench_ws_echo() {
 }
 
 # One 64-byte message to WS_CONNECTIONS (10,000) sockets: the median of 20 rounds of the time
-# from the request to the last socket's receipt.
+# from the request to the last socket's receipt, and the server's CPU time over the rounds per
+# socket reached: all of it (cpu_us_per_socket) and its user-space part (cpu_us_user_per_socket;
+# the rest is the kernel's, mostly the TCP send, which on loopback runs the receiver's TCP input).
 bench_ws_broadcast() {
-  local n=${WS_CONNECTIONS:-10000} r impl out
+  local n=${WS_CONNECTIONS:-10000} rounds=20 r impl out pid client u0 s0 u1 s1 i
   ulimit -n "$(ulimit -Hn)"
   ws_start || return
   for ((r = 1; r <= RUNS; r++)); do
     for impl in brigade node; do
       [[ -z ${SERVER_PID[$impl]:-} ]] && continue
       log "ws_broadcast run $r/$RUNS: $impl ($n connections)"
-      out=$LOGS/ws_broadcast-$impl.out
-      timeout 600 taskset -c 1 "$BIN/ws_load" broadcast "${SERVER_PORT[$impl]}" "$n" 20 >"$out" 2>&1 ||
-        { log "ws_broadcast on $impl failed (see $out)"; continue; }
+      out=$LOGS/ws_broadcast-$impl.out pid=${SERVER_PID[$impl]}
+      timeout 600 taskset -c 1 "$BIN/ws_load" broadcast "${SERVER_PORT[$impl]}" "$n" $rounds >"$out" 2>&1 &
+      client=$!
+      for ((i = 0; i < 2400; i++)); do  # up to 120 s for the connections
+        grep -qs '^connected' "$out" && break
+        kill -0 "$client" 2>/dev/null || break
+        sleep 0.05
+      done
+      read -r u0 s0 < <(awk '{ print $14, $15 }' "/proc/$pid/stat")
+      if ! wait "$client"; then
+        log "ws_broadcast on $impl failed (see $out)"
+        continue
+      fi
+      read -r u1 s1 < <(awk '{ print $14, $15 }' "/proc/$pid/stat")
       record ws_broadcast.deliver_ms "$impl" "$(awk '/^deliver_ms / { print $2 }' "$out")"
+      record ws_broadcast.cpu_us_per_socket "$impl" "$(awk -v t=$((u1 - u0 + s1 - s0)) -v hz="$CLK_TCK" \
+        -v r=$rounds -v n="$n" 'BEGIN { printf "%.2f", t / hz * 1e6 / r / n }')"
+      record ws_broadcast.cpu_us_user_per_socket "$impl" "$(awk -v t=$((u1 - u0)) -v hz="$CLK_TCK" \
+        -v r=$rounds -v n="$n" 'BEGIN { printf "%.2f", t / hz * 1e6 / r / n }')"
     done
   done
   stop_servers

@@ -6,7 +6,8 @@
 //       "seconds S" and "window W"
 //   ws_load broadcast PORT CONNECTIONS ROUNDS
 //       CONNECTIONS sockets listen; one more asks for a broadcast ("broadcast") ROUNDS times;
-//       prints the median time from the ask until every socket got its message ("deliver_ms X")
+//       prints "connected N" once they are open (then waits 1 s before the first round), and the
+//       median time from the ask until every socket got its message ("deliver_ms X")
 //   ws_load idle PORT CONNECTIONS
 //       opens them, prints "holding N", waits for SIGTERM
 // Client frames are masked with one key drawn at start (servers require masking; the key's
@@ -233,6 +234,10 @@ static int broadcast(int port, int nconns, int rounds) {
   open_conns(conns, nconns + 1, port, 512);
   Conn* asker = &conns[nconns];  // subscribed too: it gets its copy and "sent N"
   int ep = watch_all(conns, nconns + 1);
+  // The caller may sample the server's CPU time now and at the end: the rounds' share alone.
+  printf("connected %d\n", nconns + 1);
+  fflush(stdout);
+  sleep(1);
   char ask[32];
   size_t ask_len = encode(ask, 1, "broadcast", 9);
   double* times = calloc((size_t)rounds, sizeof(double));

@@ -29,9 +29,16 @@ void ByteQueue::append(std::span<const char> bytes) {
     } else {
       std::size_t cap = std::max({cap_ * 2, used + n, kMinCapacity});
       std::unique_ptr<char[]> grown;
-      if (cap == kMinCapacity && !t_spares_gone && !t_spares.buffers.empty()) {
+      bool spare = !t_spares_gone && !t_spares.buffers.empty();
+      if (cap == kMinCapacity && spare) {
         grown = std::move(t_spares.buffers.back());
         t_spares.buffers.pop_back();
+      } else if (cap == kMinCapacity && cap_ == 0 && n <= kSmallCapacity) {
+        // No spare: many queues fill at once (a broadcast to thousands of sockets, each send
+        // holding its buffer until its completion). A small buffer each keeps them in a few
+        // hot pages instead of a fresh 4 KiB page per socket.
+        cap = kSmallCapacity;
+        grown = std::make_unique_for_overwrite<char[]>(cap);
       } else {
         grown = std::make_unique_for_overwrite<char[]>(cap);
       }

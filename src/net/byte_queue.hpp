@@ -25,6 +25,7 @@ class ByteQueue {
 
  private:
   static constexpr std::size_t kMinCapacity = 4096;
+  static constexpr std::size_t kSmallCapacity = 256;     // a first small write without a spare
   static constexpr std::size_t kKeepCapacity = 1 << 20;  // a bigger buffer is freed once empty
 
   std::unique_ptr<char[]> buf_;

@@ -188,15 +188,15 @@ bool SocketCore::send_message(Opcode op, std::string_view data, bool control) {
   return ok;
 }
 
-bool SocketCore::send_shared(std::shared_ptr<const std::string> frame) {
-  std::string_view bytes = *frame;
-  return transmit(bytes, std::move(frame), false);
+bool SocketCore::send_shared(const std::shared_ptr<const std::string>& frame) {
+  return transmit(*frame, &frame, false);
 }
 
 // Order is kept across the three ways out: this turn's batch, the transport (which copies what
 // the kernel does not take), and the outbox while the transport is over its mark. Shared and
-// large frames skip the batch, so a broadcast copies nothing per socket.
-bool SocketCore::transmit(std::string_view frame, std::shared_ptr<const std::string> shared,
+// large frames skip the batch, so a broadcast copies nothing per socket (and counts no reference
+// unless the frame has to wait in the outbox).
+bool SocketCore::transmit(std::string_view frame, const std::shared_ptr<const std::string>* shared,
                           bool control) {
   if (finished || (close_sent && !control)) return false;
   if (batch) {
@@ -218,9 +218,8 @@ bool SocketCore::transmit(std::string_view frame, std::shared_ptr<const std::str
     return true;
   }
   Rare& r = rare_state();
-  if (!shared) shared = std::make_shared<const std::string>(frame);
-  r.out_bytes += shared->size();
-  r.outbox.push_back(std::move(shared));
+  r.out_bytes += frame.size();
+  r.outbox.push_back(shared ? *shared : std::make_shared<const std::string>(frame));
   return true;
 }
 
@@ -637,13 +636,13 @@ bool WebSocket::send_nowait(std::string_view data, bool binary) {
   return true;
 }
 
-bool WebSocket::send_frame(std::shared_ptr<const std::string> frame) {
+bool WebSocket::send_frame(const std::shared_ptr<const std::string>& frame) {
   if (!core_ || !core_->can_send() || core_->role != Role::kServer) return false;
   if (core_->buffered() + frame->size() > core_->options->max_buffered) {
     core_->begin_close(close_code::kPolicyViolation, "send buffer over its limit");
     return false;
   }
-  if (!core_->send_shared(std::move(frame))) return false;
+  if (!core_->send_shared(frame)) return false;
   if (core_->options->behavior && core_->buffered() > core_->options->high_water_mark)
     core_->want_drain = true;
   return true;

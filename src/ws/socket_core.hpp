@@ -115,7 +115,7 @@ struct SocketCore {
   // or queues it; false if the connection is closing (data) or closed.
   bool send_message(Opcode op, std::string_view data, bool control = false);
   // Sends or queues an already encoded frame, shared with other connections.
-  bool send_shared(std::shared_ptr<const std::string> frame);
+  bool send_shared(const std::shared_ptr<const std::string>& frame);
   std::size_t buffered() const noexcept;
   bool can_send() const noexcept { return !finished && !close_sent; }
   void send_close(uint16_t code, std::string_view reason);
@@ -163,7 +163,9 @@ struct SocketCore {
   void read_available();
   void feed(std::string_view bytes);
   void deliver(std::string data, bool binary);
-  bool transmit(std::string_view frame, std::shared_ptr<const std::string> shared, bool control);
+  // `shared` (or null): the frame's owner, kept by the outbox if it has to wait there.
+  bool transmit(std::string_view frame, const std::shared_ptr<const std::string>* shared,
+                bool control);
   void pump();
   void drained();  // Behavior::drain, if a send left buffered() over the mark and it is not now
   void flush_batch();

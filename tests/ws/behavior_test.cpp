@@ -4,7 +4,6 @@
 #include <gtest/gtest.h>
 #include <malloc.h>
 #include <netinet/in.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -17,6 +16,7 @@
 #include "brigade/task/sleep.hpp"
 #include "brigade/ws.hpp"
 #include "raw_peer.hpp"
+#include "ws_support.hpp"
 
 namespace brigade::ws::testing {
 namespace {
@@ -371,11 +371,7 @@ TEST(WsBehavior, IdleCallbackSocketCostsUnderSixHundredBytesOfHeap) {
   GTEST_SKIP() << "mallinfo2 does not see the sanitizers' allocators";
 #endif
   constexpr int kSockets = 1000;
-  rlimit rl{};
-  getrlimit(RLIMIT_NOFILE, &rl);
-  if (rl.rlim_max < 2 * kSockets + 200) GTEST_SKIP() << "fd limit below " << 2 * kSockets;
-  rl.rlim_cur = rl.rlim_max;
-  setrlimit(RLIMIT_NOFILE, &rl);
+  if (!raise_fd_limit(2 * kSockets + 200)) GTEST_SKIP() << "fd limit below " << 2 * kSockets;
   Loop loop;
   Hub hub;
   http::App app;

@@ -2,6 +2,7 @@
 // Test support for the ws suite: real peers (Python's websockets, Node's ws, Chromium) started
 // as child processes on 127.0.0.1, each stopped when the test ends, even on failure.
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 
 #include <cstdlib>
 #include <fstream>
@@ -17,6 +18,15 @@ namespace brigade::ws::testing {
 
 inline bool have(const std::string& tool) {
   return std::system(("command -v " + tool + " >/dev/null 2>&1").c_str()) == 0;
+}
+
+// Raises this process's soft fd limit to its hard one; false if even that is under `fds`.
+inline bool raise_fd_limit(rlim_t fds) {
+  rlimit rl{};
+  getrlimit(RLIMIT_NOFILE, &rl);
+  if (rl.rlim_max < fds) return false;
+  rl.rlim_cur = rl.rlim_max;
+  return setrlimit(RLIMIT_NOFILE, &rl) == 0;
 }
 
 // Debian's python3 (python3-websockets lives there, not in a pyenv one).

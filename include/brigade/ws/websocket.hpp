@@ -161,7 +161,7 @@ class WebSocket {
   // or was just closed with 1008 because its queue passed max_buffered.
   bool send_nowait(std::string_view data, bool binary = false);
   // Queues an already encoded server frame, shared with other connections (broadcast).
-  bool send_frame(std::shared_ptr<const std::string> frame);
+  bool send_frame(const std::shared_ptr<const std::string>& frame);
   void ping(std::string_view payload = {});
 
   // Starts the closing handshake (idempotent). `code` must be valid to send (1000-1003,
