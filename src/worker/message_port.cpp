@@ -30,9 +30,11 @@ void MessagePort::post_delivery(LoopHandle& to, const std::shared_ptr<detail::Po
   to.post([c] { deliver_batch(c); });  // false: the loop is gone, and its port detached before
 }
 
-// The port that receives c on this thread now, or nullptr (moved away, closed, not started).
-MessagePort* MessagePort::receiver(detail::PortCore& c) {
+// The port that receives c on this thread now, or nullptr (moved away, closed, not started);
+// `changes` gets the core's change count it was read at.
+MessagePort* MessagePort::receiver(detail::PortCore& c, uint32_t& changes) {
   std::lock_guard lock(c.mu);
+  changes = c.changes.load(std::memory_order_relaxed);
   return c.inbox.get() == LoopHandle::current() ? c.owner : nullptr;
 }
 
@@ -45,15 +47,19 @@ void MessagePort::deliver_batch(const std::shared_ptr<detail::PortCore>& c) {
     c->batch.swap(c->queue);
     closed = c->closed;
   }
+  uint32_t seen = 0;
+  MessagePort* port = receiver(*c, seen);
   std::size_t i = 0;
   for (; i < c->batch.size(); ++i) {
-    MessagePort* port = receiver(*c);
+    // Relaxed: a change that matters here was made by this thread, in the last handler.
+    if (c->changes.load(std::memory_order_relaxed) != seen) port = receiver(*c, seen);
     if (!port) break;
     if (!port->handler_) continue;
     // Call a moved-out handler: the handler may replace itself, move or destroy the port.
     Handler h = std::move(port->handler_);
     h(std::move(c->batch[i]));
-    if (MessagePort* now = receiver(*c); now && !now->handler_) now->handler_ = std::move(h);
+    if (c->changes.load(std::memory_order_relaxed) != seen) port = receiver(*c, seen);
+    if (port && !port->handler_) port->handler_ = std::move(h);
   }
   bool all = i == c->batch.size();
   if (!all) {  // the port left mid-batch: the rest waits for its next home
@@ -68,7 +74,7 @@ void MessagePort::deliver_batch(const std::shared_ptr<detail::PortCore>& c) {
   }
   c->batch.clear();
   if (closed && all) {
-    if (MessagePort* port = receiver(*c)) port->fire_close();
+    if (MessagePort* now = receiver(*c, seen)) now->fire_close();
   }
 }
 
@@ -84,6 +90,7 @@ MessagePort::MessagePort(MessagePort&& o) noexcept
   if (mailbox_) {
     std::lock_guard lock(core_->mu);
     core_->owner = this;
+    core_->changes.fetch_add(1, std::memory_order_relaxed);
   }
 }
 
@@ -101,6 +108,7 @@ MessagePort& MessagePort::operator=(MessagePort&& o) noexcept {
     if (mailbox_) {
       std::lock_guard lock(core_->mu);
       core_->owner = this;
+      core_->changes.fetch_add(1, std::memory_order_relaxed);
     }
   }
   return *this;
@@ -130,6 +138,7 @@ void MessagePort::attach(Loop& loop) {
     std::lock_guard lock(core_->mu);
     core_->inbox = mailbox_.handle();
     core_->owner = this;
+    core_->changes.fetch_add(1, std::memory_order_relaxed);
     if (!core_->queue.empty() || core_->closed) wake = schedule_locked(*core_);
   }
   if (wake) post_delivery(*wake, core_);
@@ -141,6 +150,7 @@ void MessagePort::detach() {
     std::lock_guard lock(core_->mu);
     core_->inbox.reset();
     core_->owner = nullptr;
+    core_->changes.fetch_add(1, std::memory_order_relaxed);
     core_->scheduled = false;
   }
   keep_.reset();

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -242,4 +243,74 @@ TEST(BroadcastChannel, EveryOtherChannelOfTheNameReceives) {
   EXPECT_NE(std::find(got_b.begin(), got_b.end(), "hello"), got_b.end());
   EXPECT_NE(std::find(got_b.begin(), got_b.end(), "from worker"), got_b.end());
   EXPECT_EQ(got_c, 0);
+}
+
+// One delivery carries the whole queue; a handler that moves, closes or hands its port on
+// mid-batch decides where the rest of that batch goes.
+TEST(MessagePort, PortMovedMidBatchGetsTheRestOfTheBatch) {
+  Loop loop;
+  MessageChannel ch;
+  MessagePort moved;
+  std::vector<int> first, second;
+  ch.port2.on_message([&](Message m) {
+    first.push_back(m.get<int>());
+    if (first.size() != 3) return;
+    moved = std::move(ch.port2);  // same thread: the new object receives from the next message
+    moved.on_message([&](Message m2) {
+      second.push_back(m2.get<int>());
+      if (second.size() == 7) moved.close();
+    });
+  });
+  for (int i = 0; i < 10; ++i) ch.port1.post_message(i);
+  loop.run();
+  EXPECT_EQ(first, (std::vector<int>{0, 1, 2}));
+  EXPECT_EQ(second, (std::vector<int>{3, 4, 5, 6, 7, 8, 9}));
+}
+
+TEST(MessagePort, PortClosedMidBatchGetsNoMore) {
+  Loop loop;
+  MessageChannel ch;
+  std::vector<int> got;
+  bool closed = false;
+  ch.port1.on_message([](Message) {});
+  ch.port1.on_close([&] { closed = true; });  // the other end's close reaches a receiving port
+  ch.port2.on_message([&](Message m) {
+    got.push_back(m.get<int>());
+    if (got.size() == 4) ch.port2.close();
+  });
+  for (int i = 0; i < 10; ++i) ch.port1.post_message(i);
+  loop.run();
+  EXPECT_EQ(got, (std::vector<int>{0, 1, 2, 3}));
+  EXPECT_TRUE(closed);
+}
+
+TEST(MessagePort, PortHandedToAWorkerMidBatchGetsTheRestThereInOrder) {
+  Loop loop;
+  MessageChannel ch;
+  std::optional<Worker> w;
+  std::vector<int> here;
+  // The worker echoes what its port receives back to port1; it closes after the last.
+  auto worker_main = [](WorkerContext& ctx) {
+    auto port = std::make_shared<MessagePort>(ctx.worker_data.take<MessagePort>());
+    port->on_message([port](Message m) {
+      const int v = m.get<int>();
+      port->post_message(v);
+      if (v == 99) port->close();
+    });
+  };
+  ch.port2.on_message([&](Message m) {
+    here.push_back(m.get<int>());
+    if (here.size() == 10) w.emplace(loop, worker_main, Message(std::move(ch.port2)));
+  });
+  std::vector<int> echoed;
+  ch.port1.on_message([&](Message m) { echoed.push_back(m.get<int>()); });
+  ch.port1.on_close([] {});
+  for (int i = 0; i < 100; ++i) ch.port1.post_message(i);
+  loop.run();
+  std::vector<int> rest(90);
+  for (int i = 0; i < 90; ++i) rest[i] = i + 10;
+  ASSERT_EQ(here.size(), 10u);
+  EXPECT_EQ(here.back(), 9);
+  EXPECT_EQ(echoed, rest);
+  EXPECT_EQ(w->exit_code(), 0);
 }

@@ -2,6 +2,7 @@
 // MessagePort and MessageChannel: two entangled ports; what one posts, the other receives on its
 // own loop, in order (Node's MessageChannel). A port can itself be posted to another thread: it
 // lets go of its loop when moved into a Message and starts again where on_message is called.
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <vector>
@@ -24,7 +25,10 @@ struct PortCore {
   bool scheduled = false;             // guarded by mu: a delivery is on its way to inbox
   bool closed = false;                // guarded by mu
   MessagePort* owner = nullptr;       // guarded by mu; the port that receives
-  std::vector<Message> batch;         // the receiving thread only
+  // Bumped (under mu) whenever inbox or owner changes. Only the receiving thread changes them
+  // while it receives, so a delivery that finds it unchanged after a handler skips the lock.
+  std::atomic<uint32_t> changes{0};
+  std::vector<Message> batch;  // the receiving thread only
 };
 // Queues m for the port behind `to` (any thread); false if that port is closed.
 bool deliver(const std::shared_ptr<PortCore>& to, Message m);
@@ -67,7 +71,7 @@ class MessagePort {
   static std::shared_ptr<LoopHandle> schedule_locked(detail::PortCore& c);
   static void post_delivery(LoopHandle& to, const std::shared_ptr<detail::PortCore>& c);
   static void deliver_batch(const std::shared_ptr<detail::PortCore>& c);
-  static MessagePort* receiver(detail::PortCore& c);
+  static MessagePort* receiver(detail::PortCore& c, uint32_t& changes);
   friend bool detail::deliver(const std::shared_ptr<detail::PortCore>&, Message);
 
   std::shared_ptr<detail::PortCore> core_;  // what this port receives
