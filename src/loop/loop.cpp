@@ -73,6 +73,7 @@ Loop::Loop() : poller_(make_poller()), handle_(new LoopHandle(*this)) {
     throw Error(err, std::string(poller_->name()) + ": watching the wakeup eventfd");
   wakeup_.active = true;
   sends_ = poller_->has_sends();
+  recvs_ = poller_->has_recvs();
   metrics_.on_blocked = [](const BlockedReport& r) {
     if (!log::enabled(log::Level::kWarn)) return;
     uint64_t ms = r.duration_ns / 1'000'000u;
@@ -305,6 +306,20 @@ void Loop::io_cancel(IoCompletion& op, ReleaseBuffer release) noexcept {
   poller_->cancel(op, release);
 }
 
+int Loop::io_recv(IoRecv& op, int fd) noexcept {
+  assert(op.handler && !op.tag && "one receive at a time per IoRecv");
+  return poller_->recv(op, fd);
+}
+
+void Loop::io_recv_pause(IoRecv& op) noexcept { poller_->recv_pause(op); }
+
+void Loop::io_recv_cancel(IoRecv& op) noexcept {
+  // Its completions may be in the batch being dispatched: they must not reach the owner either.
+  for (int i = batch_index_; i < batch_size_; ++i)
+    if (batch_[i].data == &op && (batch_[i].events & kRecvEvent)) batch_[i].data = nullptr;
+  poller_->recv_cancel(op);
+}
+
 bool Loop::alive() const noexcept {
   return refs_ > 0 || io_refs_ > 0 || timers_.ref_count() > 0 || !immediates_.empty() ||
          !pending_.empty() || !closing_.empty() || !ticks_.empty() || !microtasks_.empty();
@@ -383,6 +398,8 @@ void Loop::poll(int timeout_ms) {
     if (h.wake_pending_.load(std::memory_order_seq_cst)) timeout_ms = 0;
   }
   PollEvent events[256];
+  // The receive buffers this wait lends go back once its batch is dispatched.
+  std::size_t lent = recvs_ ? poller_->lent_mark() : 0;
   // With nothing watched but our own eventfd and nothing to wait for, skip the syscall.
   int n = timeout_ms == 0 && watches_ == 0 ? 0 : poller_->wait(events, 256, timeout_ms);
   if (n < 0) n = poll_failed(-n);
@@ -401,6 +418,9 @@ void Loop::poll(int timeout_ms) {
         if (ev.events == kCompletionEvent) {
           IoCompletion& op = *static_cast<IoCompletion*>(ev.data);
           op.handler(op);
+        } else if (ev.events & kRecvEvent) {
+          IoRecv& op = *static_cast<IoRecv*>(ev.data);
+          op.handler(op, ev.result, ev.bytes, ev.events & kRecvMore);
         } else {
           IoWatch& w = *static_cast<IoWatch*>(ev.data);
           w.handler(w, ev.events);
@@ -414,6 +434,7 @@ void Loop::poll(int timeout_ms) {
   }
   batch_ = nullptr;
   batch_size_ = batch_index_ = 0;
+  if (recvs_) poller_->give_back(lent);
   if (h.wake_pending_.load(std::memory_order_acquire)) run_posted();  // posted while awake
 }
 

@@ -21,14 +21,21 @@
 namespace brigade {
 
 struct IoCompletion;
+struct IoRecv;
 
 // A PollEvent whose events are exactly this carries a finished IoCompletion (its result set),
 // not an IoWatch: the loop runs its handler.
 inline constexpr uint32_t kCompletionEvent = 1u << 30;
+// One with this bit carries a completion of the IoRecv `data` (result, bytes), and kRecvMore
+// unless it is the request's last.
+inline constexpr uint32_t kRecvEvent = 1u << 29;
+inline constexpr uint32_t kRecvMore = 1u << 28;
 
 struct PollEvent {
-  void* data;       // the pointer given to add()/modify(); the loop nulls it to drop an event
-  uint32_t events;  // io:: bits
+  void* data;         // the pointer given to add()/modify(); the loop nulls it to drop an event
+  uint32_t events;    // io:: bits
+  int32_t result;     // a receive's: bytes, 0 at the end, or -errno
+  const char* bytes;  // a receive's bytes: the backend's buffer, lent until give_back()
 };
 
 class Poller {
@@ -54,6 +61,19 @@ class Poller {
   virtual void cancel(IoCompletion&, std::unique_ptr<char[]> (*)(IoCompletion&)) noexcept {}
   // Submits the staged sends now (outside an iteration no wait would carry them).
   virtual void submit() noexcept {}
+
+  // Multishot receives into the backend's own buffers (Loop::io_recv), where it has them: recv()
+  // stages one (0, or ENOSYS where there are none), submitted with the next wait; each
+  // completion is a kRecvEvent. recv_pause() asks the kernel to end it, its completions still
+  // reported until the last; recv_cancel() ends it now and reports nothing more. The buffers
+  // of the events of the waits since lent_mark() go back to the kernel at give_back(mark),
+  // once the loop has dispatched them (a nested loop's wait keeps its caller's).
+  virtual bool has_recvs() const noexcept { return false; }
+  virtual int recv(IoRecv&, int) noexcept { return ENOSYS; }
+  virtual void recv_pause(IoRecv&) noexcept {}
+  virtual void recv_cancel(IoRecv&) noexcept {}
+  virtual std::size_t lent_mark() const noexcept { return 0; }
+  virtual void give_back(std::size_t) noexcept {}
 };
 
 // The backend BRIGADE_BACKEND names (io_uring or epoll; read at each call), by default io_uring
@@ -64,8 +84,17 @@ std::unique_ptr<Poller> make_poller();
 std::unique_ptr<Poller> make_epoll_poller();
 // Throws brigade::Error if the kernel refuses a ring. The sizes are the rings' (the tests make
 // the completion ring small to see the kernel end a multishot request when it overflows).
-std::unique_ptr<Poller> make_uring_poller(unsigned sq_entries = 256, unsigned cq_entries = 4096);
+// recv_buffers (a power of two, 0: no multishot receives) of recv_buffer_size bytes each are
+// the provided-buffer ring the receives draw from.
+std::unique_ptr<Poller> make_uring_poller(unsigned sq_entries = 256, unsigned cq_entries = 4096,
+                                          unsigned recv_buffers = 256,
+                                          unsigned recv_buffer_size = 4096);
 // Why this kernel cannot run the io_uring backend ("" if it can): probed once per process.
 const std::string& uring_unavailable_reason();
+// Why this kernel's rings cannot receive through multishot receives into a buffer ring ("" if
+// they can; Linux 6.0 needed), their loops then receiving through readiness and recv(). Probed
+// once per process. make_poller() also turns them off for BRIGADE_URING_RECV=0 (read at each
+// call: a measurement of the readiness path on the same ring).
+const std::string& uring_recv_unavailable_reason();
 
 }  // namespace brigade

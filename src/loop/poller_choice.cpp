@@ -15,6 +15,7 @@ namespace {
 // Each said once per process, whatever the number of loops.
 std::atomic<bool> g_fallback_logged{false};
 std::atomic<bool> g_bad_name_logged{false};
+std::atomic<bool> g_recv_fallback_logged{false};
 
 void log_once(std::atomic<bool>& logged, log::Level level, const std::string& message) {
   if (logged.exchange(true)) return;
@@ -37,8 +38,17 @@ std::unique_ptr<Poller> make_poller() {
     log_once(g_fallback_logged, level, "event loops poll with epoll: io_uring unavailable: " + why);
     return make_epoll_poller();
   }
+  // Receives into the ring's buffers unless turned off, or this kernel lacks them (a note).
+  // 256 buffers of 2 KiB: a request fits one, and at most 512 KiB is ever touched (the idle
+  // WebSocket budget is 2 KiB a socket); a bulk transfer costs a completion per 2 KiB.
+  const char* recv_env = std::getenv("BRIGADE_URING_RECV");
+  bool ring_recvs = !recv_env || std::string_view(recv_env) != "0";
+  const std::string& why_not_recv = uring_recv_unavailable_reason();
+  if (ring_recvs && !why_not_recv.empty())
+    log_once(g_recv_fallback_logged, log::Level::kInfo,
+             "io_uring loops receive through readiness: " + why_not_recv);
   try {
-    return make_uring_poller();
+    return make_uring_poller(256, 4096, ring_recvs ? 256 : 0, 2048);
   } catch (const Error& e) {
     log_once(g_fallback_logged, level,
              std::string("event loops poll with epoll: io_uring unavailable: ") + e.what());

@@ -9,13 +9,19 @@
 // are submitted with its wait, in one io_uring_enter; a remove is submitted at once (see remove).
 // Sends (Loop::io_send) are requests of their own, named kSend | generation << 32 | slot, the
 // slot holding the owner's IoCompletion (or, once cancelled, the buffer) until the completion
-// comes back; see send() and cancel().
+// comes back; see send() and cancel(). Receives (Loop::io_recv) are multishot requests named
+// kRecv | generation << 32 | slot, drawing from one provided-buffer ring per poller; a buffer a
+// completion filled is lent to the loop with its event and goes back to the ring at
+// give_back(), after the batch is dispatched; see recv().
 #include <liburing.h>
 #include <poll.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cassert>
 #include <cerrno>
 #include <cstdio>
@@ -36,10 +42,13 @@ static_assert(io::kReadable == POLLIN && io::kWritable == POLLOUT && io::kError 
 namespace {
 
 // user_data of a cancellation: this bit and the tag of the request it cancels; of a send: kSend,
-// the slot's generation and the slot. Generations keep to 30 bits, so no tag has either bit.
+// the slot's generation and the slot; of a receive: kRecv, the same. Generations keep to 29
+// bits, so no tag has any of those bits.
 constexpr uint64_t kRemoval = uint64_t{1} << 63;
 constexpr uint64_t kSend = uint64_t{1} << 62;
-constexpr uint32_t kGenerationMask = 0x3fff'ffff;
+constexpr uint64_t kRecv = uint64_t{1} << 61;
+constexpr uint32_t kGenerationMask = 0x1fff'ffff;
+constexpr uint16_t kBufferGroup = 0;  // the one provided-buffer ring of a poller
 
 uint64_t request_tag(int fd, uint32_t generation) {
   return uint64_t{generation} << 32 | uint32_t(fd);
@@ -69,6 +78,118 @@ struct SendSlot {
   bool staged = false;  // not prepared yet: the owner may still add bytes
 };
 
+// A multishot receive staged or in the kernel: its owner (null once cancelled: its completions
+// are dropped, their buffers given back) until the last completion.
+// 16 bytes: one per armed receive, so one per open socket a program reads.
+struct RecvSlot {
+  IoRecv* op = nullptr;
+  int fd = -1;
+  uint32_t generation : 29 = 0;
+  uint32_t busy : 1 = 0;
+  uint32_t staged : 1 = 0;   // not prepared yet
+  uint32_t pausing : 1 = 0;  // its cancellation is asked for; completions still go to the owner
+};
+static_assert(sizeof(RecvSlot) == 16);
+
+// The provided buffers receives draw from: `count` buffers of `size` bytes (touched only as
+// the kernel fills them) and the ring of their addresses the kernel takes them from. The kernel
+// takes the ring's entries in order, so a ring holding every buffer would cycle through all of
+// them (all resident); it holds `target` instead, refilled from the most recently returned, and
+// the target doubles each time a receive finds it empty: the memory touched follows the most
+// completions one wait has seen, not the ring's size.
+class BufferRing {
+ public:
+  BufferRing() = default;
+  BufferRing(const BufferRing&) = delete;
+  BufferRing& operator=(const BufferRing&) = delete;
+  ~BufferRing() { unmap(); }
+
+  // 0 or an errno; nothing is kept on failure.
+  int setup(io_uring* ring, unsigned count, unsigned size) noexcept {
+    ring_bytes_ = std::size_t(count) * sizeof(io_uring_buf);
+    data_bytes_ = std::size_t(count) * size;
+    void* r =
+        ::mmap(nullptr, ring_bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    void* d = ::mmap(nullptr, data_bytes_, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (r != MAP_FAILED) ring_ = static_cast<io_uring_buf_ring*>(r);
+    if (d != MAP_FAILED) data_ = static_cast<char*>(d);
+    if (!ring_ || !data_) {
+      unmap();
+      return ENOMEM;
+    }
+    io_uring_buf_reg reg{};
+    reg.ring_addr = reinterpret_cast<uintptr_t>(ring_);
+    reg.ring_entries = count;
+    reg.bgid = kBufferGroup;
+    if (int err = io_uring_register_buf_ring(ring, &reg, 0)) {
+      unmap();
+      return -err;
+    }
+    count_ = count;
+    size_ = size;
+    target_ = std::min(count, kFirstTarget);
+    io_uring_buf_ring_init(ring_);
+    spare_.reserve(count);
+    for (unsigned id = count; id-- > 0;) spare_.push_back(uint16_t(id));  // 0 first
+    top_up();
+    return 0;
+  }
+  bool ready() const noexcept { return count_ != 0; }
+  unsigned size() const noexcept { return size_; }
+  const char* bytes(uint16_t id) const noexcept { return data_ + std::size_t(id) * size_; }
+
+  // A completion came with one of the ring's buffers.
+  void taken() noexcept { --in_ring_; }
+  // A receive found the ring empty.
+  void ran_out() noexcept { target_ = std::min(count_, target_ * 2); }
+
+  // Returned buffers become the next the ring hands out; the ring is refilled to its target.
+  void give_back(const uint16_t* ids, std::size_t n) noexcept {
+    spare_.insert(spare_.end(), ids, ids + n);  // never past count: each id is out once
+    top_up();
+  }
+  bool short_of_target() const noexcept { return in_ring_ < target_ && !spare_.empty(); }
+
+  // Before the ring goes: a receive still armed finds no buffer group (ENOBUFS) instead of
+  // writing into memory unmapped after.
+  void unregister(io_uring* ring) noexcept {
+    if (count_) io_uring_unregister_buf_ring(ring, kBufferGroup);
+  }
+
+ private:
+  static constexpr unsigned kFirstTarget = 32;
+
+  void top_up() noexcept {
+    int added = 0;
+    for (; in_ring_ < target_ && !spare_.empty(); ++in_ring_, ++added) {
+      add(spare_.back(), added);
+      spare_.pop_back();
+    }
+    if (added) io_uring_buf_ring_advance(ring_, added);
+  }
+
+  void add(uint16_t id, int offset) noexcept {
+    io_uring_buf_ring_add(ring_, data_ + std::size_t(id) * size_, size_, id,
+                          io_uring_buf_ring_mask(count_), offset);
+  }
+  void unmap() noexcept {
+    if (ring_) ::munmap(ring_, ring_bytes_);
+    if (data_) ::munmap(data_, data_bytes_);
+    ring_ = nullptr;
+    data_ = nullptr;
+    count_ = 0;
+  }
+
+  io_uring_buf_ring* ring_ = nullptr;
+  char* data_ = nullptr;
+  std::size_t ring_bytes_ = 0, data_bytes_ = 0;
+  unsigned count_ = 0, size_ = 0;
+  unsigned target_ = 0;          // buffers the ring should hold at each wait
+  unsigned in_ring_ = 0;         // buffers in it, as far as the completions reaped tell
+  std::vector<uint16_t> spare_;  // the others, free: the most recently returned last
+};
+
 // One thread issues (SINGLE_ISSUER) and completions run in its waits, not in interrupts
 // (DEFER_TASKRUN); disabled until the first wait, so the thread that runs the loop is the issuer
 // even if another one made it. Older kernels refuse the flags: fewer of them, then none.
@@ -93,18 +214,97 @@ int setup_ring(io_uring* ring, unsigned sq_entries, unsigned cq_entries) {
 
 thread_local char t_thread_token;  // its address names the calling thread
 
+// A free slot of `slots`: one freed earlier, else a new one.
+template <typename Slot>
+uint32_t take_slot(std::vector<Slot>& slots, std::vector<uint32_t>& free) {
+  if (free.empty()) {
+    slots.emplace_back();
+    return uint32_t(slots.size() - 1);
+  }
+  uint32_t slot = free.back();
+  free.pop_back();
+  return slot;
+}
+
 class UringPoller final : public Poller {
  public:
-  UringPoller(unsigned sq_entries, unsigned cq_entries) {
+  UringPoller(unsigned sq_entries, unsigned cq_entries, unsigned recv_buffers,
+              unsigned recv_buffer_size) {
     if (cq_entries < sq_entries) cq_entries = sq_entries;
     if (int err = setup_ring(&ring_, sq_entries, cq_entries)) throw Error(-err, "io_uring setup");
+    // Registered while the ring is disabled (before its thread is known); a failure leaves
+    // receives to readiness, as on a kernel without them.
+    if (recv_buffers && recv_buffers <= 32768 && !(recv_buffers & (recv_buffers - 1)))
+      buffers_.setup(&ring_, recv_buffers, recv_buffer_size);
   }
   ~UringPoller() override {
     finish_sends();
+    buffers_.unregister(&ring_);
     io_uring_queue_exit(&ring_);
   }
 
   const char* name() const noexcept override { return "io_uring"; }
+
+  bool has_recvs() const noexcept override { return buffers_.ready(); }
+
+  // Staged for the next wait (a receive has no bytes to name: nothing to gather first).
+  int recv(IoRecv& op, int fd) noexcept override {
+    if (!buffers_.ready()) return ENOSYS;
+    uint32_t slot = take_slot(recvs_, free_recvs_);
+    RecvSlot& s = recvs_[slot];
+    assert(!s.busy && "a slot is reused only after its last completion");
+    s.busy = s.staged = true;
+    s.pausing = false;
+    s.op = &op;
+    s.fd = fd;
+    s.generation = (s.generation + 1) & kGenerationMask;
+    staged_recvs_.push_back(slot);
+    op.tag = recv_tag(slot);
+    return 0;
+  }
+
+  // The cancellation goes with the next wait: what arrives meanwhile still reaches the owner.
+  void recv_pause(IoRecv& op) noexcept override {
+    if (!op.tag) return;
+    uint32_t slot = uint32_t(op.tag);
+    RecvSlot& s = recvs_[slot];
+    assert(s.busy && s.op == &op);
+    if (s.staged) {  // never submitted: no completion will come
+      unstage_recv(slot);
+      op.tag = 0;
+      return;
+    }
+    if (s.pausing) return;
+    s.pausing = true;
+    if (io_uring_sqe* sqe = next_sqe())
+      queue_cancel(sqe, op.tag);
+    else
+      cancel_again_.push_back(op.tag);
+  }
+
+  // Submitted at once, as remove(): the request holds the file, and the owner closes it next.
+  void recv_cancel(IoRecv& op) noexcept override {
+    if (!op.tag) return;
+    uint64_t tag = std::exchange(op.tag, 0);
+    uint32_t slot = uint32_t(tag);
+    RecvSlot& s = recvs_[slot];
+    assert(s.busy && s.op == &op);
+    s.op = nullptr;
+    if (s.staged) {
+      unstage_recv(slot);
+      return;
+    }
+    if (!cancel_now(tag)) cancel_again_.push_back(tag);
+  }
+
+  std::size_t lent_mark() const noexcept override { return lent_.size(); }
+
+  void give_back(std::size_t mark) noexcept override {
+    if (mark >= lent_.size() && !buffers_.short_of_target()) return;
+    std::size_t n = mark < lent_.size() ? lent_.size() - mark : 0;
+    buffers_.give_back(n ? lent_.data() + mark : lent_.data(), n);
+    lent_.resize(lent_.size() - n);
+  }
 
   bool has_sends() const noexcept override { return true; }
 
@@ -113,14 +313,7 @@ class UringPoller final : public Poller {
   // a close, so the caller sends itself (EAGAIN).
   int send(IoCompletion& op, int fd) noexcept override {
     if (owner_ != &t_thread_token) return EAGAIN;
-    uint32_t slot;
-    if (free_sends_.empty()) {
-      slot = uint32_t(sends_.size());
-      sends_.emplace_back();
-    } else {
-      slot = free_sends_.back();
-      free_sends_.pop_back();
-    }
+    uint32_t slot = take_slot(sends_, free_sends_);
     SendSlot& s = sends_[slot];
     assert(!s.busy && "a slot is reused only after its completion");
     s.busy = s.staged = true;
@@ -196,6 +389,7 @@ class UringPoller final : public Poller {
       if (int err = take_ownership()) return err;
     }
     prepare_staged();
+    prepare_recvs();
     arm_dirty();
     int r;
     io_uring_cqe* cqe = nullptr;
@@ -228,7 +422,7 @@ class UringPoller final : public Poller {
   }
 
   void queue_cancel(io_uring_sqe* sqe, uint64_t tag) {
-    if (tag & kSend)
+    if (tag & (kSend | kRecv))
       io_uring_prep_cancel64(sqe, tag, 0);
     else
       io_uring_prep_poll_remove(sqe, tag);
@@ -246,6 +440,39 @@ class UringPoller final : public Poller {
 
   uint64_t send_tag(uint32_t slot) const noexcept {
     return kSend | uint64_t{sends_[slot].generation} << 32 | slot;
+  }
+
+  uint64_t recv_tag(uint32_t slot) const noexcept {
+    return kRecv | uint64_t{recvs_[slot].generation} << 32 | slot;
+  }
+
+  void free_recv(uint32_t slot) noexcept {
+    RecvSlot& s = recvs_[slot];
+    s.op = nullptr;
+    s.busy = s.staged = s.pausing = false;
+    free_recvs_.push_back(slot);
+  }
+
+  void unstage_recv(uint32_t slot) noexcept {
+    std::erase(staged_recvs_, slot);
+    free_recv(slot);
+  }
+
+  // Each staged receive becomes a multishot request drawing from the buffer ring.
+  void prepare_recvs() noexcept {
+    std::size_t done = 0;
+    for (; done < staged_recvs_.size(); ++done) {
+      uint32_t slot = staged_recvs_[done];
+      RecvSlot& s = recvs_[slot];
+      io_uring_sqe* sqe = next_sqe();
+      if (!sqe) break;  // the rest: next wait
+      io_uring_prep_recv_multishot(sqe, s.fd, nullptr, 0, 0);
+      sqe->flags |= IOSQE_BUFFER_SELECT;
+      sqe->buf_group = kBufferGroup;
+      io_uring_sqe_set_data64(sqe, recv_tag(slot));
+      s.staged = false;
+    }
+    staged_recvs_.erase(staged_recvs_.begin(), staged_recvs_.begin() + std::ptrdiff_t(done));
   }
 
   void free_slot(uint32_t slot) noexcept {
@@ -440,7 +667,29 @@ class UringPoller final : public Poller {
         if (sends_[uint32_t(tag)].op && n == max) break;  // left in the ring for the next wait
         ++seen;
         if (IoCompletion* op = finish_send(tag, cqe->res))
-          out[n++] = PollEvent{op, kCompletionEvent};
+          out[n++] = PollEvent{op, kCompletionEvent, 0, nullptr};
+        continue;
+      }
+      if (tag & kRecv) {
+        uint32_t slot = uint32_t(tag);
+        assert(recvs_[slot].busy && recv_tag(slot) == tag && "slots outlive their requests");
+        IoRecv* op = recvs_[slot].op;
+        if (op && n == max) break;  // left in the ring for the next wait
+        ++seen;
+        const char* bytes = nullptr;
+        if (cqe->flags & IORING_CQE_F_BUFFER) {  // lent with the event (or dropped with it)
+          auto id = uint16_t(cqe->flags >> IORING_CQE_BUFFER_SHIFT);
+          buffers_.taken();
+          lent_.push_back(id);
+          bytes = buffers_.bytes(id);
+        }
+        bool last = !(cqe->flags & IORING_CQE_F_MORE);
+        if (cqe->res == -ENOBUFS) buffers_.ran_out();
+        if (last) {
+          if (op) op->tag = 0;
+          free_recv(slot);
+        }
+        if (op) out[n++] = PollEvent{op, kRecvEvent | (last ? 0 : kRecvMore), cqe->res, bytes};
         continue;
       }
       int fd = int(uint32_t(tag));
@@ -465,7 +714,7 @@ class UringPoller final : public Poller {
       if (new_slot) {
         w.batch = batch_;
         w.slot = n;
-        out[n++] = PollEvent{w.data, bits};
+        out[n++] = PollEvent{w.data, bits, 0, nullptr};
       } else {
         out[w.slot].events |= bits;
       }
@@ -481,7 +730,12 @@ class UringPoller final : public Poller {
   std::vector<SendSlot> sends_;         // by slot
   std::vector<uint32_t> free_sends_;
   std::vector<uint32_t> staged_;  // slots to prepare before the next submission
-  unsigned sends_busy_ = 0;       // slots staged or in the kernel
+  std::vector<RecvSlot> recvs_;   // by slot
+  std::vector<uint32_t> free_recvs_;
+  std::vector<uint32_t> staged_recvs_;  // receives to prepare before the next submission
+  BufferRing buffers_;
+  std::vector<uint16_t> lent_;  // buffers of reaped receives, not given back yet
+  unsigned sends_busy_ = 0;     // slots staged or in the kernel
   uint64_t batch_ = 0;
   const char* owner_ = nullptr;  // the thread that waits
 };
@@ -530,10 +784,54 @@ std::string probe_uring() {
   return why;
 }
 
+// Whether multishot receives into a provided-buffer ring work here (Linux 6.0): one on a
+// socket pair with a byte waiting must complete with a buffer and stay armed.
+std::string probe_recv() {
+  io_uring ring;
+  if (int err = io_uring_queue_init(4, &ring, 0)) return describe("io_uring_queue_init", -err);
+  std::string why;
+  int fds[2] = {-1, -1};
+  BufferRing buffers;
+  if (int err = buffers.setup(&ring, 2, 64)) {
+    why = describe("a provided-buffer ring (Linux 5.19 needed)", err);
+  } else if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
+    why = describe("socketpair", errno);
+  } else if (::send(fds[1], "x", 1, MSG_NOSIGNAL) != 1) {
+    why = describe("send", errno);
+  } else {
+    io_uring_sqe* sqe = io_uring_get_sqe(&ring);
+    io_uring_prep_recv_multishot(sqe, fds[0], nullptr, 0, 0);
+    sqe->flags |= IOSQE_BUFFER_SELECT;
+    sqe->buf_group = kBufferGroup;
+    io_uring_cqe* cqe = nullptr;
+    int r = io_uring_submit_and_wait(&ring, 1);
+    if (r >= 0) r = io_uring_peek_cqe(&ring, &cqe);
+    if (r < 0)
+      why = describe("a multishot receive", -r);
+    else if (cqe->res < 0)
+      why = describe("a multishot receive (Linux 6.0 needed)", -cqe->res);
+    else if (cqe->res != 1 || !(cqe->flags & IORING_CQE_F_BUFFER) ||
+             !(cqe->flags & IORING_CQE_F_MORE))
+      why = "multishot receives end at once or skip the buffer ring (Linux 6.0 needed)";
+  }
+  for (int fd : fds)
+    if (fd >= 0) ::close(fd);
+  buffers.unregister(&ring);
+  io_uring_queue_exit(&ring);
+  return why;
+}
+
 }  // namespace
 
-std::unique_ptr<Poller> make_uring_poller(unsigned sq_entries, unsigned cq_entries) {
-  return std::make_unique<UringPoller>(sq_entries, cq_entries);
+std::unique_ptr<Poller> make_uring_poller(unsigned sq_entries, unsigned cq_entries,
+                                          unsigned recv_buffers, unsigned recv_buffer_size) {
+  if (recv_buffers && !uring_recv_unavailable_reason().empty()) recv_buffers = 0;
+  return std::make_unique<UringPoller>(sq_entries, cq_entries, recv_buffers, recv_buffer_size);
+}
+
+const std::string& uring_recv_unavailable_reason() {
+  static const std::string why = probe_recv();
+  return why;
 }
 
 const std::string& uring_unavailable_reason() {

@@ -48,6 +48,11 @@ void close_core(StreamCore& c, bool close_fd) noexcept {
   // Before the fd goes: the kernel takes what the socket accepts now, as a send() would have.
   if (send_in_flight(c)) c.loop->io_cancel(c.send_op, release_sending);
   c.sending.clear();
+  // The receive holds the file as well; the bytes the stream held unread go with it.
+  if (c.ring_recvs) {
+    c.loop->io_recv_cancel(c.recv_op);
+    ring_drop(c);
+  }
   c.loop->io_stop(c.watch);
   if (close_fd) ::close(c.watch.fd);
   c.watch.fd = -1;
@@ -80,8 +85,13 @@ Stream StreamAccess::make(Loop& loop, int fd, bool socket) {
   c->send_op.prepare = on_send_prepare;
   c->send_op.handler = on_send_done;
   c->send_op.data = c.get();
-  // Registered once for everything, edge-triggered: no epoll_ctl per operation.
-  int err = loop.io_start(c->watch, io::kReadable | io::kWritable | io::kPeerClosed | io::kEdge);
+  c->ring_recvs = socket && loop.io_recvs();
+  c->recv_op.handler = on_recv;
+  c->recv_op.data = c.get();
+  // Registered once for everything, edge-triggered: no epoll_ctl per operation. The ring's
+  // receives report reading themselves: its wakeups would only cost completions.
+  uint32_t reading = c->ring_recvs ? 0 : io::kReadable | io::kPeerClosed;
+  int err = loop.io_start(c->watch, reading | io::kWritable | io::kEdge);
   if (err) throw Error(err, "adopt");
   return Stream(std::move(c));
 }
@@ -156,6 +166,10 @@ long Stream::try_read(std::span<char> buf) noexcept {
 long Stream::try_peek(std::span<char> buf) const noexcept {
   if (!is_open()) return -EBADF;
   if (buf.empty()) return -EINVAL;
+  if (core_->ring_recvs) {  // bytes (or the end) the ring took are the stream's now
+    long held = detail::ring_peek(*core_, buf);
+    if (held != -EAGAIN) return held;
+  }
   for (;;) {
     ssize_t n = ::recv(core_->watch.fd, buf.data(), buf.size(), MSG_PEEK | MSG_DONTWAIT);
     if (n >= 0) return static_cast<long>(n);
@@ -206,6 +220,7 @@ void Stream::set_read_hook(Hook hook, void* ctx) noexcept {
   if (!is_open()) return;
   core_->read_hook = hook;
   core_->read_ctx = ctx;
+  if (hook && core_->ring_recvs) detail::ring_arm(*core_);  // its edges are the receive's
 }
 
 void Stream::set_drain_hook(Hook hook, void* ctx) noexcept {

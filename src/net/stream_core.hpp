@@ -47,9 +47,24 @@ struct StreamCore {
   // it: `sending` holds the bytes of the send the kernel has, unmoved until its completion;
   // the queue collects what is written meanwhile.
   bool ring_sends = false;
+  // The completion-based receive path (stream_recv.cpp), a socket's on a loop whose backend has
+  // it: one multishot receive, armed at the first read, fills the backend's buffers; a
+  // completion's bytes are read straight from there while the reader or read hook runs, and
+  // what it leaves is copied to `inbox` before the buffer goes back. Past kReadAhead unread
+  // bytes the receive is paused (the kernel holds the rest, as TCP's window says), and armed
+  // again once read. (In the flags' padding: the core stays a 288-byte allocation.)
+  bool ring_recvs = false;
+  bool recv_eof = false;   // the end of the stream (or the error, once read) came
+  uint8_t recv_error = 0;  // the receive failed (an errno): read returns it after the bytes
   IoCompletion send_op;
   ByteQueue sending;
+  IoRecv recv_op;
+  std::unique_ptr<ByteQueue> inbox;  // while a reader has left bytes unread
 };
+
+// Unread bytes past which a stream stops receiving (Node's readableHighWaterMark is 16 KiB; a
+// socket's own buffer holds far more): what the stream holds for a reader that does not read.
+inline constexpr std::size_t kReadAhead = 64 * 1024;
 
 // Bytes written and not yet taken by the kernel (Node's writableLength).
 inline std::size_t pending_bytes(const StreamCore& c) noexcept {
@@ -74,6 +89,15 @@ long core_read(StreamCore& c, std::span<char> buf) noexcept;
 long core_send(StreamCore& c, std::span<const char> bytes) noexcept;
 void fail_writes(StreamCore& c, int err) noexcept;
 void finish_end(StreamCore& c) noexcept;
+
+// stream_recv.cpp
+long ring_read(StreamCore& c, std::span<char> buf) noexcept;
+long ring_peek(const StreamCore& c, std::span<char> buf) noexcept;  // -EAGAIN: nothing held
+void ring_arm(StreamCore& c) noexcept;
+void on_recv(IoRecv& op, long result, const char* bytes, bool more);
+void ring_drop(StreamCore& c) noexcept;  // close: the unread bytes go
+// stream_io.cpp: the reader, or else the read hook, is told bytes may be there.
+void dispatch_readable(StreamCore& c);
 
 // stream_send.cpp
 std::size_t ring_room(const StreamCore& c) noexcept;

@@ -76,6 +76,8 @@ bool send_file_now(StreamCore& c, WriteOp& op, int& err) noexcept {
   return true;
 }
 
+}  // namespace
+
 // The reader, or else the read hook, gets the readable edge. Always the handler's last act.
 void dispatch_readable(StreamCore& c) {
   assert(!c.closed && "a closed stream's reader was failed by close_core");
@@ -92,9 +94,8 @@ void dispatch_readable(StreamCore& c) {
   }
 }
 
-}  // namespace
-
 long core_read(StreamCore& c, std::span<char> buf) noexcept {
+  if (c.ring_recvs) return ring_read(c, buf);
   if (!c.readable) return -EAGAIN;
   for (;;) {
     ssize_t n = ::read(c.watch.fd, buf.data(), buf.size());
@@ -228,7 +229,8 @@ void on_stream_io(IoWatch& w, uint32_t events) {
   // the Stream; the core stays valid until the close phase, so `closed` is what we look at.
   bool outer = std::exchange(c.dispatching, true);  // kept: a nested loop may dispatch it again
   if (c.writable && (pending_bytes(c) || c.writers)) flush(c);
-  if (c.readable && !c.closed) dispatch_readable(c);
+  // With receives on the ring the bytes, the end and the errors come as their completions.
+  if (c.readable && !c.ring_recvs && !c.closed) dispatch_readable(c);
   c.dispatching = outer;
 }
 

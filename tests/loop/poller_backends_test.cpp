@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <map>
 #include <memory>
 #include <string>
@@ -291,6 +292,94 @@ TEST(UringPoller, AMultishotRequestTheKernelEndsIsArmedAgain) {
     EXPECT_EQ(seen.size(), std::size_t(kPipes)) << "round " << rounds;
     for (auto& p : pipes) p->drain();
   }
+}
+
+// Multishot receives into a ring of two 64-byte buffers: each completion lends one buffer; the
+// kernel ends the receive (ENOBUFS) once none is left, and after give_back() a receive armed
+// again goes on where the last stopped, until the end of the stream.
+TEST(UringPoller, AReceiveEndsWhenTheBuffersRunOutAndGoesOnOnceTheyAreBack) {
+  if (!uring_recv_unavailable_reason().empty()) GTEST_SKIP() << uring_recv_unavailable_reason();
+  auto poller = make_uring_poller(8, 64, 2, 64);
+  ASSERT_TRUE(poller->has_recvs());
+  int sv[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv), 0);
+  std::string sent(300, '\0');
+  for (std::size_t i = 0; i < sent.size(); ++i) sent[i] = char('a' + i % 26);
+  ASSERT_EQ(::send(sv[1], sent.data(), sent.size(), 0), ssize_t(sent.size()));
+  IoRecv op;
+  op.handler = [](IoRecv&, long, const char*, bool) {};
+  std::string got;
+  bool ended = false;
+  for (int round = 0; round < 3 && !ended; ++round) {
+    if (round == 2) ::close(sv[1]);  // the end follows the last bytes
+    ASSERT_EQ(poller->recv(op, sv[0]), 0);
+    std::size_t mark = poller->lent_mark();
+    int results = 0, enobufs = 0;
+    for (int waits = 0; waits < 50 && op.tag; ++waits) {
+      PollEvent ev[16];
+      int n = wait_through_eintr(*poller, ev, 16, 1000);
+      ASSERT_GT(n, 0) << "round " << round << ": a second without the receive's completions";
+      for (int i = 0; i < n; ++i) {
+        ASSERT_EQ(ev[i].data, &op);
+        ASSERT_TRUE(ev[i].events & kRecvEvent);
+        bool last = !(ev[i].events & kRecvMore);
+        if (ev[i].result > 0) {
+          ASSERT_LE(ev[i].result, 64);
+          got.append(ev[i].bytes, std::size_t(ev[i].result));
+          ++results;
+        } else if (ev[i].result == -ENOBUFS) {
+          ++enobufs;
+          EXPECT_TRUE(last);
+        } else {
+          EXPECT_EQ(ev[i].result, 0) << std::strerror(-ev[i].result);
+          EXPECT_TRUE(last);
+          ended = true;
+        }
+      }
+    }
+    EXPECT_EQ(op.tag, 0u) << "round " << round << ": the receive has ended";
+    if (round < 2) {
+      EXPECT_EQ(results, 2) << "round " << round << ": two buffers, two completions";
+      EXPECT_EQ(enobufs, 1) << "round " << round;
+    }
+    poller->give_back(mark);
+  }
+  EXPECT_TRUE(ended);
+  EXPECT_EQ(got, sent);
+  ::close(sv[0]);
+}
+
+// A paused receive still reports what came before its last completion (ECANCELED here); a
+// cancelled one reports nothing more, whatever arrives after.
+TEST(UringPoller, PausedAndCancelledReceives) {
+  if (!uring_recv_unavailable_reason().empty()) GTEST_SKIP() << uring_recv_unavailable_reason();
+  auto poller = make_uring_poller(8, 64, 4, 64);
+  int sv[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv), 0);
+  IoRecv paused, cancelled;
+  paused.handler = cancelled.handler = [](IoRecv&, long, const char*, bool) {};
+  ASSERT_EQ(poller->recv(paused, sv[0]), 0);
+  PollEvent ev[16];
+  EXPECT_EQ(wait_through_eintr(*poller, ev, 16, 0), 0);  // armed, nothing to read
+  poller->recv_pause(paused);
+  EXPECT_NE(paused.tag, 0u) << "its last completion is still to come";
+  int n = wait_through_eintr(*poller, ev, 16, 1000);
+  ASSERT_EQ(n, 1);
+  EXPECT_EQ(ev[0].data, &paused);
+  EXPECT_EQ(ev[0].result, -ECANCELED);
+  EXPECT_FALSE(ev[0].events & kRecvMore);
+  EXPECT_EQ(paused.tag, 0u);
+
+  ASSERT_EQ(poller->recv(cancelled, sv[0]), 0);
+  EXPECT_EQ(wait_through_eintr(*poller, ev, 16, 0), 0);
+  poller->recv_cancel(cancelled);
+  EXPECT_EQ(cancelled.tag, 0u);
+  ASSERT_EQ(::send(sv[1], "late", 4, 0), 4);
+  EXPECT_EQ(wait_through_eintr(*poller, ev, 16, 50), 0);
+  char buf[8];
+  EXPECT_EQ(::recv(sv[0], buf, sizeof buf, 0), 4) << "the bytes stayed in the socket";
+  ::close(sv[0]);
+  ::close(sv[1]);
 }
 
 TEST(UringPoller, AnotherThreadCannotWaitOnALoopsRing) {

@@ -1,6 +1,10 @@
 #pragma once
 // Shared pieces of the net tests: an echo handler, a hang guard, byte patterns.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -68,6 +72,21 @@ T run_test(Loop& loop, Task<T> task) {
 inline void drain(Loop& loop, Listener& server) {
   server.close();
   loop.run();
+}
+
+// A blocking client connect to 127.0.0.1 (the kernel completes it into the listener's backlog):
+// the fd, or -1.
+inline int connect_blocking(uint16_t port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
 }
 
 // Reads until EOF.

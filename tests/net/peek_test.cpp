@@ -1,34 +1,12 @@
 // Stream::try_peek: whether bytes wait, without taking them (MSG_PEEK).
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include "net_support.hpp"
 
 using namespace net_test;
 
-namespace {
-
-int blocking_connect(uint16_t port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  return fd;
-}
-
-}  // namespace
-
 TEST(StreamPeek, PeekLeavesTheBytesForTheNextRead) {
   Loop loop;
   Listener l = listen_tcp(loop, "127.0.0.1", 0);
-  int fd = blocking_connect(l.port());
+  int fd = connect_blocking(l.port());
   ASSERT_GE(fd, 0);
   int accepted = -1;
   ASSERT_EQ(l.accept_backlog([&](int a) { accepted = a; }), 1u);

@@ -74,6 +74,17 @@ struct IoCompletion {
   uint64_t tag = 0;  // the backend's name for it while staged or in flight (0: neither)
 };
 
+// A multishot receive the backend performs itself (io_uring's provided buffers; see
+// Loop::io_recv): one request, many completions. `handler` runs from a poll phase for each:
+// `result` is the byte count (the bytes at `bytes`, the backend's buffer, valid only during the
+// handler), 0 at the end of the stream, or -errno; `more` is false on the request's last one.
+struct IoRecv {
+  using Handler = void (*)(IoRecv& op, long result, const char* bytes, bool more);
+  Handler handler = nullptr;
+  void* data = nullptr;  // the owner's object, for the handler
+  uint64_t tag = 0;      // the backend's name for the request while armed (0: none)
+};
+
 enum class Phase : uint8_t { kIdle, kPrepare, kCheck };
 
 // Gets an exception that escaped a callback and where it came from ("timer", "immediate",
@@ -162,6 +173,17 @@ class Loop {
   int io_send(IoCompletion& op, int fd) noexcept;
   void io_cancel(IoCompletion& op, ReleaseBuffer release) noexcept;
 
+  // Multishot receives into the backend's buffers, where it has them (io_uring on Linux 6.0+):
+  // io_recv arms one on the socket `fd` (submitted with the iteration's wait), returns 0 or an
+  // errno (ENOSYS without them). io_recv_pause asks the kernel to end it: completions still reach
+  // the handler until the last one (more false), so no received byte is lost. io_recv_cancel:
+  // the owner goes; the request ends at once (before the fd is closed) and the handler never
+  // runs again.
+  bool io_recvs() const noexcept { return recvs_; }
+  int io_recv(IoRecv& op, int fd) noexcept;
+  void io_recv_pause(IoRecv& op) noexcept;
+  void io_recv_cancel(IoRecv& op) noexcept;
+
   // Anything else that keeps the loop alive: a request in flight on the pool, a server.
   void ref() noexcept { ++refs_; }
   void unref() noexcept {
@@ -247,6 +269,7 @@ class Loop {
   int batch_index_ = 0;
   int watches_ = 0;         // active watches besides the wakeup eventfd
   bool sends_ = false;      // the backend performs sends (io_send)
+  bool recvs_ = false;      // and receives (io_recv)
   bool iterating_ = false;  // inside run_once: a send waits for the iteration's wait
 
   long refs_ = 0;

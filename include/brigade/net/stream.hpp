@@ -6,6 +6,10 @@
 // set `readable` / `writable` flags. A read tries read() at once and suspends only on EAGAIN; a
 // short read clears the readable flag (the next arrival raises a new edge), so a
 // request/response cycle costs one read() and one send(). Reads and writes allocate nothing.
+// On an io_uring loop a socket's bytes come instead through one multishot receive into the
+// loop's buffer ring, armed at the first read: no system call per read. The same calls read
+// them (copied from the ring's buffer); bytes a reader leaves are kept (up to 64 KiB, then the
+// receive pauses and the kernel holds the rest), so the edge rules above hold unchanged.
 //
 // Writes and backpressure. Unsent bytes wait in a write queue. `write()` sends directly when it
 // can and completes once its bytes are in the kernel or in the queue with the queue at or below
@@ -276,7 +280,8 @@ class Stream {
   // Closes now (see the header comment). Idempotent.
   void close() noexcept;
   // Stops watching the fd and hands it back unclosed (e.g. to pass it to another process);
-  // suspended operations are cancelled as by close(). Returns -1 if closed.
+  // suspended operations are cancelled as by close(). Returns -1 if closed. On io_uring, bytes
+  // received and not read yet stay with the stream (dropped): release before reading.
   int release() noexcept;
   // An open stream keeps the loop alive (Node's socket); unref() lets the loop exit anyway.
   void ref() noexcept;
