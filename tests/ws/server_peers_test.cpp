@@ -59,14 +59,24 @@ ws.on('message', (data, isBinary) => {
 ws.on('close', (code) => console.log('closed ' + code));
 )";
 
-// The app every test serves: an echo route with a greeting, a route behind middleware.
+// The app every test serves: an echo route with a greeting, a route behind middleware. The echo
+// route is a coroutine handler, or with `callbacks` the same written as a ws::Behavior: the
+// peers must see no difference.
 struct EchoApp {
   http::App app;
   Server sockets{app};
   int greeted = 0;
   std::vector<std::string> received;
 
-  EchoApp() {
+  std::string greeting(const Handshake& hs) {
+    ++greeted;
+    return "welcome " + std::string(hs.param("id")) + (hs.query.empty() ? "" : " " + hs.query);
+  }
+  void remember(std::string_view data) {
+    received.push_back(data.size() > 64 ? std::to_string(data.size()) : std::string(data));
+  }
+
+  explicit EchoApp(bool callbacks = false) {
     app.use([](http::Req& req, http::Res& res) {
       if (req.path().starts_with("/private")) res.status(401).send("no");
     });
@@ -75,22 +85,34 @@ struct EchoApp {
     o.deflate.enabled = true;
     o.deflate.threshold = 0;
     sockets.route("/private", [](WebSocket, Handshake) -> Task<void> { co_return; });
-    sockets.route(
-        "/echo/:id",
-        [this](WebSocket ws, Handshake hs) -> Task<void> {
-          ++greeted;
-          std::string greeting =  // named: g++ 12 destroys a temporary in co_await twice
-              "welcome " + std::string(hs.param("id")) + (hs.query.empty() ? "" : " " + hs.query);
-          co_await ws.send(greeting);
-          while (auto m = co_await ws.receive()) {
-            received.push_back(m->data.size() > 64 ? std::to_string(m->data.size()) : m->data);
-            if (m->binary)
-              co_await ws.send_binary(m->data);
-            else
-              co_await ws.send(m->data);
-          }
-        },
-        o);
+    if (callbacks) {
+      sockets.route(
+          "/echo/:id",
+          Behavior{
+              .open = [this](WebSocket& ws, const Handshake& hs) { ws.send_nowait(greeting(hs)); },
+              .message =
+                  [this](WebSocket& ws, std::string_view data, bool binary) {
+                    remember(data);
+                    ws.send_nowait(data, binary);
+                  },
+          },
+          o);
+    } else {
+      sockets.route(
+          "/echo/:id",
+          [this](WebSocket ws, Handshake hs) -> Task<void> {
+            std::string hello = greeting(hs);  // named: g++ 12 destroys a co_await temporary twice
+            co_await ws.send(hello);
+            while (auto m = co_await ws.receive()) {
+              remember(m->data);
+              if (m->binary)
+                co_await ws.send_binary(m->data);
+              else
+                co_await ws.send(m->data);
+            }
+          },
+          o);
+    }
     app.get("/page", [](http::Req&, http::Res& res) {
       res.type("text/html").send(R"(<!doctype html><title>ws</title><script>
 const ws = new WebSocket('ws://' + location.host + '/echo/chromium');
@@ -113,11 +135,11 @@ Task<std::string> read_all(process::Child& child) {
   }
 }
 
-TEST(WsServerPeers, PythonWebsocketsClient) {
+void python_client_against(bool callbacks) {
   if (!have_python_websockets()) GTEST_SKIP() << "python3-websockets not installed";
   std::string script = write_file("ws_py_client.py", kPythonClient);
   Loop loop;
-  EchoApp e;
+  EchoApp e(callbacks);
   http::Server server = e.app.listen(loop, "127.0.0.1", 0);
   std::string base = "ws://127.0.0.1:" + std::to_string(server.port());
   run(loop,
@@ -145,12 +167,15 @@ TEST(WsServerPeers, PythonWebsocketsClient) {
   EXPECT_EQ(e.greeted, 2);
 }
 
-TEST(WsServerPeers, NodeWsClient) {
+TEST(WsServerPeers, PythonWebsocketsClient) { python_client_against(false); }
+TEST(WsServerPeers, PythonWebsocketsClientOnCallbacks) { python_client_against(true); }
+
+void node_client_against(bool callbacks) {
   std::string module = node_ws_module();
   if (module.empty()) GTEST_SKIP() << "node or npm's ws not available";
   std::string script = write_file("ws_node_client.cjs", kNodeClient);
   Loop loop;
-  EchoApp e;
+  EchoApp e(callbacks);
   http::Server server = e.app.listen(loop, "127.0.0.1", 0);
   std::string base = "ws://127.0.0.1:" + std::to_string(server.port());
   run(loop,
@@ -166,6 +191,9 @@ TEST(WsServerPeers, NodeWsClient) {
   ASSERT_EQ(e.received.size(), 2u);
   EXPECT_EQ(e.received[0], "hello");
 }
+
+TEST(WsServerPeers, NodeWsClient) { node_client_against(false); }
+TEST(WsServerPeers, NodeWsClientOnCallbacks) { node_client_against(true); }
 
 TEST(WsServerPeers, HeadlessChromium) {
   std::string browser = chromium();
