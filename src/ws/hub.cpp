@@ -74,11 +74,51 @@ void Hub::link(std::string channel) {
   channel_->unref();
 }
 
+std::size_t Hub::Topic::home(uint64_t id) const noexcept {
+  return static_cast<std::size_t>((id * 0x9E3779B97F4A7C15ull) >> 32) & (slots.size() - 1);
+}
+
+std::size_t Hub::Topic::slot_of(uint64_t id) const noexcept {
+  std::size_t mask = slots.size() - 1;
+  std::size_t s = home(id);
+  while (slots[s] != 0 && sockets[slots[s] - 1].id() != id) s = (s + 1) & mask;
+  return s;
+}
+
+bool Hub::Topic::add(const WebSocket& ws) {
+  if ((sockets.size() + 1) * 2 > slots.size()) {  // grow: rebuild the index at twice the size
+    slots.assign(std::max<std::size_t>(16, slots.size() * 2), 0);
+    for (std::size_t i = 0; i < sockets.size(); ++i)
+      slots[slot_of(sockets[i].id())] = static_cast<uint32_t>(i + 1);
+  }
+  std::size_t s = slot_of(ws.id());
+  if (slots[s] != 0) return false;
+  sockets.push_back(ws);
+  slots[s] = static_cast<uint32_t>(sockets.size());
+  return true;
+}
+
+// Backward-shift deletion: the entries after the hole that would not be found past it move in.
+void Hub::Topic::clear_slot(std::size_t hole) noexcept {
+  std::size_t mask = slots.size() - 1;
+  slots[hole] = 0;
+  for (std::size_t j = (hole + 1) & mask; slots[j] != 0; j = (j + 1) & mask) {
+    std::size_t want = home(sockets[slots[j] - 1].id());
+    bool stays = hole <= j ? (hole < want && want <= j) : (hole < want || want <= j);
+    if (stays) continue;
+    slots[hole] = slots[j];
+    slots[j] = 0;
+    hole = j;
+  }
+}
+
 void Hub::Topic::remove_at(std::size_t i) {
-  at.erase(sockets[i].id());
-  if (i + 1 != sockets.size()) {  // the last one fills the hole
-    sockets[i] = std::move(sockets.back());
-    at[sockets[i].id()] = i;
+  clear_slot(slot_of(sockets[i].id()));
+  std::size_t last = sockets.size() - 1;
+  if (i != last) {  // the last one fills the hole
+    std::size_t s = slot_of(sockets[last].id());
+    sockets[i] = std::move(sockets[last]);
+    slots[s] = static_cast<uint32_t>(i + 1);
   }
   sockets.pop_back();
 }
@@ -86,17 +126,17 @@ void Hub::Topic::remove_at(std::size_t i) {
 void Hub::subscribe(const WebSocket& ws, std::string_view topic) {
   auto it = topics_.find(topic);
   if (it == topics_.end()) it = topics_.emplace(std::string(topic), Topic()).first;
-  Topic& t = it->second;
-  if (t.at.try_emplace(ws.id(), t.sockets.size()).second) t.sockets.push_back(ws);
+  it->second.add(ws);
 }
 
 void Hub::unsubscribe(const WebSocket& ws, std::string_view topic) {
   auto it = topics_.find(topic);
   if (it == topics_.end()) return;
-  auto found = it->second.at.find(ws.id());
-  if (found == it->second.at.end()) return;
-  it->second.remove_at(found->second);
-  if (it->second.sockets.empty()) topics_.erase(it);
+  Topic& t = it->second;
+  std::size_t s = t.slot_of(ws.id());
+  if (t.slots[s] == 0) return;
+  t.remove_at(t.slots[s] - 1);
+  if (t.sockets.empty()) topics_.erase(it);
 }
 
 std::size_t Hub::publish(std::string_view topic, std::string_view data, bool binary) {
