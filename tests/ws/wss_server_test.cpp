@@ -19,7 +19,7 @@
 #include "ws_support.hpp"
 
 namespace brigade::ws::testing {
-namespace {
+namespace wss_server_test {
 
 const char* kPythonClient = R"(
 import asyncio, ssl, sys, websockets
@@ -328,5 +328,5 @@ TEST(WssServer, StalledAndResetTlsPeersAreFreed) {
   EXPECT_EQ(open_fds(), fds_before);  // the three peers' sockets, both ends, and the listener
 }
 
-}  // namespace
+}  // namespace wss_server_test
 }  // namespace brigade::ws::testing
