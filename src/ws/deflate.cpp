@@ -258,7 +258,9 @@ Inflater::Result Inflater::inflate(std::string_view compressed, bool last, std::
     }
     z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
     z.avail_in = static_cast<uInt>(in.size());
-    while (z.avail_in > 0) {
+    // Until the input is used up and a call leaves output room: a call that fills its room may
+    // hold more output back, which the checks on the message so far must see now, not later.
+    for (;;) {
       std::size_t have = out.size();
       std::size_t room = in.size() * 4 + 256;
       if (limit && room > limit - have + 1) room = limit - have + 1;  // one byte past: too big
@@ -275,7 +277,7 @@ Inflater::Result Inflater::inflate(std::string_view compressed, bool last, std::
         break;
       }
       if (rc != Z_OK && rc != Z_BUF_ERROR) return Result::kBadData;
-      if (rc == Z_BUF_ERROR && z.avail_out != 0) break;  // no progress possible: needs input
+      if (z.avail_out != 0) break;  // room left: every byte the input so far gives is out
     }
   }
   if (last) {

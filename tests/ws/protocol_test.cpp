@@ -308,3 +308,22 @@ TEST(WsProtocol, InflatedSizeIsLimited) {
           .code,
       ws::close_code::kInvalidData);
 }
+
+// Found by fuzz_ws_frame: a compressed text frame cut short, whose inflated start is not UTF-8,
+// failed with 1007 when fed in pieces but waited for more bytes when fed whole.
+TEST(WsProtocol, InvalidInflatedTextFailsFedWholeOrInPieces) {
+  const unsigned char frame[] = {0xc1, 0xd1, 0x5d, 0xd1, 0xce, 0xce, 0xce, 0xce, 0xce,
+                                 0xce, 0xce, 0xce, 0xce, 0xce, 0xce, 0xce, 0xce, 0xce,
+                                 0xce, 0xce, 0xce, 0xce, 0xce, 0xce, 0xce, 0xce, 0xce,
+                                 0xce, 0xce, 0xce, 0xff, 0xff, 0xfe, 0x21};
+  const std::string_view bytes(reinterpret_cast<const char*>(frame), sizeof frame);
+  ws::ParserOptions o;
+  o.deflate = true;
+  for (std::size_t step : {0, 1, 3}) {
+    ws::Parser p(o);
+    auto events = parse_all(p, bytes, step);
+    ASSERT_EQ(events.size(), 1u) << "step " << step;
+    EXPECT_EQ(events[0].kind, Kind::kError);
+    EXPECT_EQ(events[0].code, ws::close_code::kInvalidData);
+  }
+}
