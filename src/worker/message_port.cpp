@@ -89,8 +89,7 @@ MessagePort::MessagePort(MessagePort&& o) noexcept
       ref_(o.ref_) {
   if (mailbox_) {
     std::lock_guard lock(core_->mu);
-    core_->owner = this;
-    core_->changes.fetch_add(1, std::memory_order_relaxed);
+    core_->set_receiver(this, core_->inbox);
   }
 }
 
@@ -107,8 +106,7 @@ MessagePort& MessagePort::operator=(MessagePort&& o) noexcept {
     ref_ = o.ref_;
     if (mailbox_) {
       std::lock_guard lock(core_->mu);
-      core_->owner = this;
-      core_->changes.fetch_add(1, std::memory_order_relaxed);
+      core_->set_receiver(this, core_->inbox);
     }
   }
   return *this;
@@ -136,9 +134,7 @@ void MessagePort::attach(Loop& loop) {
   std::shared_ptr<LoopHandle> wake;
   {
     std::lock_guard lock(core_->mu);
-    core_->inbox = mailbox_.handle();
-    core_->owner = this;
-    core_->changes.fetch_add(1, std::memory_order_relaxed);
+    core_->set_receiver(this, mailbox_.handle());
     if (!core_->queue.empty() || core_->closed) wake = schedule_locked(*core_);
   }
   if (wake) post_delivery(*wake, core_);
@@ -148,9 +144,7 @@ void MessagePort::detach() {
   if (!mailbox_) return;
   {
     std::lock_guard lock(core_->mu);
-    core_->inbox.reset();
-    core_->owner = nullptr;
-    core_->changes.fetch_add(1, std::memory_order_relaxed);
+    core_->set_receiver(nullptr, nullptr);
     core_->scheduled = false;
   }
   keep_.reset();

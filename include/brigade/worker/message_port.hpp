@@ -25,9 +25,16 @@ struct PortCore {
   bool scheduled = false;             // guarded by mu: a delivery is on its way to inbox
   bool closed = false;                // guarded by mu
   MessagePort* owner = nullptr;       // guarded by mu; the port that receives
-  // Bumped (under mu) whenever inbox or owner changes. Only the receiving thread changes them
-  // while it receives, so a delivery that finds it unchanged after a handler skips the lock.
+  // Bumped by set_receiver whenever inbox or owner changes. Only the receiving thread changes
+  // them while it receives, so a delivery that finds it unchanged after a handler skips the lock.
   std::atomic<uint32_t> changes{0};
+
+  // Under mu: the port that receives, and the loop it receives on (null: not receiving).
+  void set_receiver(MessagePort* port, std::shared_ptr<LoopHandle> loop) {
+    owner = port;
+    inbox = std::move(loop);
+    changes.fetch_add(1, std::memory_order_relaxed);
+  }
   std::vector<Message> batch;  // the receiving thread only
 };
 // Queues m for the port behind `to` (any thread); false if that port is closed.
