@@ -38,15 +38,38 @@ MessagePort* MessagePort::receiver(detail::PortCore& c, uint32_t& changes) {
   return c.inbox.get() == LoopHandle::current() ? c.owner : nullptr;
 }
 
+// Takes the queue round after round while it refills, with `scheduled` still set, so a sender
+// that keeps up only queues: no post, no wakeup. Past kYieldAfter messages it yields to the loop.
 void MessagePort::deliver_batch(const std::shared_ptr<detail::PortCore>& c) {
-  bool closed;
-  {
-    std::lock_guard lock(c->mu);
-    if (c->inbox.get() != LoopHandle::current()) return;  // stale: the port moved on
-    c->scheduled = false;
-    c->batch.swap(c->queue);
-    closed = c->closed;
+  constexpr std::size_t kYieldAfter = 4096;
+  std::size_t delivered = 0;
+  for (;;) {
+    bool closed;
+    std::shared_ptr<LoopHandle> again;
+    {
+      std::lock_guard lock(c->mu);
+      if (c->inbox.get() != LoopHandle::current()) return;  // stale: the port moved on
+      closed = c->closed;
+      if (c->queue.empty() && !closed) {
+        c->scheduled = false;
+        return;
+      }
+      if (delivered >= kYieldAfter) {
+        again = c->inbox;  // still scheduled: this delivery goes to the back of the loop's line
+      } else {
+        c->scheduled = !closed;  // a close is the last round: after it, a delivery starts anew
+        c->batch.swap(c->queue);
+      }
+    }
+    if (again) return post_delivery(*again, c);
+    delivered += c->batch.size();
+    if (!deliver_round(c, closed) || closed) return;
   }
+}
+
+// Hands c->batch to the receiving port; false when the port left during it (the rest is queued
+// again for its next home). Fires the close event after a closing round delivered everything.
+bool MessagePort::deliver_round(const std::shared_ptr<detail::PortCore>& c, bool closed) {
   uint32_t seen = 0;
   MessagePort* port = receiver(*c, seen);
   std::size_t i = 0;
@@ -76,6 +99,7 @@ void MessagePort::deliver_batch(const std::shared_ptr<detail::PortCore>& c) {
   if (closed && all) {
     if (MessagePort* now = receiver(*c, seen)) now->fire_close();
   }
+  return all && port;
 }
 
 MessagePort::MessagePort(MessagePort&& o) noexcept

@@ -47,6 +47,49 @@ TEST(Message, IntegersOfOneRepresentationAreOneValue) {
   EXPECT_FALSE(Message('a').is<signed char>());
 }
 
+// Small values live inside the Message, the rest on the heap; either way each is destroyed once.
+TEST(Message, InlineAndHeapValuesAreDestroyedOnceThroughMovesAndTakes) {
+  auto shared = std::make_shared<int>(1);  // 16 bytes: inline
+  {
+    Message a(shared);
+    EXPECT_EQ(shared.use_count(), 2);
+    Message b(std::move(a));
+    EXPECT_TRUE(a.empty());
+    EXPECT_EQ(shared.use_count(), 2);
+    Message c;
+    c = std::move(b);
+    EXPECT_EQ(*c.get<std::shared_ptr<int>>(), 1);
+    c = Message(7);  // the old value goes as the new one comes
+    EXPECT_EQ(shared.use_count(), 1);
+    Message d(shared);
+    auto back = d.take<std::shared_ptr<int>>();
+    EXPECT_TRUE(d.empty());
+    EXPECT_EQ(shared.use_count(), 2);
+  }
+  EXPECT_EQ(shared.use_count(), 1);
+  struct Big {
+    std::shared_ptr<int> p;
+    char pad[64];
+  };
+  {
+    Message big(Big{shared, {}});  // too big for inline: held on the heap, so it stays put
+    const Big* where = &big.get<Big>();
+    Message moved(std::move(big));
+    EXPECT_EQ(&moved.get<Big>(), where);
+    EXPECT_EQ(shared.use_count(), 2);
+  }
+  EXPECT_EQ(shared.use_count(), 1);
+  struct ThrowingMove {
+    ThrowingMove() = default;
+    ThrowingMove(ThrowingMove&&) noexcept(false) {}
+    int x = 3;
+  };
+  Message t{ThrowingMove{}};  // small, but a move that may throw cannot be inline: heap
+  const ThrowingMove* at = &t.get<ThrowingMove>();
+  Message t2(std::move(t));
+  EXPECT_EQ(&t2.get<ThrowingMove>(), at);
+}
+
 TEST(Message, AMismatchNamesTheTypeHeldAndTheTypeAsked) {
   Message m(std::string("text"));
   try {
@@ -313,4 +356,35 @@ TEST(MessagePort, PortHandedToAWorkerMidBatchGetsTheRestThereInOrder) {
   EXPECT_EQ(here.back(), 9);
   EXPECT_EQ(echoed, rest);
   EXPECT_EQ(w->exit_code(), 0);
+}
+
+// A delivery takes the queue again while it refills, so what a handler sends to its own port
+// arrives in order in the same delivery; a stream that never runs dry still lets the loop's
+// other work in.
+TEST(MessagePort, MessagesSentDuringADeliveryArriveInOrderAndAnEndlessStreamYields) {
+  Loop loop;
+  MessageChannel ch;
+  std::vector<int> got;
+  constexpr int kQueued = 20000, kFed = 50000;
+  int at_immediate = -1;
+  ch.port2.on_message([&](Message m) {
+    got.push_back(m.get<int>());
+    if (got.size() == kQueued + 10) loop.set_immediate([&] { at_immediate = int(got.size()); });
+    // From the last queued one on, each message sends the next: the queue is never found empty.
+    if (got.back() >= kQueued - 1 && got.back() < kQueued + kFed)
+      ch.port1.post_message(got.back() + 1);
+    if (got.back() >= 0 && got.back() < 5)
+      ch.port1.post_message(-got.back() - 1);  // sent mid-delivery
+    if (got.size() == kQueued + kFed + 6) ch.port2.close();
+  });
+  for (int i = 0; i < kQueued; ++i) ch.port1.post_message(i);
+  loop.run();
+  ASSERT_EQ(got.size(), size_t(kQueued + kFed + 6));
+  for (int i = 0; i < kQueued; ++i) ASSERT_EQ(got[i], i);
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(got[kQueued + i], -i - 1);
+  EXPECT_EQ(got[kQueued + 5], kQueued);
+  EXPECT_EQ(got.back(), kQueued + kFed);
+  // The immediate ran when the delivery yielded, long before the fed stream's end.
+  EXPECT_GT(at_immediate, kQueued + 10);
+  EXPECT_LT(at_immediate, kQueued + kFed);
 }

@@ -22,9 +22,9 @@ struct PortCore {
   std::mutex mu;
   std::vector<Message> queue;         // guarded by mu
   std::shared_ptr<LoopHandle> inbox;  // guarded by mu; where deliveries run (null: not receiving)
-  bool scheduled = false;             // guarded by mu: a delivery is on its way to inbox
-  bool closed = false;                // guarded by mu
-  MessagePort* owner = nullptr;       // guarded by mu; the port that receives
+  bool scheduled = false;  // guarded by mu: a delivery is on its way to inbox, or running there
+  bool closed = false;     // guarded by mu
+  MessagePort* owner = nullptr;  // guarded by mu; the port that receives
   // Bumped by set_receiver whenever inbox or owner changes. Only the receiving thread changes
   // them while it receives, so a delivery that finds it unchanged after a handler skips the lock.
   std::atomic<uint32_t> changes{0};
@@ -78,6 +78,7 @@ class MessagePort {
   static std::shared_ptr<LoopHandle> schedule_locked(detail::PortCore& c);
   static void post_delivery(LoopHandle& to, const std::shared_ptr<detail::PortCore>& c);
   static void deliver_batch(const std::shared_ptr<detail::PortCore>& c);
+  static bool deliver_round(const std::shared_ptr<detail::PortCore>& c, bool closed);
   static MessagePort* receiver(detail::PortCore& c, uint32_t& changes);
   friend bool detail::deliver(const std::shared_ptr<detail::PortCore>&, Message);
 
