@@ -28,7 +28,8 @@
 #   and the http_c50/c1000/pipeline rows are named *_t2).
 # Peers of the plaintext HTTP groups (http_c50, http_c1000, http_pipeline), beside Node and the
 # libuv responder: a Boost.Beast hello (bench/beast/http_hello.cpp, Debian libboost-dev) and
-# h2o (Debian h2o, one thread, a 13-byte file as the answer); each is skipped when missing.
+# h2o (Debian h2o, one thread, a 13-byte file as the answer), and uWebSockets.js (see start_uws);
+# each is skipped when missing.
 # Their epoll column is the same brigade server with BRIGADE_BACKEND=epoll; the brigade column
 # runs the default backend (io_uring where the kernel allows it).
 #
@@ -47,7 +48,7 @@ LOGS=$BUILD/logs
 RUNS=${RUNS:-3}
 LOAD_SECONDS=${LOAD_SECONDS:-5}
 WRK_THREADS=${WRK_THREADS:-1}
-IMPLS=(brigade epoll node libuv beast h2o)  # the table's columns, in order (epoll: brigade on epoll)
+IMPLS=(brigade epoll node libuv beast h2o uws)  # the table's columns (epoll: brigade on epoll)
 CLK_TCK=$(getconf CLK_TCK)
 ALL_NAMES=(timers chains fs_read spawn echo http_c50 http_c1000 http_pipeline http_json http_users
   http_idle http_heavy cluster db worker crypto fetch ws redis tls express)
@@ -106,14 +107,14 @@ fmt() {  # NUMBER -> short human form
 
 # shellcheck disable=SC2086  # the stored measurement lists are meant to split into arguments
 print_table() {
-  local sep="--------------------------------+--------------+--------------+--------------+--------------+--------------+--------------+-------------"
+  local sep="--------------------------------+--------------+--------------+--------------+--------------+--------------+--------------+--------------+-------------"
   echo "# brigade bench: $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?'), node $(node --version)"
   echo "# $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), load average $(cut -d' ' -f1-3 /proc/loadavg), median of $RUNS runs, ${LOAD_SECONDS}s per server load, wrk -t$WRK_THREADS"
   [[ -n $BUILD_WARNING ]] && echo "$BUILD_WARNING"
   echo "# *_ms, *_mb, *_kib* and cpu_us_* rows: lower is better; the others: higher is better"
-  printf '%-31s | %12s | %12s | %12s | %12s | %12s | %12s | %s\n' name brigade epoll node libuv beast h2o brigade/node
+  printf '%-31s | %12s | %12s | %12s | %12s | %12s | %12s | %12s | %s\n' name brigade epoll node libuv beast h2o uws brigade/node
   echo "$sep"
-  local row b e n u w h ratio
+  local row b e n u w h x ratio
   for row in "${ROWS[@]}"; do
     b=$(median ${VALUES["$row|brigade"]:-})
     e=$(median ${VALUES["$row|epoll"]:-})
@@ -121,10 +122,11 @@ print_table() {
     u=$(median ${VALUES["$row|libuv"]:-})
     w=$(median ${VALUES["$row|beast"]:-})
     h=$(median ${VALUES["$row|h2o"]:-})
+    x=$(median ${VALUES["$row|uws"]:-})
     ratio=-
     [[ $b != - && $n != - ]] && ratio=$(awk -v b="$b" -v n="$n" 'BEGIN { if (n > 0) printf "%.2f", b / n; else print "-" }')
-    printf '%-31s | %12s | %12s | %12s | %12s | %12s | %12s | %s\n' "$row" "$(fmt "$b")" "$(fmt "$e")" "$(fmt "$n")" \
-      "$(fmt "$u")" "$(fmt "$w")" "$(fmt "$h")" "$ratio"
+    printf '%-31s | %12s | %12s | %12s | %12s | %12s | %12s | %12s | %s\n' "$row" "$(fmt "$b")" "$(fmt "$e")" \
+      "$(fmt "$n")" "$(fmt "$u")" "$(fmt "$w")" "$(fmt "$h")" "$(fmt "$x")" "$ratio"
   done
   for row in "${SKIPPED[@]}"; do echo "$row"; done
 }
@@ -430,6 +432,19 @@ start_h2o() {
     echo "listening on 127.0.0.1:$1") & exec h2o -c "$2"' h2o "$port" "$dir/h2o.conf" "$port"
 }
 
+# uWebSockets as a peer, through uWebSockets.js (npm `uwebsockets`, which carries uWS's prebuilt
+# Node addons; installed into bench/.scratch when missing): uWS's own C++ server and loop, with
+# the handler in JavaScript, so its CPU per request is an upper bound of uWS's in C++.
+start_uws() {
+  local scratch=$ROOT/bench/.scratch/node_modules
+  if [[ ! -d $scratch/uwebsockets ]]; then
+    log "installing uwebsockets@3.0.6 into bench/.scratch"
+    npm install --prefix "$ROOT/bench/.scratch" uwebsockets@3.0.6 >"$LOGS/npm-uws.log" 2>&1 ||
+      { SKIPPED+=("skipped: uws (npm install uwebsockets failed: see $LOGS/npm-uws.log)"); return 1; }
+  fi
+  start_server uws env NODE_PATH="$scratch" node "$NODE_DIR/uws_hello.js" "$(free_port)"
+}
+
 bench_http() {  # ROW LOAD_FUNCTION
   local row=$1
   ((WRK_THREADS > 1)) && row=${row}_t$WRK_THREADS
@@ -444,6 +459,7 @@ bench_http() {  # ROW LOAD_FUNCTION
     SKIPPED+=("skipped: beast (bench/beast/http_hello not built: Debian libboost-dev)")
   fi
   start_h2o
+  start_uws
   run_server_bench "$row" req "$2"
   stop_servers
 }
