@@ -5,6 +5,7 @@
 # Usage: bench/run.sh [NAME...]      (no NAME: all of them)
 #   names: timers chains fs_read spawn echo http_c50 http_c1000 http_pipeline
 #          http_metrics (plaintext with Prometheus metrics on vs off, brigade only)
+#          http_churn (Connection: close, brigade only: multishot accept vs accept4 vs epoll)
 #          http_json http_users http_idle http_heavy  (http = all seven http_*)
 #          worker_messages worker_atomics worker_pool worker_offload  (worker = the four worker_*)
 #          cluster (cluster_w1, cluster_w2)  db (db_pg, db_sqlite; needs PostgreSQL and
@@ -490,6 +491,36 @@ bench_http_metrics() {
 }
 bench_http_c1000() { bench_http http_c1000 wrk_c1000; }
 bench_http_pipeline() { bench_http http_pipeline wrk_pipeline; }
+
+# Connection churn: the plaintext hello under wrk -c50 with Connection: close (every request a
+# new connection), brigade only, the ways it can accept: io_uring's multishot accept (row
+# http_churn, brigade column), io_uring with accept4 on readiness (BRIGADE_URING_ACCEPT=0: row
+# http_churn_accept4) and epoll (row http_churn, epoll column). Each run starts each server in
+# turn, warms it up and measures it, so the machine's drift falls on all three;
+# http_churn.multishot_over_accept4 is the ratio of the req/s medians.
+bench_http_churn() {
+  local bin r mode ring off
+  bin=$(brigade_http_binary)
+  [[ -x $bin ]] || { skip "$bin"; return; }
+  for ((r = 1; r <= RUNS; r++)); do
+    for mode in multishot accept4 epoll; do
+      local impl=brigade row=http_churn env=()
+      case $mode in
+        accept4) row=http_churn_accept4 env=(BRIGADE_URING_ACCEPT=0) ;;
+        epoll) impl=epoll env=(BRIGADE_BACKEND=epoll) ;;
+      esac
+      start_server "$impl" env "${env[@]}" "$bin" --port "$(free_port)" || continue
+      wrk_close_c50 "${SERVER_PORT[$impl]}" 1 "$LOGS/$row-$impl.warmup" >/dev/null
+      log "http_churn run $r/$RUNS: $mode"
+      measure_load "$row" "$impl" conn wrk_close_c50
+      stop_server "$impl"
+    done
+  done
+  ring=$(median ${VALUES["http_churn.conn_per_s|brigade"]:-})
+  off=$(median ${VALUES["http_churn_accept4.conn_per_s|brigade"]:-})
+  [[ $ring != - && $off != - ]] &&
+    record http_churn.multishot_over_accept4 brigade "$(awk -v a="$ring" -v b="$off" 'BEGIN { printf "%.3f", a / b }')"
+}
 
 # ---------------------------------------------------------------------------------------------
 # HTTP applications: bench/http_app.cpp (http::App, its router, res.json with nlohmann) vs
@@ -1027,7 +1058,7 @@ main() {
       worker) expanded+=(worker_messages worker_atomics worker_pool worker_offload) ;;
       worker_messages | worker_atomics | worker_pool | worker_offload) expanded+=("$name") ;;
       timers | chains | fs_read | spawn | crypto | fetch | echo | http_c50 | http_c1000 | http_pipeline | cluster | db) expanded+=("$name") ;;
-      http_metrics) expanded+=("$name") ;;
+      http_metrics | http_churn) expanded+=("$name") ;;
       redis) expanded+=("$name") ;;
       http_json | http_users | http_idle | http_heavy) expanded+=("$name") ;;
       ws) expanded+=(ws_echo ws_broadcast ws_idle ws_idle_coroutine) ;;

@@ -315,9 +315,35 @@ void Loop::io_recv_pause(IoRecv& op) noexcept { poller_->recv_pause(op); }
 
 void Loop::io_recv_cancel(IoRecv& op) noexcept {
   // Its completions may be in the batch being dispatched: they must not reach the owner either.
-  for (int i = batch_index_; i < batch_size_; ++i)
-    if (batch_[i].data == &op && (batch_[i].events & kRecvEvent)) batch_[i].data = nullptr;
+  for (int i = batch_index_; i < batch_size_; ++i) {
+    PollEvent& ev = batch_[i];
+    if (ev.data != &op || !(ev.events & kRecvEvent)) continue;
+    ev.data = nullptr;
+    if ((ev.events & kAcceptEvent) && ev.result >= 0) ::close(ev.result);  // nobody else has it
+  }
   poller_->recv_cancel(op);
+}
+
+bool Loop::io_accepts() const noexcept { return poller_->has_accepts(); }
+
+int Loop::io_accept(IoRecv& op, int fd) noexcept {
+  assert(op.handler && !op.tag && "one request at a time per IoRecv");
+  int err = poller_->accept(op, fd);
+  if (!err) ++watches_;  // an armed accept is a reason to wait, as a watch is
+  return err;
+}
+
+void Loop::io_accept_cancel(IoRecv& op, TakeAccepted take) noexcept {
+  // Its completions in the batch being dispatched came first: their fds go to `take` first.
+  for (int i = batch_index_; i < batch_size_; ++i) {
+    PollEvent& ev = batch_[i];
+    if (ev.data != &op || !(ev.events & kRecvEvent)) continue;
+    ev.data = nullptr;
+    if (!(ev.events & kRecvMore)) --watches_;  // that request's last: it is over
+    if (ev.result >= 0) take ? take(op, ev.result) : void(::close(ev.result));
+  }
+  if (op.tag) --watches_;
+  poller_->accept_cancel(op, take);
 }
 
 bool Loop::alive() const noexcept {
@@ -420,6 +446,7 @@ void Loop::poll(int timeout_ms) {
           op.handler(op);
         } else if (ev.events & kRecvEvent) {
           IoRecv& op = *static_cast<IoRecv*>(ev.data);
+          if ((ev.events & (kAcceptEvent | kRecvMore)) == kAcceptEvent) --watches_;
           op.handler(op, ev.result, ev.bytes, ev.events & kRecvMore);
         } else {
           IoWatch& w = *static_cast<IoWatch*>(ev.data);

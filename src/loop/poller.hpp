@@ -30,6 +30,8 @@ inline constexpr uint32_t kCompletionEvent = 1u << 30;
 // unless it is the request's last.
 inline constexpr uint32_t kRecvEvent = 1u << 29;
 inline constexpr uint32_t kRecvMore = 1u << 28;
+// A kRecvEvent with this bit comes from a multishot accept: result is a new fd or -errno.
+inline constexpr uint32_t kAcceptEvent = 1u << 27;
 
 struct PollEvent {
   void* data;         // the pointer given to add()/modify(); the loop nulls it to drop an event
@@ -74,6 +76,14 @@ class Poller {
   virtual void recv_cancel(IoRecv&) noexcept {}
   virtual std::size_t lent_mark() const noexcept { return 0; }
   virtual void give_back(std::size_t) noexcept {}
+
+  // Multishot accepts (Loop::io_accept), where the backend has them: accept() stages one (0, or
+  // ENOSYS), reported as kRecvEvent | kAcceptEvent; recv_pause() ends it as a receive's.
+  // accept_cancel() ends it now: the fds of its completions not reported yet go to take (closed
+  // when null), and any that come later are closed.
+  virtual bool has_accepts() const noexcept { return false; }
+  virtual int accept(IoRecv&, int) noexcept { return ENOSYS; }
+  virtual void accept_cancel(IoRecv&, void (*)(IoRecv&, int)) noexcept {}
 };
 
 // The backend BRIGADE_BACKEND names (io_uring or epoll; read at each call), by default io_uring
@@ -86,9 +96,10 @@ std::unique_ptr<Poller> make_epoll_poller();
 // the completion ring small to see the kernel end a multishot request when it overflows).
 // recv_buffers (a power of two, 0: no multishot receives) of recv_buffer_size bytes each are
 // the provided-buffer ring the receives draw from.
+// accepts: multishot accepts where the kernel has them (uring_accept_unavailable_reason()).
 std::unique_ptr<Poller> make_uring_poller(unsigned sq_entries = 256, unsigned cq_entries = 4096,
                                           unsigned recv_buffers = 256,
-                                          unsigned recv_buffer_size = 4096);
+                                          unsigned recv_buffer_size = 4096, bool accepts = true);
 // Why this kernel cannot run the io_uring backend ("" if it can): probed once per process.
 const std::string& uring_unavailable_reason();
 // Why this kernel's rings cannot receive through multishot receives into a buffer ring ("" if
@@ -96,5 +107,9 @@ const std::string& uring_unavailable_reason();
 // once per process. make_poller() also turns them off for BRIGADE_URING_RECV=0 (read at each
 // call: a measurement of the readiness path on the same ring).
 const std::string& uring_recv_unavailable_reason();
+// Why this kernel's rings cannot accept through multishot accepts ("" if they can; Linux 5.19
+// needed), their listeners then accepting on readiness. Probed once per process; make_poller()
+// also turns them off for BRIGADE_URING_ACCEPT=0 (read at each call).
+const std::string& uring_accept_unavailable_reason();
 
 }  // namespace brigade

@@ -16,6 +16,7 @@ namespace {
 std::atomic<bool> g_fallback_logged{false};
 std::atomic<bool> g_bad_name_logged{false};
 std::atomic<bool> g_recv_fallback_logged{false};
+std::atomic<bool> g_accept_fallback_logged{false};
 
 void log_once(std::atomic<bool>& logged, log::Level level, const std::string& message) {
   if (logged.exchange(true)) return;
@@ -47,8 +48,16 @@ std::unique_ptr<Poller> make_poller() {
   if (ring_recvs && !why_not_recv.empty())
     log_once(g_recv_fallback_logged, log::Level::kInfo,
              "io_uring loops receive through readiness: " + why_not_recv);
+  // Listeners accept through one multishot request each unless turned off (or the kernel
+  // lacks them: a note), else on readiness as with epoll.
+  const char* accept_env = std::getenv("BRIGADE_URING_ACCEPT");
+  bool ring_accepts = !accept_env || std::string_view(accept_env) != "0";
+  const std::string& why_not_accept = uring_accept_unavailable_reason();
+  if (ring_accepts && !why_not_accept.empty())
+    log_once(g_accept_fallback_logged, log::Level::kInfo,
+             "io_uring listeners accept on readiness: " + why_not_accept);
   try {
-    return make_uring_poller(256, 4096, ring_recvs ? 256 : 0, 2048);
+    return make_uring_poller(256, 4096, ring_recvs ? 256 : 0, 2048, ring_accepts);
   } catch (const Error& e) {
     log_once(g_fallback_logged, level,
              std::string("event loops poll with epoll: io_uring unavailable: ") + e.what());

@@ -12,13 +12,16 @@
 // comes back; see send() and cancel(). Receives (Loop::io_recv) are multishot requests named
 // kRecv | generation << 32 | slot, drawing from one provided-buffer ring per poller; a buffer a
 // completion filled is lent to the loop with its event and goes back to the ring at
-// give_back(), after the batch is dispatched; see recv().
+// give_back(), after the batch is dispatched; see recv(). Accepts (Loop::io_accept) are multishot
+// requests in the same slots, marked `accept`: a completion's result is a new fd, closed here if
+// its owner is gone; see accept().
 #include <liburing.h>
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -78,13 +81,14 @@ struct SendSlot {
   bool staged = false;  // not prepared yet: the owner may still add bytes
 };
 
-// A multishot receive staged or in the kernel: its owner (null once cancelled: its completions
-// are dropped, their buffers given back) until the last completion.
+// A multishot receive or accept staged or in the kernel: its owner (null once cancelled: its
+// completions are dropped, their buffers given back, their fds closed) until the last completion.
 // 16 bytes: one per armed receive, so one per open socket a program reads.
 struct RecvSlot {
   IoRecv* op = nullptr;
   int fd = -1;
-  uint32_t generation : 29 = 0;
+  uint32_t generation : 28 = 0;
+  uint32_t accept : 1 = 0;  // a multishot accept: results are fds, no buffers
   uint32_t busy : 1 = 0;
   uint32_t staged : 1 = 0;   // not prepared yet
   uint32_t pausing : 1 = 0;  // its cancellation is asked for; completions still go to the owner
@@ -229,7 +233,8 @@ uint32_t take_slot(std::vector<Slot>& slots, std::vector<uint32_t>& free) {
 class UringPoller final : public Poller {
  public:
   UringPoller(unsigned sq_entries, unsigned cq_entries, unsigned recv_buffers,
-              unsigned recv_buffer_size) {
+              unsigned recv_buffer_size, bool accepts)
+      : accepts_(accepts) {
     if (cq_entries < sq_entries) cq_entries = sq_entries;
     if (int err = setup_ring(&ring_, sq_entries, cq_entries)) throw Error(-err, "io_uring setup");
     // Registered while the ring is disabled (before its thread is known); a failure leaves
@@ -239,6 +244,7 @@ class UringPoller final : public Poller {
   }
   ~UringPoller() override {
     finish_sends();
+    close_unreaped_accepts();
     buffers_.unregister(&ring_);
     io_uring_queue_exit(&ring_);
   }
@@ -246,21 +252,36 @@ class UringPoller final : public Poller {
   const char* name() const noexcept override { return "io_uring"; }
 
   bool has_recvs() const noexcept override { return buffers_.ready(); }
+  bool has_accepts() const noexcept override { return accepts_; }
 
   // Staged for the next wait (a receive has no bytes to name: nothing to gather first).
   int recv(IoRecv& op, int fd) noexcept override {
     if (!buffers_.ready()) return ENOSYS;
-    uint32_t slot = take_slot(recvs_, free_recvs_);
-    RecvSlot& s = recvs_[slot];
-    assert(!s.busy && "a slot is reused only after its last completion");
-    s.busy = s.staged = true;
-    s.pausing = false;
-    s.op = &op;
-    s.fd = fd;
-    s.generation = (s.generation + 1) & kGenerationMask;
-    staged_recvs_.push_back(slot);
-    op.tag = recv_tag(slot);
+    stage_recv(op, fd, false);
     return 0;
+  }
+
+  // A receive's slot and pause, another opcode: the listener's one request for all connections.
+  int accept(IoRecv& op, int fd) noexcept override {
+    if (!accepts_) return ENOSYS;
+    stage_recv(op, fd, true);
+    return 0;
+  }
+
+  // As recv_cancel, then the fds already in the completion ring (what this cancellation's
+  // io_uring_enter accepted included) go to `take` and are marked handed over for reap().
+  void accept_cancel(IoRecv& op, void (*take)(IoRecv&, int)) noexcept override {
+    uint64_t tag = op.tag;
+    recv_cancel(op);
+    if (!tag || !recvs_[uint32_t(tag)].busy) return;  // never submitted
+    unsigned head = *ring_.cq.khead;
+    unsigned tail = io_uring_smp_load_acquire(ring_.cq.ktail);
+    for (unsigned i = head; i != tail; ++i) {
+      io_uring_cqe& cqe = ring_.cq.cqes[i & ring_.cq.ring_mask];
+      if (cqe.user_data != tag || cqe.res < 0) continue;
+      int fd = std::exchange(cqe.res, -ECANCELED);
+      take ? take(op, fd) : void(::close(fd));
+    }
   }
 
   // The cancellation goes with the next wait: what arrives meanwhile still reaches the owner.
@@ -453,12 +474,38 @@ class UringPoller final : public Poller {
     free_recvs_.push_back(slot);
   }
 
+  void stage_recv(IoRecv& op, int fd, bool accept) noexcept {
+    uint32_t slot = take_slot(recvs_, free_recvs_);
+    RecvSlot& s = recvs_[slot];
+    assert(!s.busy && "a slot is reused only after its last completion");
+    s.busy = s.staged = true;
+    s.pausing = false;
+    s.accept = accept;
+    s.op = &op;
+    s.fd = fd;
+    s.generation = s.generation + 1;  // 28 bits: wraps
+    staged_recvs_.push_back(slot);
+    op.tag = recv_tag(slot);
+  }
+
+  // At the ring's end: fds accepted into completions nobody reaped would leak.
+  void close_unreaped_accepts() noexcept {
+    unsigned head;
+    io_uring_cqe* cqe;
+    io_uring_for_each_cqe(&ring_, head, cqe) {
+      uint64_t tag = cqe->user_data;
+      if ((tag & (kRecv | kRemoval)) == kRecv && recvs_[uint32_t(tag)].accept && cqe->res >= 0)
+        ::close(cqe->res);
+    }
+  }
+
   void unstage_recv(uint32_t slot) noexcept {
     std::erase(staged_recvs_, slot);
     free_recv(slot);
   }
 
-  // Each staged receive becomes a multishot request drawing from the buffer ring.
+  // Each staged receive becomes a multishot request drawing from the buffer ring; each staged
+  // accept, one whose fds come non-blocking and close-on-exec, as accept4 in the listener made.
   void prepare_recvs() noexcept {
     std::size_t done = 0;
     for (; done < staged_recvs_.size(); ++done) {
@@ -466,9 +513,13 @@ class UringPoller final : public Poller {
       RecvSlot& s = recvs_[slot];
       io_uring_sqe* sqe = next_sqe();
       if (!sqe) break;  // the rest: next wait
-      io_uring_prep_recv_multishot(sqe, s.fd, nullptr, 0, 0);
-      sqe->flags |= IOSQE_BUFFER_SELECT;
-      sqe->buf_group = kBufferGroup;
+      if (s.accept) {
+        io_uring_prep_multishot_accept(sqe, s.fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      } else {
+        io_uring_prep_recv_multishot(sqe, s.fd, nullptr, 0, 0);
+        sqe->flags |= IOSQE_BUFFER_SELECT;
+        sqe->buf_group = kBufferGroup;
+      }
       io_uring_sqe_set_data64(sqe, recv_tag(slot));
       s.staged = false;
     }
@@ -676,6 +727,18 @@ class UringPoller final : public Poller {
         IoRecv* op = recvs_[slot].op;
         if (op && n == max) break;  // left in the ring for the next wait
         ++seen;
+        bool last = !(cqe->flags & IORING_CQE_F_MORE);
+        if (recvs_[slot].accept) {
+          if (!op && cqe->res >= 0) ::close(cqe->res);  // accepted for an owner that is gone
+          if (last) {
+            if (op) op->tag = 0;
+            free_recv(slot);
+          }
+          if (op)
+            out[n++] = PollEvent{op, kRecvEvent | kAcceptEvent | (last ? 0 : kRecvMore), cqe->res,
+                                 nullptr};
+          continue;
+        }
         const char* bytes = nullptr;
         if (cqe->flags & IORING_CQE_F_BUFFER) {  // lent with the event (or dropped with it)
           auto id = uint16_t(cqe->flags >> IORING_CQE_BUFFER_SHIFT);
@@ -683,7 +746,6 @@ class UringPoller final : public Poller {
           lent_.push_back(id);
           bytes = buffers_.bytes(id);
         }
-        bool last = !(cqe->flags & IORING_CQE_F_MORE);
         if (cqe->res == -ENOBUFS) buffers_.ran_out();
         if (last) {
           if (op) op->tag = 0;
@@ -738,6 +800,7 @@ class UringPoller final : public Poller {
   unsigned sends_busy_ = 0;     // slots staged or in the kernel
   uint64_t batch_ = 0;
   const char* owner_ = nullptr;  // the thread that waits
+  bool accepts_ = false;         // multishot accepts (Loop::io_accept)
 };
 
 std::string describe(const char* what, int err) {
@@ -821,12 +884,59 @@ std::string probe_recv() {
   return why;
 }
 
+// Whether multishot accepts work here (Linux 5.19): one on a listening Unix socket (an abstract
+// name the kernel picks, so no file and no port) with a connection waiting must complete with
+// an fd and stay armed.
+std::string probe_accept() {
+  io_uring ring;
+  if (int err = io_uring_queue_init(4, &ring, 0)) return describe("io_uring_queue_init", -err);
+  std::string why;
+  int server = ::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  int client = ::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  auto* sa = reinterpret_cast<sockaddr*>(&addr);
+  socklen_t len = sizeof addr;
+  bool ready = server >= 0 && client >= 0 &&
+               ::bind(server, sa, sizeof(sa_family_t)) == 0 &&  // autobind: the kernel names it
+               ::listen(server, 4) == 0 && ::getsockname(server, sa, &len) == 0 &&
+               ::connect(client, sa, len) == 0;
+  if (!ready) {
+    why = describe("a Unix socket pair to accept on", errno);
+  } else {
+    io_uring_sqe* sqe = io_uring_get_sqe(&ring);
+    io_uring_prep_multishot_accept(sqe, server, nullptr, nullptr, SOCK_CLOEXEC);
+    io_uring_cqe* cqe = nullptr;
+    int r = io_uring_submit_and_wait(&ring, 1);
+    if (r >= 0) r = io_uring_peek_cqe(&ring, &cqe);
+    if (r < 0)
+      why = describe("a multishot accept", -r);
+    else if (cqe->res < 0)
+      why = describe("a multishot accept (Linux 5.19 needed)", -cqe->res);
+    else if (!(cqe->flags & IORING_CQE_F_MORE))
+      why = "multishot accepts end at once (Linux 5.19 needed)";
+    if (r >= 0 && cqe->res >= 0) ::close(cqe->res);
+  }
+  for (int fd : {server, client})
+    if (fd >= 0) ::close(fd);
+  io_uring_queue_exit(&ring);
+  return why;
+}
+
 }  // namespace
 
 std::unique_ptr<Poller> make_uring_poller(unsigned sq_entries, unsigned cq_entries,
-                                          unsigned recv_buffers, unsigned recv_buffer_size) {
+                                          unsigned recv_buffers, unsigned recv_buffer_size,
+                                          bool accepts) {
   if (recv_buffers && !uring_recv_unavailable_reason().empty()) recv_buffers = 0;
-  return std::make_unique<UringPoller>(sq_entries, cq_entries, recv_buffers, recv_buffer_size);
+  accepts = accepts && uring_accept_unavailable_reason().empty();
+  return std::make_unique<UringPoller>(sq_entries, cq_entries, recv_buffers, recv_buffer_size,
+                                       accepts);
+}
+
+const std::string& uring_accept_unavailable_reason() {
+  static const std::string why = probe_accept();
+  return why;
 }
 
 const std::string& uring_recv_unavailable_reason() {

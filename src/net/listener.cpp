@@ -1,4 +1,7 @@
-// Listener: bind/listen, batched accept4 until EAGAIN, the EMFILE reserve-fd trick.
+// Listener: bind/listen, batched accept4 until EAGAIN, the EMFILE reserve-fd trick. On a loop
+// with multishot accepts (io_uring), one IORING_OP_ACCEPT request per listener instead: each
+// completion is a connection, with the same reserve-fd trick when one reports EMFILE; the
+// listener falls back to readiness (what epoll does) if the ring path cannot go on.
 #include "brigade/net/listener.hpp"
 
 #include <fcntl.h>
@@ -9,6 +12,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "brigade/error.hpp"
 #include "sockaddr.hpp"
@@ -26,7 +30,7 @@ struct AcceptOp {
 
 struct ListenerCore {
   Loop* loop = nullptr;
-  IoWatch watch;
+  IoWatch watch;  // the fd; watched for readiness unless `uses_ring`
   ListenOptions options;
   std::string unix_path;  // the socket file to unlink on close ("" if none)
   int reserve_fd = -1;    // spent when fds run out (see drop_pending)
@@ -38,6 +42,15 @@ struct ListenerCore {
       false;  // accept_all is on the stack: a destroyed core waits for the close phase
   uint64_t accepted = 0;
   uint64_t dropped = 0;
+
+  // The ring path: one multishot accept, armed while serve() or an accept() takes connections.
+  IoRecv ring;
+  bool uses_ring = false;
+  bool ring_ref = false;    // holds a loop ref for the listener (the watch's, on readiness)
+  bool pausing = false;     // the request is asked to end: accept() has enough queued
+  std::vector<int> queued;  // accepted for accept() and not taken yet, oldest first
+  UniqueFunction<void(int)>* backlog_take = nullptr;  // accept_backlog's, while it cancels
+  std::size_t backlog_taken = 0;
 };
 
 namespace {
@@ -78,6 +91,29 @@ int accept_one(ListenerCore& c) noexcept {
   }
 }
 
+// The ring's accepts queued for accept() beyond this pause the request: the kernel keeps the
+// rest in the backlog, as when nobody calls accept() on epoll.
+constexpr std::size_t kAcceptAhead = 64;
+
+// The ring path arms its request again when it ended and someone takes connections.
+void arm(ListenerCore& c) noexcept {
+  if (!c.uses_ring || c.closed || c.ring.tag) return;
+  if (!c.on_connection && !c.waiter) return;
+  c.pausing = false;
+  c.loop->io_accept(c.ring, c.watch.fd);  // cannot fail: the loop said it has accepts
+}
+
+// The ring cannot go on (an error epoll's path would retry at the next edge, or out of fds
+// with no reserve left): from now on the listener accepts on readiness, as on epoll.
+void fall_back_to_readiness(ListenerCore& c) noexcept {
+  if (c.ring.tag) c.loop->io_accept_cancel(c.ring, nullptr);
+  c.uses_ring = false;
+  c.readable = true;
+  c.watch.ref = c.ring_ref;
+  if (std::exchange(c.ring_ref, false)) c.loop->unref();
+  c.loop->io_start(c.watch, io::kReadable | io::kEdge);
+}
+
 Stream make_stream(ListenerCore& c, int fd) {
   try {
     Stream s = StreamAccess::make(*c.loop, fd, true);
@@ -110,6 +146,49 @@ void accept_all(ListenerCore& c) {
   c.dispatching = outer;
 }
 
+// Hands one fd the ring accepted to serve()'s handler, or queues it for accept().
+void take_accepted(ListenerCore& c, int fd) {
+  if (!c.on_connection) {
+    c.queued.push_back(fd);  // capacity reserved: kAcceptAhead, plus a pause's stragglers
+    if (c.queued.size() >= kAcceptAhead && c.ring.tag && !c.pausing) {
+      c.pausing = true;
+      c.loop->io_recv_pause(c.ring);
+    }
+    if (AcceptOp* op = std::exchange(c.waiter, nullptr)) {
+      op->linked = false;
+      op->waiter.resume();
+    }
+    return;
+  }
+  auto fn = std::move(c.on_connection);  // as in accept_all: survives close() from inside
+  try {
+    fn(make_stream(c, fd));
+  } catch (...) {
+    report_unhandled_rejection("listener", std::current_exception());
+  }
+  if (!c.closed && !c.on_connection) c.on_connection = std::move(fn);
+}
+
+// A completion of the ring's accept: a connection, or why the request failed or ended.
+void on_ring_accept(IoRecv& op, long result, const char*, bool more) {
+  ListenerCore& c = *static_cast<ListenerCore*>(op.data);
+  bool outer = std::exchange(c.dispatching, true);  // the handler may close or destroy us
+  if (result >= 0) {
+    take_accepted(c, int(result));  // reports what the handler throws itself
+  } else if (result == -EMFILE || result == -ENFILE) {
+    if (!drop_pending(c)) fall_back_to_readiness(c);
+  } else if (result != -ECONNABORTED && result != -ECANCELED && result != -EINTR &&
+             result != -EAGAIN) {
+    fall_back_to_readiness(c);  // accept4 meets the error itself next, as on epoll
+    if (AcceptOp* w = std::exchange(c.waiter, nullptr)) {
+      w->linked = false;
+      w->waiter.resume();
+    }
+  }
+  if (!more) arm(c);
+  c.dispatching = outer;
+}
+
 void on_listener_io(IoWatch& w, uint32_t) {
   ListenerCore& c = *static_cast<ListenerCore*>(w.data);
   c.readable = true;
@@ -124,6 +203,10 @@ void on_listener_io(IoWatch& w, uint32_t) {
 void close_listener(ListenerCore& c) noexcept {
   if (c.closed) return;
   c.closed = true;
+  if (c.ring.tag) c.loop->io_accept_cancel(c.ring, nullptr);  // its later fds are closed
+  for (int fd : c.queued) ::close(fd);
+  c.queued.clear();
+  if (std::exchange(c.ring_ref, false)) c.loop->unref();
   c.loop->io_stop(c.watch);
   ::close(c.watch.fd);
   c.watch.fd = -1;
@@ -138,7 +221,49 @@ void close_listener(ListenerCore& c) noexcept {
   }
 }
 
-// Waits for the next readable edge of the listening socket.
+// The fds accept() left queued, to serve()'s handler (they came before any new one).
+void serve_queued(ListenerCore& c) {
+  std::vector<int> fds = std::exchange(c.queued, {});
+  for (std::size_t i = 0; i < fds.size(); ++i) {
+    if (c.closed || !c.on_connection) {
+      for (; i < fds.size(); ++i) ::close(fds[i]);
+      break;
+    }
+    take_accepted(c, fds[i]);
+  }
+}
+
+// accept_backlog on the ring path: the queued fds, then the request cancelled at once, the fds
+// it accepted that nobody has had yet going to `take` too (accept4 then takes the rest).
+std::size_t take_ring_backlog(ListenerCore& c, UniqueFunction<void(int)>& take) {
+  std::vector<int> fds = std::exchange(c.queued, {});
+  for (int fd : fds) take(fd);
+  c.accepted += fds.size();
+  c.backlog_taken = fds.size();
+  if (c.ring.tag) {
+    c.backlog_take = &take;
+    c.loop->io_accept_cancel(c.ring, [](IoRecv& op, int fd) {
+      ListenerCore& core = *static_cast<ListenerCore*>(op.data);
+      ++core.accepted;
+      ++core.backlog_taken;
+      (*core.backlog_take)(fd);
+    });
+    c.backlog_take = nullptr;
+  }
+  c.pausing = false;
+  return std::exchange(c.backlog_taken, 0);
+}
+
+void set_ref(ListenerCore& c, bool ref) noexcept {
+  if (!c.uses_ring) {
+    c.loop->io_set_ref(c.watch, ref);
+  } else if (!c.closed && c.ring_ref != ref) {
+    c.ring_ref = ref;
+    ref ? c.loop->ref() : c.loop->unref();
+  }
+}
+
+// Waits for the next readable edge of the listening socket (the ring path: a connection).
 class AcceptAwaiter {
  public:
   AcceptAwaiter(ListenerCore& c, std::stop_token token) noexcept
@@ -153,6 +278,7 @@ class AcceptAwaiter {
     op_.waiter = h;
     op_.linked = true;
     c_->waiter = &op_;
+    arm(*c_);  // the ring path: its request, if none is armed (ended, or paused)
     if (token_.stop_possible()) stop_.emplace(*c_->loop, token_, OnStop{this});
   }
   void await_resume() {
@@ -185,6 +311,16 @@ std::unique_ptr<ListenerCore> make_core(Loop& loop, int fd, ListenOptions option
   c->watch.fd = fd;
   c->watch.handler = on_listener_io;
   c->watch.data = c.get();
+  if (loop.io_accepts()) {  // armed once someone takes connections
+    c->uses_ring = true;
+    c->ring.handler = on_ring_accept;
+    c->ring.data = c.get();
+    c->queued.reserve(kAcceptAhead * 2);
+    c->watch.ref = false;
+    c->ring_ref = true;
+    loop.ref();
+    return c;
+  }
   if (int err = loop.io_start(c->watch, io::kReadable | io::kEdge)) {
     if (c->reserve_fd >= 0) ::close(c->reserve_fd);
     throw Error(err, "listen");
@@ -303,7 +439,12 @@ Task<Stream> Listener::accept(std::stop_token token) {
   for (;;) {
     if (!c || c->closed) throw Error(EBADF, "accept");
     if (c->on_connection || c->waiter) throw Error(EBUSY, "accept");
-    if (c->readable) {
+    if (!c->queued.empty()) {  // the ring's (kept if it fell back to readiness since)
+      int fd = c->queued.front();
+      c->queued.erase(c->queued.begin());
+      co_return detail::make_stream(*c, fd);
+    }
+    if (!c->uses_ring && c->readable) {
       int fd = detail::accept_one(*c);
       if (fd >= 0) co_return detail::make_stream(*c, fd);
       if (fd != -EAGAIN) throw Error(-fd, "accept");
@@ -315,11 +456,17 @@ Task<Stream> Listener::accept(std::stop_token token) {
 void Listener::serve_callback(UniqueFunction<void(Stream)> on_connection) {
   if (!is_open()) throw Error(EBADF, "serve");
   core_->on_connection = std::move(on_connection);
+  if (core_->uses_ring) {
+    detail::serve_queued(*core_);
+    detail::arm(*core_);
+    return;
+  }
   if (core_->readable) detail::accept_all(*core_);  // connections may be waiting already
 }
 
 std::size_t Listener::accept_backlog(UniqueFunction<void(int fd)> take) {
   std::size_t n = 0;
+  if (is_open() && core_->uses_ring) n = detail::take_ring_backlog(*core_, take);
   // Not only after a readable edge: the loop may not have polled since connections arrived.
   while (is_open()) {
     int fd = detail::accept_one(*core_);
@@ -328,6 +475,7 @@ std::size_t Listener::accept_backlog(UniqueFunction<void(int fd)> take) {
     ++n;
     take(fd);
   }
+  if (is_open()) detail::arm(*core_);  // serving goes on if the caller did not close
   return n;
 }
 
@@ -343,10 +491,10 @@ Endpoint Listener::local_endpoint() const {
 }
 
 void Listener::ref() noexcept {
-  if (core_) core_->loop->io_set_ref(core_->watch, true);
+  if (core_) detail::set_ref(*core_, true);
 }
 void Listener::unref() noexcept {
-  if (core_) core_->loop->io_set_ref(core_->watch, false);
+  if (core_) detail::set_ref(*core_, false);
 }
 
 uint64_t Listener::accepted() const noexcept { return core_ ? core_->accepted : 0; }

@@ -9,28 +9,6 @@
 
 using namespace net_test;
 
-namespace {
-
-// Lowers the soft RLIMIT_NOFILE so that only `spare` fd numbers are free; restores it after.
-class FdLimit {
- public:
-  explicit FdLimit(int spare) {
-    ::getrlimit(RLIMIT_NOFILE, &saved_);
-    int lowest = ::dup(0);
-    ::close(lowest);
-    rlimit low = saved_;
-    low.rlim_cur = static_cast<rlim_t>(lowest + spare);
-    ::setrlimit(RLIMIT_NOFILE, &low);
-  }
-  ~FdLimit() { restore(); }
-  void restore() { ::setrlimit(RLIMIT_NOFILE, &saved_); }
-
- private:
-  rlimit saved_{};
-};
-
-}  // namespace
-
 TEST(Emfile, ListenerSurvivesRunningOutOfFds) {
   Loop loop;
   HangGuard guard(loop, 30000);

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -88,6 +89,24 @@ inline int connect_blocking(uint16_t port) {
   }
   return fd;
 }
+
+// Lowers the soft RLIMIT_NOFILE so that only `spare` fd numbers are free; restores it after.
+class FdLimit {
+ public:
+  explicit FdLimit(int spare) {
+    ::getrlimit(RLIMIT_NOFILE, &saved_);
+    int lowest = ::dup(0);
+    ::close(lowest);
+    rlimit low = saved_;
+    low.rlim_cur = static_cast<rlim_t>(lowest + spare);
+    ::setrlimit(RLIMIT_NOFILE, &low);
+  }
+  ~FdLimit() { restore(); }
+  void restore() { ::setrlimit(RLIMIT_NOFILE, &saved_); }
+
+ private:
+  rlimit saved_{};
+};
 
 // Reads until EOF.
 inline Task<std::string> read_all(Stream& s) {

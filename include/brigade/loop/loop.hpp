@@ -184,6 +184,18 @@ class Loop {
   void io_recv_pause(IoRecv& op) noexcept;
   void io_recv_cancel(IoRecv& op) noexcept;
 
+  // Multishot accepts, where the backend has them (io_uring, unless BRIGADE_URING_ACCEPT=0):
+  // io_accept arms one on the listening socket `fd` (submitted with the iteration's wait) and
+  // returns 0 or an errno (ENOSYS without them); each completion reaches op.handler with a new
+  // fd (non-blocking, close-on-exec; the handler owns it) or -errno, `bytes` null, `more` false
+  // on the request's last. io_recv_pause asks the kernel to end it, as for a receive.
+  // io_accept_cancel: the owner goes; the request ends at once and the fds it accepted that the
+  // handler has not had go to take(op, fd), or are closed when take is null.
+  using TakeAccepted = void (*)(IoRecv& op, int fd);
+  bool io_accepts() const noexcept;
+  int io_accept(IoRecv& op, int fd) noexcept;
+  void io_accept_cancel(IoRecv& op, TakeAccepted take) noexcept;
+
   // Anything else that keeps the loop alive: a request in flight on the pool, a server.
   void ref() noexcept { ++refs_; }
   void unref() noexcept {

@@ -13,6 +13,8 @@
 // Out of fds (EMFILE/ENFILE), the listener closes its reserve fd (an fd on /dev/null held for
 // this), accepts and at once closes the pending connections, reopens the reserve and keeps
 // serving: clients see a reset instead of hanging in the backlog, and the loop does not spin.
+// On io_uring (unless BRIGADE_URING_ACCEPT=0) one multishot accept request takes every
+// connection instead of readiness and accept4; the behaviour above is the same.
 #include <cstdint>
 #include <memory>
 #include <stop_token>
