@@ -106,12 +106,12 @@ void Loop::update_time() noexcept {
 // callback has run, and Node's timers count from the call too.
 TimerId Loop::set_timeout(uint64_t ms, Callback cb) {
   update_time();
-  return timers_.add(now_ms_, ms, false, std::move(cb));
+  return timers_.add(now_ns_, ms, false, std::move(cb));
 }
 
 TimerId Loop::set_interval(uint64_t ms, Callback cb) {
   update_time();
-  return timers_.add(now_ms_, ms, true, std::move(cb));
+  return timers_.add(now_ns_, ms, true, std::move(cb));
 }
 
 void Loop::report_uncaught_exception() {
@@ -395,7 +395,7 @@ void Loop::run_timers() {
   set_activity("timer");
   for (;;) {
     try {
-      timers_.run_due(now_ms_, [this] { drain_microtasks(); });
+      timers_.run_due(now_ns_, [this] { drain_microtasks(); });
       return;
     } catch (...) {
       report_uncaught_exception();
@@ -404,30 +404,32 @@ void Loop::run_timers() {
   }
 }
 
-int Loop::poll_timeout(bool may_block) const noexcept {
+// Measured from `now_ns`, a fresh clock read, so the wait ends at the timer's exact deadline
+// however long this iteration's callbacks ran since the loop's time was cached.
+int64_t Loop::poll_timeout(bool may_block, uint64_t now_ns) const noexcept {
   if (!may_block || stop_ || !immediates_.empty() || !pending_.empty() || !closing_.empty())
     return 0;
   for (const Hook& h : hooks_)
     if (h.phase == Phase::kIdle && h.fn) return 0;
   if (!alive()) return 0;
-  int64_t t = timers_.next_timeout(now_ms_);
-  return t < 0 ? -1 : static_cast<int>(std::min<int64_t>(t, INT32_MAX));
+  return timers_.next_timeout(now_ns);
 }
 
-void Loop::poll(int timeout_ms) {
+void Loop::poll(bool may_block) {
   uint64_t before = hrtime();
   finish_busy_period(before);
-  if (timeout_ms != 0 && !spin_hooks_.empty()) timeout_ms = spin(timeout_ms, before);
+  int64_t timeout_ns = poll_timeout(may_block, before);
+  if (timeout_ns != 0 && !spin_hooks_.empty()) timeout_ns = spin(timeout_ns, before);
   LoopHandle& h = *handle_;
-  if (timeout_ms != 0) {
+  if (timeout_ns != 0) {
     h.awake_.store(false, std::memory_order_seq_cst);
-    if (h.wake_pending_.load(std::memory_order_seq_cst)) timeout_ms = 0;
+    if (h.wake_pending_.load(std::memory_order_seq_cst)) timeout_ns = 0;
   }
   PollEvent events[256];
   // The receive buffers this wait lends go back once its batch is dispatched.
   std::size_t lent = recvs_ ? poller_->lent_mark() : 0;
   // With nothing watched but our own eventfd and nothing to wait for, skip the syscall.
-  int n = timeout_ms == 0 && watches_ == 0 ? 0 : poller_->wait(events, 256, timeout_ms);
+  int n = timeout_ns == 0 && watches_ == 0 ? 0 : poller_->wait(events, 256, timeout_ns);
   if (n < 0) n = poll_failed(-n);
   h.awake_.store(true, std::memory_order_seq_cst);
   update_time();
@@ -477,8 +479,8 @@ int Loop::poll_failed(int err) noexcept {
 }
 
 // Lends the time the loop would sleep to the spin hooks; returns the poll timeout left.
-int Loop::spin(int timeout_ms, uint64_t start_ns) {
-  const uint64_t max_ns = timeout_ms < 0 ? UINT64_MAX : uint64_t(timeout_ms) * 1'000'000u;
+int64_t Loop::spin(int64_t timeout_ns, uint64_t start_ns) {
+  const uint64_t max_ns = timeout_ns < 0 ? UINT64_MAX : uint64_t(timeout_ns);
   bool ready = false;
   for (std::size_t i = 0; i < spin_hooks_.size() && !ready; ++i) {
     if (!spin_hooks_[i].fn) continue;
@@ -493,9 +495,9 @@ int Loop::spin(int timeout_ms, uint64_t start_ns) {
   }
   std::erase_if(spin_hooks_, [](const SpinHook& h) { return !h.fn; });
   if (ready) return 0;
-  if (timeout_ms < 0) return -1;
-  uint64_t spent_ms = (hrtime() - start_ns) / 1'000'000u;
-  return spent_ms >= uint64_t(timeout_ms) ? 0 : timeout_ms - int(spent_ms);
+  if (timeout_ns < 0) return -1;
+  uint64_t spent = hrtime() - start_ns;
+  return spent >= max_ns ? 0 : int64_t(max_ns - spent);
 }
 
 // Closes the busy period that ends now: records it, and reports it if the watchdog flagged it.
@@ -532,7 +534,7 @@ bool Loop::run_once(bool may_block) {
   run_queue(pending_, "pending callback");
   run_hooks(Phase::kIdle);
   run_hooks(Phase::kPrepare);
-  poll(poll_timeout(may_block));
+  poll(may_block);
   run_hooks(Phase::kCheck);
   run_queue(immediates_, "immediate");
   run_queue(closing_, "close callback");

@@ -49,10 +49,10 @@ class Poller {
   virtual int add(int fd, uint32_t events, void* data) noexcept = 0;
   virtual int modify(int fd, uint32_t events, void* data) noexcept = 0;
   virtual int remove(int fd) noexcept = 0;
-  // Waits up to timeout_ms (-1: forever, 0: not at all) for at most `max` events; returns how
-  // many were written to `out`, or -errno (-EINTR when a signal cut the wait short). What to do
-  // with an error is the loop's choice, not the backend's.
-  virtual int wait(PollEvent* out, int max, int timeout_ms) noexcept = 0;
+  // Waits up to timeout_ns nanoseconds (-1: forever, 0: not at all) for at most `max` events;
+  // returns how many were written to `out`, or -errno (-EINTR when a signal cut the wait short).
+  // What to do with an error is the loop's choice, not the backend's.
+  virtual int wait(PollEvent* out, int max, int64_t timeout_ns) noexcept = 0;
 
   // Completion-based sends (Loop::io_send and io_cancel), where the backend has them: a send
   // staged now is prepared and submitted with the next wait, and that wait (or a later one)

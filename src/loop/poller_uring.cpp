@@ -405,7 +405,7 @@ class UringPoller final : public Poller {
     return 0;
   }
 
-  int wait(PollEvent* out, int max, int timeout_ms) noexcept override {
+  int wait(PollEvent* out, int max, int64_t timeout_ns) noexcept override {
     if (owner_ != &t_thread_token) {
       if (int err = take_ownership()) return err;
     }
@@ -414,12 +414,12 @@ class UringPoller final : public Poller {
     arm_dirty();
     int r;
     io_uring_cqe* cqe = nullptr;
-    if (timeout_ms == 0 || io_uring_cq_ready(&ring_) > 0) {
+    if (timeout_ns == 0 || io_uring_cq_ready(&ring_) > 0) {
       r = io_uring_submit_and_get_events(&ring_);
-    } else if (timeout_ms < 0) {
+    } else if (timeout_ns < 0) {
       r = io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, nullptr, nullptr);
     } else {
-      __kernel_timespec ts{timeout_ms / 1000, (timeout_ms % 1000) * 1'000'000LL};
+      __kernel_timespec ts{timeout_ns / 1'000'000'000, timeout_ns % 1'000'000'000};
       r = io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, &ts, nullptr);
     }
     // ETIME: the timeout; EBUSY/EAGAIN: completions backed up, which reaping relieves.

@@ -2,7 +2,8 @@
 
 namespace brigade {
 
-static_assert(sizeof(Callback) + 6 * sizeof(uint32_t) == 48, "a timer slot stays 48 bytes");
+static_assert(sizeof(Callback) + sizeof(uint64_t) + 4 * sizeof(uint32_t) == 48,
+              "a timer slot stays 48 bytes");
 
 uint32_t TimerQueue::alloc_slot() {
   if (free_head_ != kNone) {
@@ -40,30 +41,22 @@ uint32_t TimerQueue::list_for(uint32_t duration) {
   return it->second;
 }
 
-// Deadlines are kept as 32-bit offsets; once the loop has run ~24 days, move the base forward.
-void TimerQueue::rebase(uint64_t now_ms) {
-  uint32_t shift = static_cast<uint32_t>(now_ms - base_ms_);
-  for (uint32_t i = 0; i < slots_used_; ++i) {
-    Slot& s = slot(i);
-    if (s.list != kNone) s.due = s.due > shift ? s.due - shift : 0;
-  }
-  base_ms_ = now_ms;
-}
-
-void TimerQueue::append(uint32_t l, uint32_t i, uint64_t now_ms) {
-  if (now_ms - base_ms_ > kMaxTimeoutMs) rebase(now_ms);
+// Appends at the tail of `l`, due at `due_ns` or at the tail's deadline if later, so the list
+// stays sorted (an interval's rearmed deadline may precede a timer added since it fell due).
+void TimerQueue::append(uint32_t l, uint32_t i, uint64_t due_ns) {
   List& list = lists_[l];
   Slot& s = slot(i);
   s.list = l;
-  s.due = static_cast<uint32_t>(now_ms - base_ms_ + list.duration);
-  s.seq = seq_++;
   s.next = kNone;
   s.prev = list.tail;
   if (list.tail != kNone) {
-    slot(list.tail).next = i;
+    Slot& tail = slot(list.tail);
+    s.due = due_ns > tail.due ? due_ns : tail.due;
+    tail.next = i;
     list.tail = i;
     return;
   }
+  s.due = due_ns;
   list.head = list.tail = i;
   heap_push(l);
 }
@@ -86,7 +79,7 @@ void TimerQueue::unlink(uint32_t i) {
     heap_fix(s.list);
 }
 
-TimerId TimerQueue::add(uint64_t now_ms, uint64_t timeout_ms, bool repeat, Callback cb) {
+TimerId TimerQueue::add(uint64_t now_ns, uint64_t timeout_ms, bool repeat, Callback cb) {
   if (timeout_ms == 0 || timeout_ms > kMaxTimeoutMs) timeout_ms = 1;
   uint32_t i = alloc_slot();
   Slot& s = slot(i);
@@ -94,7 +87,7 @@ TimerId TimerQueue::add(uint64_t now_ms, uint64_t timeout_ms, bool repeat, Callb
   s.flags = (s.flags & kGenMask) | kRefBit | (repeat ? kRepeatBit : 0);
   ++refs_;
   ++size_;
-  append(list_for(static_cast<uint32_t>(timeout_ms)), i, now_ms);
+  append(list_for(static_cast<uint32_t>(timeout_ms)), i, now_ns + timeout_ms * kNsPerMs);
   return TimerId{i, s.flags & kGenMask};
 }
 
@@ -108,11 +101,11 @@ bool TimerQueue::cancel(TimerId id) {
   return true;
 }
 
-bool TimerQueue::refresh(TimerId id, uint64_t now_ms) {
+bool TimerQueue::refresh(TimerId id, uint64_t now_ns) {
   if (!live(id)) return false;
   uint32_t l = slot(id.slot).list;
   unlink(id.slot);
-  append(l, id.slot, now_ms);
+  append(l, id.slot, now_ns + lists_[l].duration * kNsPerMs);
   return true;
 }
 
@@ -132,14 +125,14 @@ bool TimerQueue::has_ref(TimerId id) const {
   return s && (s->flags & kRefBit);
 }
 
-int64_t TimerQueue::next_timeout(uint64_t now_ms) const noexcept {
+int64_t TimerQueue::next_timeout(uint64_t now_ns) const noexcept {
   if (heap_.empty()) return -1;
-  uint64_t due = deadline(lists_[heap_[0]].head);
-  return due <= now_ms ? 0 : static_cast<int64_t>(due - now_ms);
+  uint64_t due = slot(lists_[heap_[0]].head).due;
+  return due <= now_ns ? 0 : static_cast<int64_t>(due - now_ns);
 }
 
 // Fires the head of `l`; an interval is re-armed before its callback so it may clear itself.
-void TimerQueue::fire_head(uint32_t l, uint64_t now_ms) {
+void TimerQueue::fire_head(uint32_t l, uint64_t now_ns) {
   uint32_t i = lists_[l].head;
   Slot& s = slot(i);
   unlink(i);
@@ -156,7 +149,9 @@ void TimerQueue::fire_head(uint32_t l, uint64_t now_ms) {
       }
     };
     uint32_t gen = s.flags & kGenMask;
-    append(l, i, now_ms);
+    uint64_t period = lists_[l].duration * kNsPerMs;
+    uint64_t next = s.due + period;  // from its deadline, not from its lateness: no drift
+    append(l, i, next > now_ns ? next : now_ns + period);  // fell a period behind: no burst
     Rearm rearm{this, i, gen, std::move(s.cb)};
     rearm.cb();
     return;
@@ -168,10 +163,11 @@ void TimerQueue::fire_head(uint32_t l, uint64_t now_ms) {
   cb();
 }
 
+// Equal deadlines in two lists: the longer duration was set earlier (the clock never goes back).
 bool TimerQueue::before(uint32_t a, uint32_t b) const noexcept {
   const Slot& x = slot(lists_[a].head);
   const Slot& y = slot(lists_[b].head);
-  return x.due < y.due || (x.due == y.due && int32_t(x.seq - y.seq) < 0);
+  return x.due < y.due || (x.due == y.due && lists_[a].duration > lists_[b].duration);
 }
 
 void TimerQueue::heap_push(uint32_t l) {

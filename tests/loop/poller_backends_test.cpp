@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
@@ -52,7 +53,7 @@ struct Pipe {
 // earlier) cut short is taken again: the loop does the same.
 int wait_through_eintr(Poller& p, PollEvent* out, int max, int timeout_ms) {
   int n;
-  while ((n = p.wait(out, max, timeout_ms)) == -EINTR) {
+  while ((n = p.wait(out, max, timeout_ms * 1'000'000LL)) == -EINTR) {
   }
   return n;
 }
@@ -86,6 +87,27 @@ TEST_P(PollerBackends, LevelReadinessIsReportedAgainUntilDrained) {
   }
   p.drain();
   EXPECT_EQ(wait(ev, 256, 20), 0);
+}
+
+// A timeout is nanoseconds: a 0.3 ms wait lasts at least 0.3 ms and ends well before the whole
+// millisecond an ms-based wait would round it to (median of 50: the machine may be loaded).
+TEST_P(PollerBackends, ASubMillisecondTimeoutIsWaitedExactly) {
+  Pipe p;
+  int tag = 0;
+  ASSERT_EQ(poller->add(p.r, io::kReadable, &tag), 0);
+  constexpr int64_t kTimeoutNs = 300'000;
+  std::vector<int64_t> took;
+  for (int i = 0; i < 50; ++i) {
+    int64_t start = int64_t(Loop::hrtime());
+    int n = poller->wait(ev, 256, kTimeoutNs);
+    if (n == -EINTR) continue;  // cut short: not a measurement
+    ASSERT_EQ(n, 0);
+    took.push_back(int64_t(Loop::hrtime()) - start);
+    EXPECT_GE(took.back(), kTimeoutNs);
+  }
+  ASSERT_FALSE(took.empty());
+  std::sort(took.begin(), took.end());
+  EXPECT_LT(took[took.size() / 2], 800'000);
 }
 
 TEST_P(PollerBackends, EdgeReadinessIsReportedOncePerChange) {

@@ -30,6 +30,7 @@ void close_epoll_fds() {
       ::close(std::stoi(e.path().filename().string()));
   }
 }
+constexpr int64_t kSecondNs = 1'000'000'000;  // Poller::wait counts in ns
 }  // namespace
 
 TEST(Poller, WaitsWithoutEvents) {
@@ -48,11 +49,11 @@ TEST(Poller, ReportsReadinessWithTheGivenPointer) {
   PollEvent ev[4];
   EXPECT_EQ(p->wait(ev, 4, 0), 0);
   ASSERT_EQ(::write(fds[1], "x", 1), 1);
-  ASSERT_EQ(p->wait(ev, 4, 1000), 1);
+  ASSERT_EQ(p->wait(ev, 4, kSecondNs), 1);
   EXPECT_EQ(ev[0].data, &tag);
   EXPECT_TRUE(ev[0].events & io::kReadable);
   ::close(fds[1]);
-  ASSERT_EQ(p->wait(ev, 4, 1000), 1);
+  ASSERT_EQ(p->wait(ev, 4, kSecondNs), 1);
   EXPECT_TRUE(ev[0].events & io::kHangup);
   EXPECT_EQ(p->remove(fds[0]), 0);
   EXPECT_EQ(p->remove(fds[0]), ENOENT);
@@ -74,7 +75,7 @@ TEST(Poller, ASignalEndsTheWaitWithEintr) {
     }
   });
   PollEvent ev[1];
-  EXPECT_EQ(p->wait(ev, 1, 10'000), -EINTR);
+  EXPECT_EQ(p->wait(ev, 1, 10 * kSecondNs), -EINTR);
   done.store(true);
   killer.join();
   sigaction(SIGUSR2, &old, nullptr);

@@ -119,13 +119,15 @@ class Loop {
   static uint64_t hrtime() noexcept;
 
   // Timers. A timeout below 1 ms is 1 ms, as in Node. The delay counts from the call (the clock
-  // is read there), so it holds even when the current callback has been busy.
+  // is read there), so it holds even when the current callback has been busy. Deadlines are
+  // kept in ns and the poll sleeps to the exact one, so a timer ends neither early nor a
+  // millisecond late.
   TimerId set_timeout(uint64_t ms, Callback cb);
   TimerId set_interval(uint64_t ms, Callback cb);
   bool clear_timer(TimerId id) { return timers_.cancel(id); }
   bool refresh_timer(TimerId id) {
     update_time();
-    return timers_.refresh(id, now_ms_);
+    return timers_.refresh(id, now_ns_);
   }
   bool unref_timer(TimerId id) { return timers_.set_ref(id, false); }
   bool ref_timer(TimerId id) { return timers_.set_ref(id, true); }
@@ -252,10 +254,10 @@ class Loop {
     UniqueFunction<bool(uint64_t)> fn;
   };
 
-  int poll_timeout(bool may_block) const noexcept;
-  void poll(int timeout_ms);
+  int64_t poll_timeout(bool may_block, uint64_t now_ns) const noexcept;  // ns, -1: forever
+  void poll(bool may_block);
   int poll_failed(int err) noexcept;
-  int spin(int timeout_ms, uint64_t start_ns);
+  int64_t spin(int64_t timeout_ns, uint64_t start_ns);
   void run_posted();
   void run_hooks(Phase phase);
   void run_timers();
