@@ -10,14 +10,36 @@ namespace brigade::net::detail {
 namespace {
 thread_local bool t_spares_gone = false;  // trivially destructible: readable at thread exit
 
-// Small buffers shed by idle queues of this thread, for the next queue that needs one.
+// Buffers shed by idle queues of this thread, for the next queue that needs one: the small ones
+// and the 4 KiB ones apart, so a steady cycle of small answers allocates nothing either.
 struct SpareBuffers {
-  static constexpr std::size_t kMax = 8;  // bounds what an idle thread keeps (32 KiB)
-  std::vector<std::unique_ptr<char[]>> buffers;
+  static constexpr std::size_t kMax = 8;  // of each size: bounds what an idle thread keeps (34 KiB)
+  std::vector<std::unique_ptr<char[]>> small, regular;
   ~SpareBuffers() { t_spares_gone = true; }  // a queue destroyed later frees its own buffer
+  std::vector<std::unique_ptr<char[]>>* list(std::size_t cap, std::size_t small_cap,
+                                             std::size_t regular_cap) noexcept {
+    return cap == small_cap ? &small : cap == regular_cap ? &regular : nullptr;
+  }
 };
 thread_local SpareBuffers t_spares;
 }  // namespace
+
+std::unique_ptr<char[]> ByteQueue::take_spare(std::size_t cap) noexcept {
+  auto* list = t_spares_gone ? nullptr : t_spares.list(cap, kSmallCapacity, kMinCapacity);
+  if (!list || list->empty()) return nullptr;
+  std::unique_ptr<char[]> b = std::move(list->back());
+  list->pop_back();
+  return b;
+}
+
+void ByteQueue::give_spare(std::unique_ptr<char[]> buf, std::size_t cap) noexcept {
+  auto* list = t_spares_gone ? nullptr : t_spares.list(cap, kSmallCapacity, kMinCapacity);
+  if (!list || list->size() >= SpareBuffers::kMax) return;
+  try {
+    list->push_back(std::move(buf));
+  } catch (...) {  // no room for the pointer: the buffer is simply freed
+  }
+}
 
 void ByteQueue::append(std::span<const char> bytes) {
   std::size_t n = bytes.size();
@@ -27,22 +49,16 @@ void ByteQueue::append(std::span<const char> bytes) {
     if (used + n <= cap_) {
       std::memmove(buf_.get(), buf_.get() + begin_, used);  // room at the front: slide down
     } else {
-      std::size_t cap = std::max({cap_ * 2, used + n, kMinCapacity});
-      std::unique_ptr<char[]> grown;
-      bool spare = !t_spares_gone && !t_spares.buffers.empty();
-      if (cap == kMinCapacity && spare) {
-        grown = std::move(t_spares.buffers.back());
-        t_spares.buffers.pop_back();
-      } else if (cap == kMinCapacity && cap_ == 0 && n <= kSmallCapacity) {
-        // No spare: many queues fill at once (a broadcast to thousands of sockets, each send
-        // holding its buffer until its completion). A small buffer each keeps them in a few
-        // hot pages instead of a fresh 4 KiB page per socket.
-        cap = kSmallCapacity;
-        grown = std::make_unique_for_overwrite<char[]>(cap);
-      } else {
-        grown = std::make_unique_for_overwrite<char[]>(cap);
-      }
+      // A first small write takes a small buffer: when many queues fill at once (a broadcast to
+      // thousands of sockets, each send holding its buffer until its completion) they stay in
+      // a few hot pages instead of a fresh 4 KiB page per socket.
+      std::size_t cap = cap_ == 0 && n <= kSmallCapacity
+                            ? kSmallCapacity
+                            : std::max({cap_ * 2, used + n, kMinCapacity});
+      std::unique_ptr<char[]> grown = take_spare(cap);
+      if (!grown) grown = std::make_unique_for_overwrite<char[]>(cap);
       if (used) std::memcpy(grown.get(), buf_.get() + begin_, used);
+      if (buf_) give_spare(std::move(buf_), cap_);  // outgrown
       buf_ = std::move(grown);
       cap_ = cap;
     }
@@ -68,12 +84,7 @@ void ByteQueue::clear() noexcept {
 
 void ByteQueue::shed() noexcept {
   assert(empty() && "only an empty queue sheds its buffer");
-  if (cap_ == kMinCapacity && !t_spares_gone && t_spares.buffers.size() < SpareBuffers::kMax) {
-    try {
-      t_spares.buffers.push_back(std::move(buf_));
-    } catch (...) {  // no room for the pointer: the buffer is simply freed
-    }
-  }
+  if (buf_) give_spare(std::move(buf_), cap_);
   buf_.reset();
   cap_ = begin_ = end_ = 0;
 }
