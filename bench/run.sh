@@ -254,8 +254,12 @@ bench_fs_read() {
   [[ -x $BIN/fs_read ]] || { skip "$BIN/fs_read"; have_brigade=0; }
   for ((r = 1; r <= RUNS; r++)); do
     log "fs_read run $r/$RUNS"
+    # Both ways brigade reads whole files, same run: the loop's io_uring ring (row fs_read) and
+    # the pool (row fs_read_pool; what epoll always does); BRIGADE_FS chooses.
     ((have_brigade)) && run_loop_bench fs_read brigade 120 \
-      env BRIGADE_THREADPOOL_SIZE=4 "$BIN/fs_read" "$file" 100000 64
+      env BRIGADE_FS=ring BRIGADE_THREADPOOL_SIZE=4 "$BIN/fs_read" "$file" 100000 64
+    ((have_brigade)) && run_loop_bench fs_read_pool brigade 120 \
+      env BRIGADE_FS=pool BRIGADE_THREADPOOL_SIZE=4 "$BIN/fs_read" "$file" 100000 64
     run_loop_bench fs_read node 120 env UV_THREADPOOL_SIZE=4 node "$NODE_DIR/fs_read.js" "$file" 100000 64
   done
 }

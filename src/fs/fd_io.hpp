@@ -1,11 +1,16 @@
 #pragma once
 // Blocking fd loops that fs jobs run on pool threads. They return false / -1 with errno set.
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <utility>
+
+#include "path_error.hpp"
 
 namespace brigade::fs::detail {
 
@@ -42,6 +47,20 @@ bool read_to_end(int fd, std::size_t size_hint, Buffer& out) {
   }
   out.resize(used);
   return true;
+}
+
+// A whole file, as one pool job reads it: open, fstat for the size, read_to_end, close.
+template <typename Buffer>
+Buffer read_whole(const std::string& path) {
+  FdCloser file{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
+  if (file.fd < 0) throw_path_error("open", path);
+  struct stat st;
+  if (::fstat(file.fd, &st) != 0) throw_path_error("fstat", path);
+  if (S_ISDIR(st.st_mode)) throw_path_error("read", path, EISDIR);
+  std::size_t size_hint = S_ISREG(st.st_mode) ? static_cast<std::size_t>(st.st_size) : 0;
+  Buffer out;
+  if (!read_to_end(file.fd, size_hint, out)) throw_path_error("read", path);
+  return out;
 }
 
 }  // namespace brigade::fs::detail

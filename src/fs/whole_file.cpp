@@ -1,4 +1,5 @@
-// read_file / write_file / append_file: open, transfer and close as one pool job.
+// read_file / write_file / append_file: open, transfer and close as one pool job; reads on the
+// loop's io_uring ring instead where ring_file.hpp says so.
 // Pool jobs are named before co_await: g++ 12 destroys a capturing lambda temporary inside a
 // co_await expression twice (notes/gcc12.md).
 #include <fcntl.h>
@@ -7,6 +8,7 @@
 #include "brigade/fs/fs.hpp"
 #include "fd_io.hpp"
 #include "path_error.hpp"
+#include "ring_file.hpp"
 
 namespace brigade::fs {
 
@@ -14,19 +16,6 @@ using detail::FdCloser;
 using detail::throw_path_error;
 
 namespace {
-
-template <typename Buffer>
-Buffer read_whole(const std::string& path) {
-  FdCloser file{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
-  if (file.fd < 0) throw_path_error("open", path);
-  struct stat st;
-  if (::fstat(file.fd, &st) != 0) throw_path_error("fstat", path);
-  if (S_ISDIR(st.st_mode)) throw_path_error("read", path, EISDIR);
-  std::size_t size_hint = S_ISREG(st.st_mode) ? static_cast<std::size_t>(st.st_size) : 0;
-  Buffer out;
-  if (!detail::read_to_end(file.fd, size_hint, out)) throw_path_error("read", path);
-  return out;
-}
 
 void write_whole(const std::string& path, int flags, const void* data, std::size_t size) {
   FdCloser file{::open(path.c_str(), flags | O_WRONLY | O_CREAT | O_CLOEXEC, 0666)};
@@ -38,13 +27,21 @@ void write_whole(const std::string& path, int flags, const void* data, std::size
 }  // namespace
 
 Task<std::string> read_file(std::string path, ThreadPool& pool) {
-  auto job = pool.run([path = std::move(path)] { return read_whole<std::string>(path); });
+  if (Loop* loop = detail::ring_loop(pool)) {
+    auto read = detail::read_on_ring<std::string>(*loop, std::move(path));
+    co_return co_await read;
+  }
+  auto job = pool.run([path = std::move(path)] { return detail::read_whole<std::string>(path); });
   co_return co_await job;
 }
 
 Task<std::vector<std::byte>> read_file_bytes(std::string path, ThreadPool& pool) {
-  auto job =
-      pool.run([path = std::move(path)] { return read_whole<std::vector<std::byte>>(path); });
+  if (Loop* loop = detail::ring_loop(pool)) {
+    auto read = detail::read_on_ring<std::vector<std::byte>>(*loop, std::move(path));
+    co_return co_await read;
+  }
+  auto job = pool.run(
+      [path = std::move(path)] { return detail::read_whole<std::vector<std::byte>>(path); });
   co_return co_await job;
 }
 

@@ -324,6 +324,17 @@ void Loop::io_recv_cancel(IoRecv& op) noexcept {
   poller_->recv_cancel(op);
 }
 
+bool Loop::io_files() const noexcept { return poller_->has_files(); }
+
+int Loop::io_file(IoCompletion& op, const IoFileRequest& req) noexcept {
+  assert(op.handler && !op.tag && "one request at a time per IoCompletion");
+  int err = poller_->file(op, req);
+  if (err) return err;
+  ++watches_;                          // its completion is a reason to wait, as a watch is
+  if (!iterating_) poller_->submit();  // no wait is coming to carry it
+  return 0;
+}
+
 bool Loop::io_accepts() const noexcept { return poller_->has_accepts(); }
 
 int Loop::io_accept(IoRecv& op, int fd) noexcept {
@@ -443,8 +454,9 @@ void Loop::poll(bool may_block) {
       while (batch_index_ < n) {
         PollEvent ev = events[batch_index_++];
         if (!ev.data) continue;
-        if (ev.events == kCompletionEvent) {
+        if (ev.events & kCompletionEvent) {
           IoCompletion& op = *static_cast<IoCompletion*>(ev.data);
+          if (ev.events & kFileEvent) --watches_;
           op.handler(op);
         } else if (ev.events & kRecvEvent) {
           IoRecv& op = *static_cast<IoRecv*>(ev.data);

@@ -21,6 +21,7 @@
 namespace brigade {
 
 struct IoCompletion;
+struct IoFileRequest;
 struct IoRecv;
 
 // A PollEvent whose events are exactly this carries a finished IoCompletion (its result set),
@@ -32,6 +33,8 @@ inline constexpr uint32_t kRecvEvent = 1u << 29;
 inline constexpr uint32_t kRecvMore = 1u << 28;
 // A kRecvEvent with this bit comes from a multishot accept: result is a new fd or -errno.
 inline constexpr uint32_t kAcceptEvent = 1u << 27;
+// A kCompletionEvent with this bit finishes a file operation (Loop::io_file), not a send.
+inline constexpr uint32_t kFileEvent = 1u << 26;
 
 struct PollEvent {
   void* data;         // the pointer given to add()/modify(); the loop nulls it to drop an event
@@ -84,6 +87,11 @@ class Poller {
   virtual bool has_accepts() const noexcept { return false; }
   virtual int accept(IoRecv&, int) noexcept { return ENOSYS; }
   virtual void accept_cancel(IoRecv&, void (*)(IoRecv&, int)) noexcept {}
+
+  // File operations (Loop::io_file), where the backend has them: file() queues one (0, ENOSYS,
+  // or EAGAIN when it cannot now), reported as kCompletionEvent | kFileEvent.
+  virtual bool has_files() const noexcept { return false; }
+  virtual int file(IoCompletion&, const IoFileRequest&) noexcept { return ENOSYS; }
 };
 
 // The backend BRIGADE_BACKEND names (io_uring or epoll; read at each call), by default io_uring

@@ -14,7 +14,8 @@
 // completion filled is lent to the loop with its event and goes back to the ring at
 // give_back(), after the batch is dispatched; see recv(). Accepts (Loop::io_accept) are multishot
 // requests in the same slots, marked `accept`: a completion's result is a new fd, closed here if
-// its owner is gone; see accept().
+// its owner is gone; see accept(). File operations (Loop::io_file) take send slots; see file().
+#include <fcntl.h>
 #include <liburing.h>
 #include <poll.h>
 #include <sys/eventfd.h>
@@ -79,6 +80,7 @@ struct SendSlot {
   uint32_t generation = 0;  // of the slot's send (a cancellation asked again names only it)
   bool busy = false;
   bool staged = false;  // not prepared yet: the owner may still add bytes
+  bool file = false;    // a file operation (Loop::io_file), not a send
 };
 
 // A multishot receive or accept staged or in the kernel: its owner (null once cancelled: its
@@ -328,6 +330,39 @@ class UringPoller final : public Poller {
   }
 
   bool has_sends() const noexcept override { return true; }
+  bool has_files() const noexcept override { return true; }
+
+  // A file operation rides in a send's slot (one request, one completion), prepared now since
+  // there is nothing to gather first; the wait's submit carries it. Only on the ring's thread
+  // once it runs, as sends (a disabled ring cannot submit when the queue fills).
+  int file(IoCompletion& op, const IoFileRequest& r) noexcept override {
+    if (owner_ != &t_thread_token) return EAGAIN;
+    io_uring_sqe* sqe = next_sqe();
+    if (!sqe) return EAGAIN;
+    uint32_t slot = take_slot(sends_, free_sends_);
+    SendSlot& s = sends_[slot];
+    assert(!s.busy && "a slot is reused only after its completion");
+    s.busy = s.file = true;
+    s.staged = false;
+    s.op = &op;
+    s.fd = r.fd;
+    s.generation = (s.generation + 1) & kGenerationMask;
+    ++sends_busy_;
+    switch (r.kind) {
+      case IoFileRequest::kOpen:
+        io_uring_prep_openat(sqe, AT_FDCWD, r.path, r.flags, r.mode);
+        break;
+      case IoFileRequest::kRead:
+        io_uring_prep_read(sqe, r.fd, r.buf, unsigned(r.size), r.offset);
+        break;
+      case IoFileRequest::kWrite:
+        io_uring_prep_write(sqe, r.fd, r.buf, unsigned(r.size), r.offset);
+        break;
+    }
+    io_uring_sqe_set_data64(sqe, send_tag(slot));
+    op.tag = send_tag(slot);
+    return 0;
+  }
 
   // Staged for the next wait, where prepare() names the bytes: the iteration's writes go as one.
   // Only on the ring's thread once it runs: before the first wait nothing could submit it before
@@ -338,6 +373,7 @@ class UringPoller final : public Poller {
     SendSlot& s = sends_[slot];
     assert(!s.busy && "a slot is reused only after its completion");
     s.busy = s.staged = true;
+    s.file = false;
     s.op = &op;
     s.fd = fd;
     s.generation = (s.generation + 1) & kGenerationMask;
@@ -717,8 +753,10 @@ class UringPoller final : public Poller {
       if (tag & kSend) {
         if (sends_[uint32_t(tag)].op && n == max) break;  // left in the ring for the next wait
         ++seen;
+        uint32_t kind =
+            sends_[uint32_t(tag)].file ? kCompletionEvent | kFileEvent : kCompletionEvent;
         if (IoCompletion* op = finish_send(tag, cqe->res))
-          out[n++] = PollEvent{op, kCompletionEvent, 0, nullptr};
+          out[n++] = PollEvent{op, kind, 0, nullptr};
         continue;
       }
       if (tag & kRecv) {

@@ -81,7 +81,7 @@ TEST(Readme, ThreadPool) {
   auto body = [&]() -> brigade::Task<void> {
     // clang-format off
 // readme:begin thread-pool
-auto data = co_await brigade::fs::read_file("big.json");  // runs on brigade's pool
+auto data = co_await brigade::fs::read_file("big.json");  // the pool (small files: the ring)
 auto digest = co_await brigade::ThreadPool::shared().run([&] { return sha256(data); });
 // readme:end
     // clang-format on

@@ -49,6 +49,8 @@ struct WithFileTypes {};
 inline constexpr WithFileTypes with_file_types{};
 
 // --- whole files
+// On an io_uring loop, a read on the shared pool goes through the loop's ring instead (files up
+// to 64 KiB; larger ones are read on the pool once opened); BRIGADE_FS=pool keeps the pool.
 Task<std::string> read_file(std::string path, ThreadPool& pool = ThreadPool::shared());
 Task<std::vector<std::byte>> read_file_bytes(std::string path,
                                              ThreadPool& pool = ThreadPool::shared());

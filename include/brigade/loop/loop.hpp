@@ -85,6 +85,21 @@ struct IoRecv {
   uint64_t tag = 0;      // the backend's name for the request while armed (0: none)
 };
 
+// A file operation the backend performs itself (io_uring; see Loop::io_file): open a path
+// (relative to the working directory), or read or write at an offset. What it names (the path,
+// the buffer) stays alive and unmoved until its IoCompletion's handler runs.
+struct IoFileRequest {
+  enum Kind : uint8_t { kOpen, kRead, kWrite };
+  Kind kind = kOpen;
+  int fd = -1;                 // read, write
+  const char* path = nullptr;  // open
+  int flags = 0;               // open
+  unsigned mode = 0;           // open, with O_CREAT
+  void* buf = nullptr;         // read into, or write from
+  std::size_t size = 0;
+  uint64_t offset = 0;
+};
+
 enum class Phase : uint8_t { kIdle, kPrepare, kCheck };
 
 // Gets an exception that escaped a callback and where it came from ("timer", "immediate",
@@ -197,6 +212,14 @@ class Loop {
   bool io_accepts() const noexcept;
   int io_accept(IoRecv& op, int fd) noexcept;
   void io_accept_cancel(IoRecv& op, TakeAccepted take) noexcept;
+
+  // File operations, where the backend has them (io_uring): io_file queues one (submitted with
+  // the iteration's wait, at once outside an iteration); op.handler runs from a poll phase with
+  // op.result (an fd, a byte count, or -errno). It cannot be cancelled: the owner keeps op and
+  // what the request names until then. Returns 0 or an errno (ENOSYS on epoll; EAGAIN when it
+  // cannot now, e.g. before the loop's first wait: the caller uses the pool).
+  bool io_files() const noexcept;
+  int io_file(IoCompletion& op, const IoFileRequest& req) noexcept;
 
   // Anything else that keeps the loop alive: a request in flight on the pool, a server.
   void ref() noexcept { ++refs_; }
