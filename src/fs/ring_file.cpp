@@ -177,6 +177,17 @@ class RingReadAwaiter {
   std::unique_ptr<RingRead>& r_;
 };
 
+// An fd that closes with its owner, which may move (into a pool job).
+struct OwnedFd {
+  int fd;
+  explicit OwnedFd(int f) noexcept : fd(f) {}
+  OwnedFd(OwnedFd&& o) noexcept : fd(std::exchange(o.fd, -1)) {}
+  OwnedFd& operator=(OwnedFd&&) = delete;
+  ~OwnedFd() {
+    if (fd >= 0) ::close(fd);
+  }
+};
+
 template <typename Buffer>
 Buffer copy_out(const char* bytes, std::size_t n) {
   Buffer out(n, typename Buffer::value_type{});
@@ -203,9 +214,10 @@ Task<Buffer> read_on_ring(Loop& loop, std::string path) {
     int fd = std::exchange(r->fd, -1);  // opened on the ring, or -1: open it on the pool
     std::string p = r->path;
     give_state(std::move(r));
-    auto job = ThreadPool::shared().run([fd, p = std::move(p)] {
+    // The job owns the fd: closed with it, even if the job is cancelled before it runs.
+    auto job = ThreadPool::shared().run([file = OwnedFd(fd), p = std::move(p)] {
+      int fd = file.fd;
       if (fd < 0) return read_whole<Buffer>(p);
-      FdCloser file{fd};
       struct stat st;
       if (::fstat(fd, &st) != 0) throw_path_error("fstat", p);
       Buffer out;

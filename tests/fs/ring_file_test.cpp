@@ -1,5 +1,6 @@
 // Whole-file reads through the loop's io_uring ring (BRIGADE_FS=ring) and through the pool
 // (BRIGADE_FS=pool) give the same bytes and the same errors; on epoll both are the pool.
+#include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -32,6 +33,14 @@ class FsMode {
 
 constexpr const char* kModes[] = {"ring", "pool"};
 
+int open_fds() {
+  int n = 0;
+  DIR* d = ::opendir("/proc/self/fd");
+  while (::readdir(d)) ++n;
+  ::closedir(d);
+  return n;
+}
+
 std::string patterned(std::size_t n) {
   std::string s(n, '\0');
   for (std::size_t i = 0; i < n; ++i) s[i] = char('a' + i * 7 % 26);
@@ -51,6 +60,7 @@ TEST_F(FsTest, RingAndPoolReadTheSameBytes) {
   for (std::size_t n : sizes) run(fs::write_file(path(std::to_string(n)), rft::patterned(n)));
   for (const char* mode : rft::kModes) {
     rft::FsMode m(mode);
+    int fds = rft::open_fds();
     uint64_t pooled = ThreadPool::shared().stats().completed;
     for (std::size_t n : sizes) {
       EXPECT_EQ(run(fs::read_file(path(std::to_string(n)))), rft::patterned(n)) << mode << n;
@@ -64,6 +74,7 @@ TEST_F(FsTest, RingAndPoolReadTheSameBytes) {
         << mode;
     // No size to trust (/proc reports 0): read to the end.
     EXPECT_NE(run(fs::read_file("/proc/self/status")).find("Pid:"), std::string::npos) << mode;
+    EXPECT_EQ(rft::open_fds(), fds) << mode;  // every file closed, those the pool read too
   }
 }
 
