@@ -49,18 +49,24 @@ bool read_to_end(int fd, std::size_t size_hint, Buffer& out) {
   return true;
 }
 
-// A whole file, as one pool job reads it: open, fstat for the size, read_to_end, close.
+// The rest of an open file `path`, as a pool job reads it: fstat for the size, read_to_end.
+template <typename Buffer>
+Buffer read_opened(int fd, const std::string& path) {
+  struct stat st;
+  if (::fstat(fd, &st) != 0) throw_path_error("fstat", path);
+  if (S_ISDIR(st.st_mode)) throw_path_error("read", path, EISDIR);
+  std::size_t size_hint = S_ISREG(st.st_mode) ? static_cast<std::size_t>(st.st_size) : 0;
+  Buffer out;
+  if (!read_to_end(fd, size_hint, out)) throw_path_error("read", path);
+  return out;
+}
+
+// A whole file, as one pool job reads it: open, read_opened, close.
 template <typename Buffer>
 Buffer read_whole(const std::string& path) {
   FdCloser file{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
   if (file.fd < 0) throw_path_error("open", path);
-  struct stat st;
-  if (::fstat(file.fd, &st) != 0) throw_path_error("fstat", path);
-  if (S_ISDIR(st.st_mode)) throw_path_error("read", path, EISDIR);
-  std::size_t size_hint = S_ISREG(st.st_mode) ? static_cast<std::size_t>(st.st_size) : 0;
-  Buffer out;
-  if (!read_to_end(file.fd, size_hint, out)) throw_path_error("read", path);
-  return out;
+  return read_opened<Buffer>(file.fd, path);
 }
 
 }  // namespace brigade::fs::detail

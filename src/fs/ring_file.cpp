@@ -216,13 +216,7 @@ Task<Buffer> read_on_ring(Loop& loop, std::string path) {
     give_state(std::move(r));
     // The job owns the fd: closed with it, even if the job is cancelled before it runs.
     auto job = ThreadPool::shared().run([file = OwnedFd(fd), p = std::move(p)] {
-      int fd = file.fd;
-      if (fd < 0) return read_whole<Buffer>(p);
-      struct stat st;
-      if (::fstat(fd, &st) != 0) throw_path_error("fstat", p);
-      Buffer out;
-      if (!read_to_end(fd, std::size_t(st.st_size), out)) throw_path_error("read", p);
-      return out;
+      return file.fd < 0 ? read_whole<Buffer>(p) : read_opened<Buffer>(file.fd, p);
     });
     co_return co_await job;
   }
