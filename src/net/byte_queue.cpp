@@ -16,16 +16,20 @@ struct SpareBuffers {
   static constexpr std::size_t kMax = 8;  // of each size: bounds what an idle thread keeps (34 KiB)
   std::vector<std::unique_ptr<char[]>> small, regular;
   ~SpareBuffers() { t_spares_gone = true; }  // a queue destroyed later frees its own buffer
-  std::vector<std::unique_ptr<char[]>>* list(std::size_t cap, std::size_t small_cap,
-                                             std::size_t regular_cap) noexcept {
-    return cap == small_cap ? &small : cap == regular_cap ? &regular : nullptr;
-  }
 };
 thread_local SpareBuffers t_spares;
 }  // namespace
 
+// The spares of this thread for buffers of `cap` bytes, or null (another size, or gone).
+std::vector<std::unique_ptr<char[]>>* ByteQueue::spares(std::size_t cap) noexcept {
+  if (t_spares_gone) return nullptr;
+  return cap == kSmallCapacity ? &t_spares.small
+         : cap == kMinCapacity ? &t_spares.regular
+                               : nullptr;
+}
+
 std::unique_ptr<char[]> ByteQueue::take_spare(std::size_t cap) noexcept {
-  auto* list = t_spares_gone ? nullptr : t_spares.list(cap, kSmallCapacity, kMinCapacity);
+  auto* list = spares(cap);
   if (!list || list->empty()) return nullptr;
   std::unique_ptr<char[]> b = std::move(list->back());
   list->pop_back();
@@ -33,7 +37,7 @@ std::unique_ptr<char[]> ByteQueue::take_spare(std::size_t cap) noexcept {
 }
 
 void ByteQueue::give_spare(std::unique_ptr<char[]> buf, std::size_t cap) noexcept {
-  auto* list = t_spares_gone ? nullptr : t_spares.list(cap, kSmallCapacity, kMinCapacity);
+  auto* list = spares(cap);
   if (!list || list->size() >= SpareBuffers::kMax) return;
   try {
     list->push_back(std::move(buf));

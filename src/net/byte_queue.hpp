@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <memory>
 #include <span>
+#include <vector>
 
 namespace brigade::net::detail {
 
@@ -28,6 +29,7 @@ class ByteQueue {
   static constexpr std::size_t kSmallCapacity = 256;     // a first small write without a spare
   static constexpr std::size_t kKeepCapacity = 1 << 20;  // a bigger buffer is freed once empty
 
+  static std::vector<std::unique_ptr<char[]>>* spares(std::size_t cap) noexcept;
   static std::unique_ptr<char[]> take_spare(std::size_t cap) noexcept;  // null: none
   static void give_spare(std::unique_ptr<char[]> buf, std::size_t cap) noexcept;
 
